@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds, then runs
+#   1. C++ unit tests and CLI integration tests (ctest),
+#   2. reference checks against PyTorch / Hugging Face (pytest),
+#   3. a short libFuzzer run of each fuzz target (clang build in build-fuzz/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== ctest"
+ctest --test-dir build --output-on-failure -j2
+
+echo "== pytest"
+PY=${PYTHON:-python3}
+KORMO_BIN="$PWD/build/kormo" $PY -m pytest -q tests/python
+
+if [[ "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz (${KORMO_FUZZ_SECONDS:-20}s per target)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DKORMO_FUZZ=ON -DKORMO_NATIVE=OFF -DBUILD_TESTING=ON >/dev/null
+  mapfile -t targets < <(cd tests/fuzz && ls *_fuzz.cpp 2>/dev/null | sed 's/\.cpp$//')
+  for t in "${targets[@]}"; do
+    cmake --build build-fuzz --target "$t"
+    mkdir -p build-fuzz/corpus/"$t"
+    build-fuzz/tests/"$t" -max_total_time="${KORMO_FUZZ_SECONDS:-20}" -print_final_stats=0 \
+      build-fuzz/corpus/"$t" tests/fuzz/seeds 2>&1 | tail -2
+  done
+fi
+echo "all test stages passed"

@@ -1,0 +1,32 @@
+"""Shared fixtures for reference checks: the kormo binary and ../shared/data."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def kormo_bin():
+    path = os.environ.get("KORMO_BIN", str(ROOT / "build" / "kormo"))
+    if not os.path.exists(path):
+        pytest.fail(f"kormo binary not found at {path}; build first (bash scripts/setup.sh)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    if not SHARED_DATA.exists():
+        pytest.fail(f"{SHARED_DATA} is missing: tests read real text from ../shared/data")
+    return SHARED_DATA
+
+
+def run_kormo(kormo_bin, *args, input=None, check=True):
+    """Runs the kormo CLI and returns the CompletedProcess (text mode)."""
+    proc = subprocess.run([kormo_bin, *map(str, args)], input=input, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kormo {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc

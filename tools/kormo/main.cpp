@@ -1,0 +1,72 @@
+// kormo: one binary, one verb per pipeline stage (see docs/ARCHITECTURE.md).
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "kormo/util/error.h"
+#include "kormo/util/log.h"
+#include "verb.h"
+
+namespace kormo::cli {
+namespace {
+struct Verb {
+  const char* name;
+  const char* description;
+  int order;
+  SetupFn setup;
+};
+std::vector<Verb>& registry() {
+  static std::vector<Verb> verbs;
+  return verbs;
+}
+}  // namespace
+
+bool add_verb(const char* name, const char* description, int order, SetupFn setup) {
+  registry().push_back({name, description, order, setup});
+  return true;
+}
+
+}  // namespace kormo::cli
+
+int main(int argc, char** argv) {
+  using namespace kormo;
+  CLI::App app{
+      "kormo: raw Korean and English text to an evaluated, served, exported bilingual LLM.\n"
+      "Each verb is one pipeline stage; stages exchange documented files (docs/FORMATS.md).\n"
+      "Run `kormo <verb> --help` for a verb's options and examples.",
+      "kormo"};
+  app.set_version_flag("--version", std::string("kormo ") + KORMO_VERSION + " (" + KORMO_GIT_COMMIT + ")");
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only print warnings and errors");
+  app.add_flag("-v,--verbose", verbose, "Print debugging detail");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  auto& verbs = cli::registry();
+  std::stable_sort(verbs.begin(), verbs.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (const auto& v : verbs) {
+    CLI::App* sub = app.add_subcommand(v.name, v.description);
+    v.setup(*sub);
+  }
+  app.parse_complete_callback([&] {
+    set_log_level(quiet ? LogLevel::kQuiet : verbose ? LogLevel::kDebug : LogLevel::kInfo);
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "kormo: error: %s\n", e.what());
+    return kExitError;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kormo: error: out of memory (lower the memory budget or the batch size)\n");
+    return kExitError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kormo: internal error: %s\n", e.what());
+    return kExitError;
+  }
+  return kExitOk;
+}
