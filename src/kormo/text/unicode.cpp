@@ -1,0 +1,124 @@
+#include "kormo/text/unicode.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "kormo/text/utf8.h"
+#include "kormo/util/error.h"
+
+namespace kormo::text {
+
+std::string normalize(std::string_view s, NormForm form) {
+  // Pure ASCII is invariant under NFC and NFKC; skip utf8proc's allocation.
+  bool ascii = true;
+  for (unsigned char c : s)
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+  if (ascii) return std::string(s);
+  int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+  if (form == NormForm::kNFKC) options |= UTF8PROC_COMPAT;
+  utf8proc_uint8_t* out = nullptr;
+  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                                    static_cast<utf8proc_ssize_t>(s.size()), &out,
+                                    static_cast<utf8proc_option_t>(options));
+  if (n < 0) {
+    size_t bad = find_invalid_utf8(s);
+    fail("cannot normalise text: {} (at byte {})", utf8proc_errmsg(n), bad == kValid ? 0 : bad);
+  }
+  std::unique_ptr<utf8proc_uint8_t, void (*)(void*)> holder(out, &std::free);
+  return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+}
+
+CharClass general_class(char32_t cp) {
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+      return CharClass::kLetter;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+      return CharClass::kNumber;
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+      return CharClass::kMark;
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+      return CharClass::kPunct;
+    case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+      return CharClass::kSymbol;
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+      return CharClass::kSpace;
+    case UTF8PROC_CATEGORY_CC:
+      return CharClass::kControl;
+    default:
+      return CharClass::kOther;
+  }
+}
+
+bool is_white_space(char32_t cp) {
+  // The Unicode White_Space property (PropList.txt), which is what \s matches.
+  switch (cp) {
+    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
+    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+Script script_of(char32_t cp) {
+  if (cp < 0x80) {
+    if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return Script::kLatin;
+    if (cp >= '0' && cp <= '9') return Script::kDigit;
+    return Script::kOther;
+  }
+  if (is_hangul(cp)) return Script::kHangul;
+  if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+      (cp >= 0x20000 && cp <= 0x3FFFF))
+    return Script::kHan;
+  if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF)) return Script::kKana;
+  if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x1E00 && cp <= 0x1EFF) ||
+      (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A))
+    return Script::kLatin;
+  if (cp >= 0xFF10 && cp <= 0xFF19) return Script::kDigit;
+  return Script::kOther;
+}
+
+ScriptCounts count_scripts(std::string_view s) {
+  ScriptCounts c;
+  size_t pos = 0;
+  char32_t cp;
+  while (pos < s.size()) {
+    if (!decode_next(s, pos, cp)) {
+      ++pos;
+      continue;
+    }
+    switch (script_of(cp)) {
+      case Script::kHangul: ++c.hangul; break;
+      case Script::kHan: ++c.han; break;
+      case Script::kLatin: ++c.latin; break;
+      case Script::kKana: ++c.kana; break;
+      case Script::kDigit: ++c.digits; break;
+      case Script::kOther:
+        if (cp >= 0x80 && is_letter(cp)) ++c.other_letters;
+        break;
+    }
+  }
+  return c;
+}
+
+std::string guess_language_by_script(std::string_view s) {
+  ScriptCounts c = count_scripts(s);
+  size_t letters = c.letters();
+  if (letters == 0) return "other";
+  // Korean text routinely carries English words and Hanja; a modest Hangul
+  // share already marks it Korean, while English needs Latin to dominate.
+  if (c.hangul * 10 >= letters * 3) return "ko";
+  if (c.latin * 10 >= letters * 7) return "en";
+  return "other";
+}
+
+}  // namespace kormo::text
