@@ -1,0 +1,55 @@
+// Run manifests: what a run did, reproducibly checkable.
+//
+// A manifest.json records the resolved configuration, the program version and
+// git commit, and for each stage its inputs and outputs with content hashes
+// (xxh3-128 of the bytes on disk), seed and wall time. `kormo verify` rehashes
+// every recorded file and reports the ones that changed or went missing.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace kormo {
+
+struct FileRecord {
+  std::string path;  // as given (relative paths are relative to the manifest's directory)
+  std::string xxh3;  // xxh3-128 hex of the file's bytes
+  uint64_t bytes = 0;
+};
+
+// Hashes a file or, for a directory, every regular file below it (sorted).
+std::vector<FileRecord> hash_path(const std::string& path, const std::string& base_dir);
+
+struct StageRecord {
+  std::string name;
+  std::vector<FileRecord> inputs, outputs;
+  uint64_t seed = 0;
+  double seconds = 0;
+  nlohmann::json summary;  // stage-specific figures (documents kept, final loss, ...)
+};
+
+class Manifest {
+ public:
+  explicit Manifest(std::string dir);
+  void set_config(const nlohmann::json& resolved, const std::string& source);
+  void add_stage(StageRecord stage);
+  // Writes dir/manifest.json atomically.
+  void save() const;
+  nlohmann::json to_json() const;
+
+ private:
+  std::string dir_;
+  nlohmann::json config_;
+  std::string config_source_;
+  std::vector<StageRecord> stages_;
+};
+
+struct VerifyProblem {
+  std::string stage, path, what;
+};
+// Rehashes every input and output a manifest records. Empty result = all match.
+std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path);
+
+}  // namespace kormo

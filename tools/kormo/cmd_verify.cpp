@@ -1,0 +1,28 @@
+// kormo verify: recompute the content hashes a run manifest records.
+#include <fmt/format.h>
+
+#include "kormo/util/error.h"
+#include "kormo/util/manifest.h"
+#include "verb.h"
+
+namespace {
+
+void setup_verify(CLI::App& app) {
+  static std::string manifest;
+  app.add_option("manifest", manifest, "A run's manifest.json (or its run directory)")->required();
+  app.footer(
+      "Rehashes every input and output recorded in the manifest and lists what changed or is missing.\n"
+      "Exit status 0 means every file still matches.\n\nExample:\n  kormo verify runs/demo/manifest.json");
+  app.callback([] {
+    std::string path = manifest;
+    if (path.size() < 5 || path.substr(path.size() - 5) != ".json") path += "/manifest.json";
+    auto problems = kormo::verify_manifest(path);
+    for (const auto& p : problems) fmt::print("{}: {}: {}\n", p.stage, p.path, p.what);
+    if (!problems.empty()) kormo::fail("{}: {} file(s) do not match the manifest", path, problems.size());
+    fmt::print("{}: all recorded files match\n", path);
+  });
+}
+
+}  // namespace
+
+KORMO_VERB("verify", "Check a run's files against the hashes in its manifest.json", 99, setup_verify);
