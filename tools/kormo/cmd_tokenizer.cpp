@@ -5,7 +5,11 @@
 #include <cstdio>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
+#include "kormo/text/unicode.h"
 #include "kormo/text/utf8.h"
+#include "kormo/tok/pretokenizer.h"
 #include "kormo/tok/stats.h"
 #include "kormo/tok/tokenizer.h"
 #include "kormo/tok/trainer.h"
@@ -139,7 +143,7 @@ void setup_encode(CLI::App& app) {
   struct Args {
     std::string tok, out;
     std::vector<std::string> inputs{"-"};
-    bool binary = false, allow_special = false, no_normalize = false;
+    bool binary = false, allow_special = false, no_normalize = false, pieces = false;
     int threads = 0;
   };
   auto a = std::make_shared<Args>();
@@ -151,6 +155,7 @@ void setup_encode(CLI::App& app) {
   e->add_flag("--binary", a->binary, "Write uint32 little-endian ids instead of text");
   e->add_flag("--allow-special", a->allow_special, "Turn special-token text like <|EOT|> into its id");
   e->add_flag("--no-normalize", a->no_normalize, "Skip NFC (encode the bytes as they are)");
+  e->add_flag("--pieces", a->pieces, "Print each line's pre-tokenizer pieces as a JSON array instead of ids");
   e->add_option("--threads", a->threads, "Worker threads (default: all cores)");
   e->callback([a] {
     Tokenizer tok = Tokenizer::load(a->tok);
@@ -171,6 +176,13 @@ void setup_encode(CLI::App& app) {
         std::string_view line(arena.data() + lines[i].first, lines[i].second);
         std::vector<int32_t> ids;
         try {
+          if (a->pieces) {
+            std::string norm = eo.normalize ? text::normalize(line, text::NormForm::kNFC) : std::string(line);
+            nlohmann::json arr = nlohmann::json::array();
+            for_each_piece(norm, [&](std::string_view p) { arr.push_back(std::string(p)); });
+            rendered[i] = arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+            continue;
+          }
           tok.encode_append(line, ids, eo);
         } catch (const std::exception& ex) {
           errors[i] = ex.what();

@@ -52,10 +52,10 @@ inline Char char_at(std::string_view s, size_t pos, const ClassTable& t) {
 inline bool is_newline(char32_t cp) { return cp == '\r' || cp == '\n'; }
 
 // Case-insensitive match of one ASCII letter as Oniguruma's Unicode case
-// folding sees it (U+017F LONG S folds to 's', U+212A KELVIN SIGN to 'k').
+// folding sees it (U+017F LATIN SMALL LETTER LONG S folds to 's').
 inline bool folds_to(char32_t cp, char lower) {
   if (cp < 0x80) return (cp | 0x20) == static_cast<char32_t>(lower);
-  return (lower == 's' && cp == 0x17F) || (lower == 'k' && cp == 0x212A);
+  return lower == 's' && cp == 0x17F;
 }
 
 inline size_t letters_end(std::string_view s, size_t pos, const ClassTable& t) {

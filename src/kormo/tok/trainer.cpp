@@ -354,19 +354,23 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     size_t mem = 0;
     for (auto& g : global) mem += g.memory();
     if (mem <= table_budget) return;
-    // Lossy counting: drop the rarest words until the table is at half its
-    // share. Words dropped had a count <= threshold in the text read so far.
+    // Lossy counting: drop the rarest words until the table needs at most half
+    // its share. Words dropped had a count <= threshold in the text read so far.
+    // Per entry: key bytes, counts, and two slots (the table stays under half full).
+    const uint64_t entry_overhead = 8 * nlang + 64;
     std::vector<uint64_t> mem_by_count(1 << 16, 0);
-    for (auto& g : global)
+    uint64_t est = 0, live = 0;
+    for (auto& g : global) {
+      live += g.size();
       g.for_each([&](std::string_view w, uint64_t, const uint64_t* c) {
         uint64_t t = 0;
         for (size_t l = 0; l < nlang; ++l) t += c[l];
-        mem_by_count[std::min<uint64_t>(t, mem_by_count.size() - 1)] += w.size() + 24 + 8 * nlang;
+        mem_by_count[std::min<uint64_t>(t, mem_by_count.size() - 1)] += w.size() + entry_overhead;
+        est += w.size() + entry_overhead;
       });
-    uint64_t threshold = 0, freed = 0, live = 0;
-    for (auto& g : global) live += g.size();
-    uint64_t need = mem - table_budget / 2;
-    while (threshold + 1 < mem_by_count.size() && freed * 2 < need) freed += mem_by_count[++threshold];
+    }
+    uint64_t threshold = 0;
+    while (threshold + 1 < mem_by_count.size() && est > table_budget / 2) est -= mem_by_count[++threshold];
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t s = 0; s < kShards; ++s) global[s].prune(threshold);
     size_t after = 0, kept = 0;
