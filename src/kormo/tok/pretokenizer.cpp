@@ -11,7 +11,27 @@ namespace {
 // Character classes the regex distinguishes. kOther is "none of L, N, \s".
 enum : uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSpace = 4 };
 
+// Letters and numbers new in Unicode 16.0. HF tokenizers' Oniguruma knows
+// Unicode 16 while utf8proc 2.8 stops at 15.0; listing them keeps the split
+// identical (checked code point by code point in test_tokenizer_pretokenizer.py).
+struct Range {
+  char32_t lo, hi;
+  uint8_t cls;
+};
+constexpr Range kUnicode16[] = {
+    {0x1C89, 0x1C8A, kLetter},   {0xA7CB, 0xA7CD, kLetter},   {0xA7DA, 0xA7DC, kLetter},   {0x105C0, 0x105F3, kLetter},
+    {0x10D40, 0x10D49, kNumber}, {0x10D4A, 0x10D65, kLetter}, {0x10D6F, 0x10D85, kLetter}, {0x10EC2, 0x10EC4, kLetter},
+    {0x11380, 0x11389, kLetter}, {0x1138B, 0x1138B, kLetter}, {0x1138E, 0x1138E, kLetter}, {0x11390, 0x113B5, kLetter},
+    {0x113B7, 0x113B7, kLetter}, {0x113D1, 0x113D1, kLetter}, {0x113D3, 0x113D3, kLetter}, {0x116D0, 0x116E3, kNumber},
+    {0x11BC0, 0x11BE0, kLetter}, {0x11BF0, 0x11BF9, kNumber}, {0x13460, 0x143FA, kLetter}, {0x16100, 0x1611D, kLetter},
+    {0x16130, 0x16139, kNumber}, {0x16D40, 0x16D6C, kLetter}, {0x16D70, 0x16D79, kNumber}, {0x18CFF, 0x18CFF, kLetter},
+    {0x1CCF0, 0x1CCF9, kNumber}, {0x1E5D0, 0x1E5ED, kLetter}, {0x1E5F0, 0x1E5F0, kLetter}, {0x1E5F1, 0x1E5FA, kNumber},
+    {0x2EBF0, 0x2EE5D, kLetter},
+};
+
 uint8_t classify(char32_t cp) {
+  for (const Range& r : kUnicode16)
+    if (cp >= r.lo && cp <= r.hi) return r.cls;
   if (text::is_white_space(cp)) return kSpace;
   switch (text::general_class(cp)) {
     case text::CharClass::kLetter: return kLetter;

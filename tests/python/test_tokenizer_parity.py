@@ -1,0 +1,85 @@
+"""kormo's tokenizer.json loads in HF tokenizers/transformers and gives kormo's ids."""
+import json
+import subprocess
+import unicodedata
+
+import pytest
+from conftest import run_kormo
+from tokenizer_corpus import mixed_lines, write_lines
+
+
+@pytest.fixture(scope="module")
+def trained(kormo_bin, shared_data, tmp_path_factory):
+    t = tmp_path_factory.mktemp("tokpar")
+    lines = mixed_lines(shared_data, per_source=2000)
+    train, held = lines[::2], lines[1::2]
+    write_lines(t / "train.txt", train)
+    write_lines(t / "held.txt", held)
+    run_kormo(kormo_bin, "-q", "tokenizer", "train", "-o", t / "tok", "--vocab-size", 6000, t / "train.txt")
+    return t, held
+
+
+def kormo_encode(kormo_bin, tok_dir, lines, *flags):
+    data = "".join(l + "\n" for l in lines).encode()
+    out = subprocess.run([kormo_bin, "tokenizer", "encode", "-t", str(tok_dir), *flags], input=data,
+                         capture_output=True, check=True).stdout.decode()
+    rows = out.split("\n")[:-1]
+    assert len(rows) == len(lines)
+    return [[int(x) for x in r.split()] for r in rows]
+
+
+def test_hf_tokenizers_gives_the_same_ids(kormo_bin, trained):
+    from tokenizers import Tokenizer
+    t, held = trained
+    assert len(held) >= 5000
+    hf = Tokenizer.from_file(str(t / "tok" / "tokenizer.json"))
+    # HF turns special-token text into ids by default; kormo does with --allow-special.
+    ours = kormo_encode(kormo_bin, t / "tok", held, "--allow-special")
+    theirs = [e.ids for e in hf.encode_batch(held, add_special_tokens=True)]
+    bad = [(l, a, b) for l, a, b in zip(held, ours, theirs) if a != b]
+    assert not bad, f"{len(bad)} of {len(held)} lines differ; first: {bad[0]}"
+    # Decoding: HF's ByteLevel decoder and kormo agree, and give back the NFC text.
+    decoded = subprocess.run([kormo_bin, "tokenizer", "decode", "-t", str(t / "tok")],
+                             input="".join(" ".join(map(str, ids)) + "\n" for ids in ours).encode(),
+                             capture_output=True, check=True).stdout.decode().split("\n")[:-1]
+    for line, ids, back in zip(held, ours, decoded):
+        assert back == unicodedata.normalize("NFC", line)
+        assert hf.decode(ids, skip_special_tokens=False) == back
+
+
+def test_compression_is_bilingual(kormo_bin, trained):
+    t, held = trained
+    ids = kormo_encode(kormo_bin, t / "tok", held)
+    ko = [(l, i) for l, i in zip(held, ids) if sum("\uac00" <= c <= "\ud7a3" for c in l) > len(l) / 3]
+    ko_bpt = sum(len(l.encode()) for l, _ in ko) / sum(len(i) for _, i in ko)
+    assert ko_bpt > 2.5, ko_bpt
+
+
+def test_hf_matches_on_tricky_text(kormo_bin, trained):
+    from tokenizers import Tokenizer
+    t, _ = trained
+    hf = Tokenizer.from_file(str(t / "tok" / "tokenizer.json"))
+    tricky = ["It's WE'LL they'Re 'ſ", "   leading and trailing   ", "tab\there\tand\x0bvt", "a\r", "\r\r\r",
+              "e\u0301 combining \u1100\u1161\u11a8 jamo", "emoji 👩‍👩‍👧 🇰🇷 ✔️", "漢字 한자 かな カナ", "x" * 300,
+              "😀" * 100, "!!!???...", "12,345.678원", "\u3000전각 공백\u3000", "NUL-free \x01\x02\x1f binary-ish \x7f"]
+    ours = kormo_encode(kormo_bin, t / "tok", tricky, "--allow-special")
+    for line, ids in zip(tricky, ours):
+        assert hf.encode(line).ids == ids, line
+
+
+def test_transformers_autotokenizer_loads_the_directory(kormo_bin, trained):
+    from transformers import AutoTokenizer
+    t, held = trained
+    tok = AutoTokenizer.from_pretrained(str(t / "tok"))
+    assert tok.bos_token == "<|BOS|>" and tok.eos_token == "<|EOT|>" and tok.pad_token == "<|PAD|>"
+    sample = held[:300]
+    ours = kormo_encode(kormo_bin, t / "tok", sample, "--allow-special")
+    for line, ids in zip(sample, ours):
+        assert tok(line, add_special_tokens=True)["input_ids"] == ids
+    chat = tok.apply_chat_template([{"role": "user", "content": "안녕?"}, {"role": "assistant", "content": "네!"}],
+                                   tokenize=False)
+    assert chat == "<|BOT|>user\n안녕?<|EOT|><|BOT|>assistant\n네!<|EOT|>"
+    with_specials = kormo_encode(kormo_bin, t / "tok", [chat.replace("\n", " ")], "--allow-special")[0]
+    assert with_specials == tok(chat.replace("\n", " "), add_special_tokens=False)["input_ids"]
+    cfg = json.loads((t / "tok" / "tokenizer_config.json").read_text())
+    assert cfg["tokenizer_class"] == "PreTrainedTokenizerFast"
