@@ -373,8 +373,8 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     while (threshold + 1 < mem_by_count.size() && est > table_budget / 2) est -= mem_by_count[++threshold];
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t s = 0; s < kShards; ++s) global[s].prune(threshold);
-    size_t after = 0, kept = 0;
-    for (auto& g : global) after += g.memory(), kept += g.size();
+    size_t kept = 0;
+    for (auto& g : global) kept += g.size();
     out.prune_threshold = std::max(out.prune_threshold, threshold);
     log_warn("word table reached {} (budget {} of --max-memory {}): dropped {} of {} distinct words seen <= {} times; "
              "counts are now approximate (lossy counting), see docs/tokenizer.md",
