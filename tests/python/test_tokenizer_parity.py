@@ -83,3 +83,41 @@ def test_transformers_autotokenizer_loads_the_directory(kormo_bin, trained):
     assert with_specials == tok(chat.replace("\n", " "), add_special_tokens=False)["input_ids"]
     cfg = json.loads((t / "tok" / "tokenizer_config.json").read_text())
     assert cfg["tokenizer_class"] == "PreTrainedTokenizerFast"
+
+
+def test_kormo_loads_an_hf_trained_qwen2_style_tokenizer(kormo_bin, trained, tmp_path):
+    """A tokenizer.json written by HF itself (specials first, string merges) encodes identically in kormo."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    t, held = trained
+    pattern = json.loads((t / "tok" / "tokenizer.json").read_text())["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.train([str(t / "train.txt")], trainers.BpeTrainer(
+        vocab_size=3000, special_tokens=["<|endoftext|>", "<|im_start|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    sample = held[:2000] + ["<|im_start|>user hi<|endoftext|>"]
+    ours = kormo_encode(kormo_bin, tmp_path, sample, "--allow-special")
+    assert ours == [e.ids for e in tok.encode_batch(sample)]
+
+
+def test_kormo_loads_a_gpt2_style_tokenizer(kormo_bin, trained, tmp_path):
+    """GPT-2's pipeline (no normaliser, ByteLevel with its own regex) loads and encodes identically."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    t, held = trained
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.train([str(t / "train.txt")], trainers.BpeTrainer(
+        vocab_size=3000, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    sample = held[:2000] + ["It's we'LL  two  spaces\tand\ttabs 123 4567 ?!x <|endoftext|>", "  leading", "end  "]
+    ours = kormo_encode(kormo_bin, tmp_path, sample, "--allow-special")
+    theirs = [e.ids for e in tok.encode_batch(sample)]
+    bad = [(l, a, b) for l, a, b in zip(sample, ours, theirs) if a != b]
+    assert not bad, f"{len(bad)} differ; first {bad[0]}"

@@ -86,3 +86,16 @@ TEST(Pretokenizer, PiecesCoverInputIncludingInvalidBytes) {
   }
   EXPECT_EQ(joined, s);
 }
+
+TEST(Pretokenizer, Gpt2RuleForGpt2StyleFiles) {
+  using kormo::tok::SplitRule;
+  auto gpt2 = [](const std::string& s) {
+    Pieces out;
+    for (auto p : split_pieces(s, SplitRule::kGpt2)) out.emplace_back(p);
+    return out;
+  };
+  EXPECT_EQ(gpt2("it's IT'S"), (Pieces{"it", "'s", " IT", "'", "S"}));  // case-sensitive
+  EXPECT_EQ(gpt2("2024 years"), (Pieces{"2024", " years"}));           // digit runs
+  EXPECT_EQ(gpt2("a  b\n\nc"), (Pieces{"a", " ", " b", "\n", "\n", "c"}));  // no newline rule
+  EXPECT_EQ(gpt2("x ?!y"), (Pieces{"x", " ?!", "y"}));
+}

@@ -144,9 +144,47 @@ size_t next_piece(std::string_view s, size_t pos) {
   return last_start;
 }
 
-std::vector<std::string_view> split_pieces(std::string_view text) {
+size_t next_piece_gpt2(std::string_view s, size_t pos) {
+  const ClassTable& t = class_table();
+  Char c = char_at(s, pos, t);
+  // 's|'t|'re|'ve|'m|'ll|'d (case-sensitive)
+  if (c.cp == '\'' && pos + 1 < s.size()) {
+    char a = s[pos + 1], b = pos + 2 < s.size() ? s[pos + 2] : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return pos + 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return pos + 3;
+  }
+  // ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+': one class run, optionally after one space.
+  size_t p = pos;
+  Char first = c;
+  if (c.cp == ' ' && pos + 1 < s.size()) {
+    Char next = char_at(s, pos + 1, t);
+    if (next.cls != kSpace) {
+      p = pos + 1;
+      first = next;
+    }
+  }
+  if (first.cls != kSpace) {
+    while (true) {
+      Char o = char_at(s, p, t);
+      if (o.len == 0 || o.cls != first.cls) return p;
+      p += o.len;
+    }
+  }
+  // \s+(?!\S)|\s+
+  size_t end = pos, last_start = pos;
+  while (true) {
+    Char w = char_at(s, end, t);
+    if (w.len == 0 || w.cls != kSpace) break;
+    last_start = end;
+    end += w.len;
+  }
+  if (end == s.size() || last_start == pos) return end;
+  return last_start;
+}
+
+std::vector<std::string_view> split_pieces(std::string_view text, SplitRule rule) {
   std::vector<std::string_view> out;
-  for_each_piece(text, [&](std::string_view p) { out.push_back(p); });
+  for_each_piece(text, [&](std::string_view p) { out.push_back(p); }, rule);
   return out;
 }
 

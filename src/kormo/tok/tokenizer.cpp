@@ -84,6 +84,7 @@ struct Tokenizer::Impl {
   uint64_t uid = g_next_uid++;
   bool nfc = true;
   bool ignore_merges = false;
+  SplitRule split = SplitRule::kQwen2;
   std::vector<std::string> token_str;    // tokenizer.json form, by id
   std::vector<std::string> token_bytes;  // raw bytes, by id
   std::vector<uint8_t> special;          // 1 for special added tokens
@@ -280,7 +281,7 @@ void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& o
     normalized = text::normalize(text, text::NormForm::kNFC);
     text = normalized;
   }
-  for_each_piece(text, [&](std::string_view piece) { encode_piece_cached(piece, out); });
+  for_each_piece(text, [&](std::string_view piece) { encode_piece_cached(piece, out); }, split);
 }
 
 Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
@@ -436,10 +437,14 @@ std::string Tokenizer::to_json() const {
   }
   o += m.added.empty() ? "],\n" : "\n  ],\n";
   o += m.nfc ? "  \"normalizer\": {\"type\": \"NFC\"},\n" : "  \"normalizer\": null,\n";
-  o += "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [\n";
-  o += fmt::format("    {{\"type\": \"Split\", \"pattern\": {{\"Regex\": {}}}, \"behavior\": \"Isolated\", \"invert\": false}},\n",
-                   quote(kQwen2Pattern));
-  o += fmt::format("    {}\n  ]}},\n", kByteLevelJson);
+  if (m.split == SplitRule::kGpt2) {
+    o += "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},\n";
+  } else {
+    o += "  \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [\n";
+    o += fmt::format("    {{\"type\": \"Split\", \"pattern\": {{\"Regex\": {}}}, \"behavior\": \"Isolated\", \"invert\": false}},\n",
+                     quote(kQwen2Pattern));
+    o += fmt::format("    {}\n  ]}},\n", kByteLevelJson);
+  }
   o += "  \"post_processor\": null,\n";
   o += fmt::format("  \"decoder\": {},\n", kByteLevelJson);
   o += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
@@ -503,9 +508,14 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
                !seq[1].value("add_prefix_space", false);
     }
   }
+  // GPT-2 style: ByteLevel alone, splitting with its built-in GPT-2 regex.
+  if (!pre_ok && is_byte_level(pre) && pre.value("use_regex", true) && !pre.value("add_prefix_space", false)) {
+    pre_ok = true;
+    m.split = SplitRule::kGpt2;
+  }
   expect(pre_ok, origin,
          "pre_tokenizer must be Sequence[Split(Qwen2 regex, Isolated), ByteLevel(add_prefix_space=false, "
-         "use_regex=false)]");
+         "use_regex=false)] or GPT-2's ByteLevel(add_prefix_space=false, use_regex=true)");
   const json dec = j.value("decoder", json());
   expect(dec.is_null() || is_byte_level(dec), origin, "decoder is not ByteLevel");
 

@@ -5,9 +5,10 @@
 //    NFC normaliser, Qwen2 split pre-tokenizer (pretokenizer.h), GPT-2 byte-level
 //    alphabet, BPE merges applied lowest rank first (ties: leftmost).
 //  - decode(encode(x)) == NFC(x) for valid UTF-8 x (== x with normalize=false).
-//  - Loads what save() writes and Qwen2/GPT-2-style byte-level BPE files from
-//    HF whose pre-tokenizer is the Qwen2 split; anything else is rejected with
-//    a message naming the file and the unsupported part.
+//  - Loads what save() writes and byte-level BPE files from HF whose
+//    pre-tokenizer is the Qwen2 split (Qwen2, kormo) or GPT-2's ByteLevel regex
+//    (GPT-2, RoBERTa without prefix space); anything else is rejected with a
+//    message naming the file and the unsupported part.
 //  - All const methods are thread-safe; encode() keeps a per-thread word cache.
 #pragma once
 
