@@ -173,8 +173,8 @@ inline size_t shard_of(uint64_t h) { return h >> 58; }
 // ------------------------------------------------------------------ batches
 
 // Lines read sequentially, then processed in parallel. A batch closes at a
-// fixed byte size, so batch boundaries (and pruning points) depend on the
-// input only, never on timing or thread count.
+// fixed byte size (from the memory budget), so batch boundaries and pruning
+// points depend on the input and options only, never on timing or threads.
 struct Batch {
   std::string arena;
   struct Line {
@@ -188,7 +188,6 @@ struct Batch {
     lines.clear();
   }
 };
-constexpr size_t kBatchBytes = 16u << 20;
 
 // What processing one line found wrong; the earliest in input order is reported.
 struct LineIssue {
@@ -244,6 +243,9 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
   out.memory_budget = opt.max_memory ? opt.max_memory : physical_memory() / 2;
   // Counting keeps a quarter of the budget: training needs about 3x the table.
   const uint64_t table_budget = out.memory_budget / 4;
+  // Smaller batches under small budgets: a batch's text and the words it adds
+  // before the next check must fit next to the table.
+  const size_t batch_bytes = std::clamp<uint64_t>(out.memory_budget / 32, 1u << 20, 16u << 20);
 
   std::vector<WordTable> global(kShards, WordTable(nlang));
   std::vector<ThreadState> ts(threads);
@@ -324,6 +326,7 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
   uint64_t file_bytes_done = 0, text_bytes_read = 0;
   LineIssue invalid_first;
   bool stop = false;
+  uint64_t prunes = 0;
   Batch batch;
   auto run_batch = [&] {
     if (batch.lines.empty()) return;
@@ -353,10 +356,12 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     batch.clear();
     size_t mem = 0;
     for (auto& g : global) mem += g.memory();
+    for (auto& st : ts)
+      for (auto& l : st.shards) mem += l.memory();
     if (mem <= table_budget) return;
-    // Lossy counting: drop the rarest words until the table needs at most half
-    // its share. Words dropped had a count <= threshold in the text read so far.
-    // Per entry: key bytes, counts, and two slots (the table stays under half full).
+    // Lossy counting: drop the rarest words until the table needs at most 70%
+    // of its share. Words dropped had a count <= threshold in the text read so
+    // far. Per entry: key bytes, counts, and two slots (tables stay under half full).
     const uint64_t entry_overhead = 8 * nlang + 64;
     std::vector<uint64_t> mem_by_count(1 << 16, 0);
     uint64_t est = 0, live = 0;
@@ -369,16 +374,23 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
         est += w.size() + entry_overhead;
       });
     }
+    // The estimate leaves out table slack and the per-thread tables; scale it to
+    // the measured footprint so the target is met, and always drop something.
+    const double scale = est ? static_cast<double>(mem) / static_cast<double>(est) : 1.0;
+    const uint64_t target = static_cast<uint64_t>(0.7 * static_cast<double>(table_budget) / scale);
     uint64_t threshold = 0;
-    while (threshold + 1 < mem_by_count.size() && est > table_budget / 2) est -= mem_by_count[++threshold];
+    while (threshold + 1 < mem_by_count.size() && (threshold == 0 || est > target)) est -= mem_by_count[++threshold];
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t s = 0; s < kShards; ++s) global[s].prune(threshold);
     size_t kept = 0;
     for (auto& g : global) kept += g.size();
     out.prune_threshold = std::max(out.prune_threshold, threshold);
-    log_warn("word table reached {} (budget {} of --max-memory {}): dropped {} of {} distinct words seen <= {} times; "
-             "counts are now approximate (lossy counting), see docs/tokenizer.md",
-             format_size(mem), format_size(table_budget), format_size(out.memory_budget), live - kept, live, threshold);
+    ++prunes;
+    std::string msg = fmt::format(
+        "word table reached {} (budget {} of --max-memory {}): dropped {} of {} distinct words seen <= {} times",
+        format_size(mem), format_size(table_budget), format_size(out.memory_budget), live - kept, live, threshold);
+    if (prunes == 1) log_warn("{}; counts are now approximate (lossy counting), see docs/tokenizer.md", msg);
+    else log_debug("{}", msg);
   };
 
   for (size_t f = 0; f < files.size() && !stop; ++f) {
@@ -392,7 +404,7 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
       text_bytes_read += line.size() + 1;
       batch.lines.push_back(Batch::Line{batch.arena.size(), line.size(), static_cast<uint32_t>(f), reader.line_number()});
       batch.arena.append(line);
-      if (batch.arena.size() >= kBatchBytes) {
+      if (batch.arena.size() >= batch_bytes) {
         run_batch();
         progress.update(static_cast<double>(file_bytes_done + reader.file_bytes_read()) / 1e6);
       }
@@ -410,7 +422,11 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     out.invalid_skipped += st.invalid;
     for (size_t l = 0; l < nlang; ++l) lang_bytes[l] += st.lang_bytes[l];
   }
+  progress.update(static_cast<double>(file_bytes_done) / 1e6);
   progress.finish(fmt::format("{} documents, {} pieces", out.documents, out.pieces));
+  if (prunes > 1)
+    log_warn("the memory bound pruned the word table {} times (largest count dropped: {}); rare-word counts are "
+             "underestimates", prunes, out.prune_threshold);
   if (out.invalid_skipped)
     log_warn("skipped {} lines with invalid UTF-8 (first: {}); use --on-invalid fail to stop instead",
              out.invalid_skipped, invalid_first.message);
