@@ -14,9 +14,8 @@ def trained(kormo_bin, shared_data, tmp_path_factory):
     lines = mixed_lines(shared_data, per_source=2000)
     train, held = lines[::2], lines[1::2]
     write_lines(t / "train.txt", train)
-    write_lines(t / "held.txt", held)
     run_kormo(kormo_bin, "-q", "tokenizer", "train", "-o", t / "tok", "--vocab-size", 6000, t / "train.txt")
-    return t, held
+    return t, held, lines
 
 
 def kormo_encode(kormo_bin, tok_dir, lines, *flags):
@@ -30,14 +29,15 @@ def kormo_encode(kormo_bin, tok_dir, lines, *flags):
 
 def test_hf_tokenizers_gives_the_same_ids(kormo_bin, trained):
     from tokenizers import Tokenizer
-    t, held = trained
-    assert len(held) >= 5000
+    t, _, lines = trained
+    assert len(lines) >= 10000  # seen and unseen halves
     hf = Tokenizer.from_file(str(t / "tok" / "tokenizer.json"))
     # HF turns special-token text into ids by default; kormo does with --allow-special.
-    ours = kormo_encode(kormo_bin, t / "tok", held, "--allow-special")
-    theirs = [e.ids for e in hf.encode_batch(held, add_special_tokens=True)]
-    bad = [(l, a, b) for l, a, b in zip(held, ours, theirs) if a != b]
-    assert not bad, f"{len(bad)} of {len(held)} lines differ; first: {bad[0]}"
+    ours = kormo_encode(kormo_bin, t / "tok", lines, "--allow-special")
+    theirs = [e.ids for e in hf.encode_batch(lines, add_special_tokens=True)]
+    bad = [(l, a, b) for l, a, b in zip(lines, ours, theirs) if a != b]
+    assert not bad, f"{len(bad)} of {len(lines)} lines differ; first: {bad[0]}"
+    held = lines
     # Decoding: HF's ByteLevel decoder and kormo agree, and give back the NFC text.
     decoded = subprocess.run([kormo_bin, "tokenizer", "decode", "-t", str(t / "tok")],
                              input="".join(" ".join(map(str, ids)) + "\n" for ids in ours).encode(),
@@ -48,7 +48,7 @@ def test_hf_tokenizers_gives_the_same_ids(kormo_bin, trained):
 
 
 def test_compression_is_bilingual(kormo_bin, trained):
-    t, held = trained
+    t, held, _ = trained
     ids = kormo_encode(kormo_bin, t / "tok", held)
     ko = [(l, i) for l, i in zip(held, ids) if sum("\uac00" <= c <= "\ud7a3" for c in l) > len(l) / 3]
     ko_bpt = sum(len(l.encode()) for l, _ in ko) / sum(len(i) for _, i in ko)
@@ -57,7 +57,7 @@ def test_compression_is_bilingual(kormo_bin, trained):
 
 def test_hf_matches_on_tricky_text(kormo_bin, trained):
     from tokenizers import Tokenizer
-    t, _ = trained
+    t, _, _ = trained
     hf = Tokenizer.from_file(str(t / "tok" / "tokenizer.json"))
     tricky = ["It's WE'LL they'Re 'ſ", "   leading and trailing   ", "tab\there\tand\x0bvt", "a\r", "\r\r\r",
               "e\u0301 combining \u1100\u1161\u11a8 jamo", "emoji 👩‍👩‍👧 🇰🇷 ✔️", "漢字 한자 かな カナ", "x" * 300,
@@ -69,7 +69,7 @@ def test_hf_matches_on_tricky_text(kormo_bin, trained):
 
 def test_transformers_autotokenizer_loads_the_directory(kormo_bin, trained):
     from transformers import AutoTokenizer
-    t, held = trained
+    t, held, _ = trained
     tok = AutoTokenizer.from_pretrained(str(t / "tok"))
     assert tok.bos_token == "<|BOS|>" and tok.eos_token == "<|EOT|>" and tok.pad_token == "<|PAD|>"
     sample = held[:300]
@@ -88,7 +88,7 @@ def test_transformers_autotokenizer_loads_the_directory(kormo_bin, trained):
 def test_kormo_loads_an_hf_trained_qwen2_style_tokenizer(kormo_bin, trained, tmp_path):
     """A tokenizer.json written by HF itself (specials first, string merges) encodes identically in kormo."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    t, held = trained
+    t, held, _ = trained
     pattern = json.loads((t / "tok" / "tokenizer.json").read_text())["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"]
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -108,7 +108,7 @@ def test_kormo_loads_an_hf_trained_qwen2_style_tokenizer(kormo_bin, trained, tmp
 def test_kormo_loads_a_gpt2_style_tokenizer(kormo_bin, trained, tmp_path):
     """GPT-2's pipeline (no normaliser, ByteLevel with its own regex) loads and encodes identically."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    t, held = trained
+    t, held, _ = trained
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
