@@ -49,6 +49,7 @@ TEST(ByteLevel, MapsEveryByteAndBack) {
   std::string bytes;
   ASSERT_TRUE(byte_level_to_bytes(bytes_to_byte_level("\xEA\xB0\x80 \n"), bytes));
   EXPECT_EQ(bytes, "\xEA\xB0\x80 \n");
+  EXPECT_FALSE(byte_level_to_bytes("<|EOT|>\u4E00", bytes));  // not in the byte alphabet
 }
 
 TEST(Tokenizer, RoundTripsNfcText) {
@@ -108,6 +109,11 @@ TEST(Tokenizer, TrainedVocabularyCompresses) {
   std::string en = "Alice was beginning to get very tired of sitting by her sister.";
   EXPECT_GT(double(ko.size()) / t.encode(ko).size(), 2.0);
   EXPECT_GT(double(en.size()) / t.encode(en).size(), 2.0);
+  // One pre-tokenized piece: encode_piece is the BPE step encode() applies to it.
+  std::vector<int32_t> piece;
+  t.encode_piece(" 청원합니다", piece);
+  EXPECT_EQ(piece, t.encode(" 청원합니다"));
+  EXPECT_LT(piece.size(), 5u);
   for (const auto& m : t.merges()) EXPECT_EQ(t.token_bytes(m.result), std::string(t.token_bytes(m.left)) + std::string(t.token_bytes(m.right)));
 }
 
@@ -125,6 +131,7 @@ TEST(Tokenizer, SaveLoadGivesTheSameTokenizer) {
   EXPECT_EQ(u.encode(s), t.encode(s));
   EXPECT_EQ(u.decode(u.encode(s)), s);
   EXPECT_EQ(u.token_to_id(u.id_to_token(300)), 300);
+  for (int b = 0; b < 256; ++b) EXPECT_EQ(u.token_bytes(u.byte_token(static_cast<uint8_t>(b))), std::string(1, char(b)));
   fs::remove_all(dir);
 }
 

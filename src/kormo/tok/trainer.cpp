@@ -119,12 +119,6 @@ class WordTable {
     return slots_.size() * sizeof(Slot) + arena_.capacity() + counts_.capacity() * sizeof(uint64_t);
   }
   size_t size() const { return size_; }
-  size_t nlang() const { return nlang_; }
-  uint64_t total(uint32_t idx) const {
-    uint64_t t = 0;
-    for (size_t l = 0; l < nlang_; ++l) t += counts_[idx * nlang_ + l];
-    return t;
-  }
   // Calls fn(word, hash, const uint64_t* counts) for each entry, in slot order.
   template <class Fn>
   void for_each(Fn&& fn) const {
