@@ -192,3 +192,28 @@ TEST(Trainer, MemoryBoundPrunesButStillTrains) {
   Tokenizer t = train_bpe(std::move(wc), bo);
   EXPECT_EQ(t.vocab_size(), 1000u);
 }
+
+TEST(Tokenizer, ForeignDirectoryNamesSpecialsInItsConfig) {
+  SpecialTokenNames qwen;
+  qwen.bos = qwen.pad = qwen.bot = qwen.think = qwen.think_end = "";
+  qwen.eot = "<|endoftext|>";
+  qwen.extra = {"<|im_start|>", "<|im_end|>"};
+  Tokenizer t = Tokenizer::from_merges({{0, 1}}, qwen);
+  EXPECT_EQ(t.special_ids().eot, -1);  // not a KORMo name
+  fs::path dir = fs::temp_directory_path() / "kormo_tok_test_foreign";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  kormo::write_file_atomic((dir / "tokenizer.json").string(), t.to_json());
+  kormo::write_file_atomic((dir / "tokenizer_config.json").string(),
+                           R"({"eos_token": "<|im_end|>", "pad_token": {"content": "<|endoftext|>"}})");
+  Tokenizer u = Tokenizer::load(dir.string());
+  EXPECT_EQ(u.special_ids().eot, u.token_to_id("<|im_end|>"));
+  EXPECT_EQ(u.special_ids().pad, u.token_to_id("<|endoftext|>"));
+  EXPECT_EQ(u.special_ids().bos, -1);
+  EXPECT_EQ(u.vocab_size(), 260u);
+  fs::remove_all(dir);
+  // A hostile id is refused instead of allocating gigabytes.
+  std::string j = t.to_json();
+  j.replace(j.find("\"id\": 257"), 9, "\"id\": 2000000000");
+  EXPECT_THROW(Tokenizer::from_json(j, "big.json"), kormo::Error);
+}

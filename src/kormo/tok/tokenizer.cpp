@@ -421,6 +421,18 @@ bool is_null_or_empty(const json& j, const char* key) {
 
 bool is_byte_level(const json& p) { return p.is_object() && p.value("type", "") == "ByteLevel"; }
 
+// Ids are dense in practice; a bound keeps a hostile file from allocating gigabytes.
+constexpr int64_t kMaxId = int64_t{1} << 24;
+
+// A token named in tokenizer_config.json: a string or {"content": ...}.
+std::string config_token(const json& cfg, const char* key) {
+  if (!cfg.contains(key)) return {};
+  const json& v = cfg[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return {};
+}
+
 }  // namespace
 
 std::string Tokenizer::to_json() const {
@@ -523,7 +535,7 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
     expect(it.value().is_number_integer(), origin, "vocab value is not an integer");
     int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 30)) fail("{}: vocab id {} of token {} is out of range", origin, id, quote(it.key()));
+    if (id < 0 || id >= kMaxId) fail("{}: vocab id {} of token {} is out of range [0, {})", origin, id, quote(it.key()), kMaxId);
     if (!byte_level_to_bytes(it.key(), bytes))
       fail("{}: vocab token {} is not in the byte-level alphabet", origin, quote(it.key()));
     if (static_cast<size_t>(id) < m.token_str.size() && !m.token_str[id].empty())
@@ -557,7 +569,10 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
   if (j.contains("added_tokens")) {
     for (const json& a : j["added_tokens"]) {
       expect(a.is_object() && a.contains("id") && a.contains("content"), origin, "added token without id/content");
-      int32_t id = a["id"].get<int32_t>();
+      expect(a["id"].is_number_integer() && a["content"].is_string(), origin, "added token id/content of the wrong type");
+      int64_t id64 = a["id"].get<int64_t>();
+      if (id64 < 0 || id64 >= kMaxId) fail("{}: added token id {} is out of range [0, {})", origin, id64, kMaxId);
+      int32_t id = static_cast<int32_t>(id64);
       std::string content = a["content"].get<std::string>();
       bool special = a.value("special", false);
       if (static_cast<size_t>(id) < m.token_str.size() && !m.token_str[id].empty() && m.token_str[id] != content)
@@ -574,8 +589,28 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  std::string file = std::filesystem::is_directory(path) ? path + "/tokenizer.json" : path;
-  return from_json(read_file(file), file);
+  bool dir = std::filesystem::is_directory(path);
+  std::string file = dir ? path + "/tokenizer.json" : path;
+  Tokenizer t = from_json(read_file(file), file);
+  // A foreign directory (e.g. Qwen2's) names its BOS/EOS/PAD in tokenizer_config.json.
+  std::string cfg_path = dir ? path + "/tokenizer_config.json" : "";
+  if (dir && std::filesystem::exists(cfg_path)) {
+    json cfg;
+    try {
+      cfg = json::parse(read_file(cfg_path));
+    } catch (const json::parse_error& e) {
+      fail("{}: not valid JSON (byte {}): {}", cfg_path, e.byte, e.what());
+    }
+    SpecialIds& ids = t.impl_->ids;
+    auto pick = [&](int32_t& slot, const char* key) {
+      std::string name = config_token(cfg, key);
+      if (slot < 0 && !name.empty()) slot = t.token_to_id(name);
+    };
+    pick(ids.bos, "bos_token");
+    pick(ids.eot, "eos_token");
+    pick(ids.pad, "pad_token");
+  }
+  return t;
 }
 
 void Tokenizer::save(const std::string& dir, int model_max_length) const {

@@ -60,6 +60,9 @@ struct EncodeOptions {
 class Tokenizer {
  public:
   // Reads tokenizer.json (or a directory holding one). Throws kormo::Error.
+  // Special ids come from the KORMo names; for a directory whose tokenizer
+  // lacks them, bos/eot/pad fall back to tokenizer_config.json's
+  // bos_token/eos_token/pad_token (how Qwen2 or GPT-2 directories name them).
   static Tokenizer load(const std::string& path);
   // Parses tokenizer.json text; `origin` names it in error messages.
   static Tokenizer from_json(std::string_view json, const std::string& origin);
