@@ -60,4 +60,14 @@ grep -q 'petitions_2017-08.jsonl:1: expected a JSON object with a string field "
 "$KORMO" tokenizer train -o "$T/small" --vocab-size 1000 --max-memory 4M --text-field content "$KO" 2> "$T/err"
 grep -q "lossy counting" "$T/err" || fail "no pruning warning: $(cat "$T/err")"
 [[ -s "$T/small/tokenizer.json" ]] || fail "bounded run wrote nothing"
+# Custom special tokens keep their roles in tokenizer_config.json.
+"$KORMO" -q tokenizer train -o "$T/custom" --vocab-size 1000 --special '<s>' '</s>' '<pad>' '<|tool|>' "$T/en.txt"
+python3 - "$T/custom" <<'PY' || fail "custom specials"
+import json, sys
+cfg = json.load(open(sys.argv[1] + "/tokenizer_config.json"))
+assert (cfg["bos_token"], cfg["eos_token"], cfg["pad_token"]) == ("<s>", "</s>", "<pad>"), cfg
+assert cfg["additional_special_tokens"] == ["<|tool|>"], cfg
+tok = json.load(open(sys.argv[1] + "/tokenizer.json"))
+assert [t["id"] for t in tok["added_tokens"]] == [996, 997, 998, 999]
+PY
 echo "tokenizer_train_test: ok"

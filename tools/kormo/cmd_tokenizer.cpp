@@ -92,8 +92,8 @@ void setup_train(CLI::App& app) {
   t->add_option("--lang-field", a->lang_field, "JSON field holding the language (else guessed by script)")
       ->capture_default_str();
   t->add_option("--special", a->specials,
-                "Special tokens, in id order (default <|BOS|> <|EOT|> <|PAD|> <|BOT|> <think> </think>); "
-                "the first three are BOS, EOT (=EOS) and PAD");
+                "Special tokens in the roles BOS EOT(=EOS) PAD BOT THINK THINK_END, then extras "
+                "(default <|BOS|> <|EOT|> <|PAD|> <|BOT|> <think> </think>)");
   t->add_option("--model-max-length", a->model_max_length, "model_max_length in tokenizer_config.json")
       ->capture_default_str();
   t->callback([a] {

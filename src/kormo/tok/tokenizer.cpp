@@ -106,7 +106,7 @@ struct Tokenizer::Impl {
     token_str[id] = str;
     token_bytes[id] = std::move(bytes);
   }
-  void finish(const std::string& origin);
+  void finish(const std::string& origin, const SpecialTokenNames& names = {});
   void bpe(std::string_view piece, std::vector<int32_t>& out) const;
   void bpe_long(std::string_view piece, std::vector<int32_t>& out) const;
   void encode_piece_cached(std::string_view piece, std::vector<int32_t>& out) const;
@@ -114,7 +114,7 @@ struct Tokenizer::Impl {
 };
 
 // Derived tables shared by load and from_merges.
-void Tokenizer::Impl::finish(const std::string& origin) {
+void Tokenizer::Impl::finish(const std::string& origin, const SpecialTokenNames& names) {
   for (int b = 0; b < 256; ++b) byte_ids[b] = -1;
   for (size_t id = 0; id < token_bytes.size(); ++id) {
     if (special[id] || token_str[id].empty()) continue;
@@ -131,8 +131,8 @@ void Tokenizer::Impl::finish(const std::string& origin) {
   for (const auto& t : added) added_by_length.push_back(&t);
   std::stable_sort(added_by_length.begin(), added_by_length.end(),
                    [](const AddedToken* a, const AddedToken* b) { return a->content.size() > b->content.size(); });
-  SpecialTokenNames names;
   auto find_added = [&](const std::string& s) {
+    if (s.empty()) return int32_t{-1};
     for (const auto& t : added)
       if (t.content == s) return t.id;
     return int32_t{-1};
@@ -396,7 +396,7 @@ Tokenizer Tokenizer::from_merges(const std::vector<std::pair<int32_t, int32_t>>&
     m.str_to_id.emplace(m.token_str[id], static_cast<int32_t>(id));
     if (!m.special[id]) m.bytes_to_id.emplace(m.token_bytes[id], static_cast<int32_t>(id));
   }
-  m.finish("trained tokenizer");
+  m.finish("trained tokenizer", specials);
   return t;
 }
 
