@@ -199,7 +199,8 @@ TEST(Tokenizer, ForeignDirectoryNamesSpecialsInItsConfig) {
   qwen.eot = "<|endoftext|>";
   qwen.extra = {"<|im_start|>", "<|im_end|>"};
   Tokenizer t = Tokenizer::from_merges({{0, 1}}, qwen);
-  EXPECT_EQ(t.special_ids().eot, -1);  // not a KORMo name
+  EXPECT_EQ(t.special_ids().eot, t.token_to_id("<|endoftext|>"));  // the role it was given
+  EXPECT_EQ(t.special_ids().bos, -1);
   fs::path dir = fs::temp_directory_path() / "kormo_tok_test_foreign";
   fs::remove_all(dir);
   fs::create_directories(dir);
