@@ -218,3 +218,34 @@ TEST(Tokenizer, ForeignDirectoryNamesSpecialsInItsConfig) {
   j.replace(j.find("\"id\": 257"), 9, "\"id\": 2000000000");
   EXPECT_THROW(Tokenizer::from_json(j, "big.json"), kormo::Error);
 }
+
+TEST(Trainer, MixUsesTheLangFieldAndScalesCounts) {
+  fs::path dir = fs::temp_directory_path() / "kormo_tok_test_mix";
+  fs::create_directories(dir);
+  std::string path = (dir / "docs.jsonl").string();
+  std::string lines;
+  // "lang" wins over the script guess: the third document is labelled ko although it is Latin.
+  for (int i = 0; i < 30; ++i) lines += R"({"text": "alpha beta", "lang": "en"})" "\n";
+  for (int i = 0; i < 10; ++i) lines += R"({"text": "가나 다라"})" "\n";
+  for (int i = 0; i < 10; ++i) lines += R"({"text": "zeta", "lang": "ko"})" "\n";
+  lines += R"({"text": "Привет мир", "lang": "ru"})" "\n";
+  kormo::write_file_atomic(path, lines);
+  CorpusOptions co;
+  co.mix = {{"ko", 1.0}, {"en", 1.0}};
+  WordCounts wc = count_words({path}, co);
+  ASSERT_EQ(wc.language_bytes.size(), 2u);
+  EXPECT_EQ(wc.language_bytes[0].second, 10u * std::string("가나 다라").size() + 40u);  // ko: Hangul + "zeta"
+  EXPECT_EQ(wc.language_bytes[1].second, 30u * 10u);                                 // en
+  EXPECT_EQ(wc.excluded_bytes, std::string("Привет мир").size());
+  auto count_of = [&](const std::string& w) {
+    for (size_t i = 0; i < wc.words.size(); ++i)
+      if (wc.words[i] == w) return wc.counts[i];
+    return int64_t{0};
+  };
+  // Equal weights: each language's counts scale so both carry half of the bytes.
+  double total = 10.0 * std::string("가나 다라").size() + 40 + 300;
+  EXPECT_EQ(count_of("alpha"), std::llround(30 * 0.5 * total / 300));
+  EXPECT_EQ(count_of("zeta"), std::llround(10 * 0.5 * total / (total - 300)));
+  EXPECT_EQ(count_of("Привет"), 0);
+  fs::remove_all(dir);
+}
