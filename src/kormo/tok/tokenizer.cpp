@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -239,13 +240,29 @@ void Tokenizer::Impl::bpe_long(std::string_view piece, std::vector<int32_t>& out
 }
 
 namespace {
-// Per-thread cache of piece -> ids. Keyed by the tokenizer's uid so a thread
-// that switches tokenizers never sees another one's entries.
+// Per-thread cache of piece -> ids: open addressing over flat arrays (no
+// allocation per entry). Keyed by the tokenizer's uid so a thread that
+// switches tokenizers never sees another one's entries; emptied when full.
 struct PieceCache {
+  struct Slot {
+    uint64_t hash;
+    uint32_t key_off, ids_off;
+    uint16_t key_len, n_ids;  // key_len 0: empty
+  };
+  static constexpr size_t kSlots = size_t{1} << 19;
+  static constexpr size_t kMaxPiece = 256;  // longer pieces are rare; not cached
   uint64_t owner = 0;
-  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>> map;
+  size_t size = 0;
+  std::vector<Slot> slots;
+  std::string keys;
   std::vector<int32_t> ids;
-  static constexpr size_t kMaxEntries = 1 << 18;
+  void reset(uint64_t uid) {
+    owner = uid;
+    size = 0;
+    slots.assign(kSlots, Slot{0, 0, 0, 0, 0});
+    keys.clear();
+    ids.clear();
+  }
 };
 thread_local PieceCache t_cache;
 }  // namespace
@@ -255,23 +272,29 @@ void Tokenizer::Impl::encode_piece_cached(std::string_view piece, std::vector<in
     out.push_back(byte_ids[static_cast<uint8_t>(piece[0])]);
     return;
   }
-  PieceCache& c = t_cache;
-  if (c.owner != uid || c.map.size() >= PieceCache::kMaxEntries) {
-    c.owner = uid;
-    c.map.clear();
-    c.ids.clear();
-  }
-  auto it = c.map.find(piece);
-  if (it != c.map.end()) {
-    out.insert(out.end(), c.ids.begin() + it->second.first, c.ids.begin() + it->second.first + it->second.second);
+  if (piece.size() > PieceCache::kMaxPiece) {
+    bpe(piece, out);
     return;
+  }
+  PieceCache& c = t_cache;
+  if (c.owner != uid || c.size >= PieceCache::kSlots / 2) c.reset(uid);
+  const uint64_t h = xxh3_64(piece);
+  size_t i = h & (PieceCache::kSlots - 1);
+  for (;; i = (i + 1) & (PieceCache::kSlots - 1)) {
+    const PieceCache::Slot& s = c.slots[i];
+    if (s.key_len == 0) break;
+    if (s.hash == h && s.key_len == piece.size() && std::memcmp(c.keys.data() + s.key_off, piece.data(), piece.size()) == 0) {
+      out.insert(out.end(), c.ids.begin() + s.ids_off, c.ids.begin() + s.ids_off + s.n_ids);
+      return;
+    }
   }
   size_t before = out.size();
   bpe(piece, out);
-  if (piece.size() > 256) return;  // rare long runs would only bloat the cache
-  uint32_t off = static_cast<uint32_t>(c.ids.size());
+  c.slots[i] = PieceCache::Slot{h, static_cast<uint32_t>(c.keys.size()), static_cast<uint32_t>(c.ids.size()),
+                                static_cast<uint16_t>(piece.size()), static_cast<uint16_t>(out.size() - before)};
+  c.keys.append(piece);
   c.ids.insert(c.ids.end(), out.begin() + before, out.end());
-  c.map.emplace(std::string(piece), std::make_pair(off, static_cast<uint32_t>(out.size() - before)));
+  ++c.size;
 }
 
 void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& out, bool normalize) const {
