@@ -167,7 +167,8 @@ void setup_encode(CLI::App& app) {
     std::string arena;
     std::vector<std::pair<size_t, size_t>> lines;
     std::vector<std::string> rendered;
-    std::vector<std::string> where;
+    std::vector<std::pair<uint32_t, uint64_t>> where;  // (file index, line number) for error messages
+    std::vector<std::string> files = expand_inputs(a->inputs);
     auto flush = [&] {
       rendered.assign(lines.size(), {});
       std::vector<std::string> errors(lines.size());
@@ -207,15 +208,15 @@ void setup_encode(CLI::App& app) {
         }
       }
       for (size_t i = 0; i < lines.size(); ++i) {
-        if (!errors[i].empty()) fail("{}: {}", where[i], errors[i]);
+        if (!errors[i].empty()) fail("{}:{}: {}", files[where[i].first], where[i].second, errors[i]);
         out.write(rendered[i]);
       }
       arena.clear();
       lines.clear();
       where.clear();
     };
-    for (const auto& path : expand_inputs(a->inputs)) {
-      LineReader r(path);
+    for (uint32_t f = 0; f < files.size(); ++f) {
+      LineReader r(files[f]);
       std::string_view line;
       while (r.next(line)) {
         bool had_newline = r.bytes_read() > 0;  // LineReader strips '\n'; binary mode puts it back
@@ -225,7 +226,7 @@ void setup_encode(CLI::App& app) {
           arena.push_back('\n');
           ++lines.back().second;
         }
-        where.push_back(fmt::format("{}:{}", path, r.line_number()));
+        where.emplace_back(f, r.line_number());
         if (arena.size() >= (8u << 20)) flush();
       }
     }
