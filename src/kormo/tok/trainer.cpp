@@ -334,12 +334,13 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
         note(st.fatal, i, fmt::format("{}:{}: {}", files[ln.file], ln.line_no, e.what()));
       }
     }
-    LineIssue fatal;
+    LineIssue fatal, batch_invalid;
     for (auto& st : ts) {
       if (st.fatal.line_index < fatal.line_index) fatal = st.fatal;
-      if (st.invalid_first.line_index != SIZE_MAX && invalid_first.message.empty()) invalid_first = st.invalid_first;
+      if (st.invalid_first.line_index < batch_invalid.line_index) batch_invalid = st.invalid_first;
       st.fatal = st.invalid_first = LineIssue{};
     }
+    if (invalid_first.message.empty()) invalid_first = batch_invalid;
     if (!fatal.message.empty()) fail("{}", fatal.message);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t s = 0; s < kShards; ++s)
