@@ -10,6 +10,7 @@
 
 #include "kormo/text/unicode.h"
 #include "kormo/tok/byte_level.h"
+#include "kormo/tok/pair_hash.h"
 #include "kormo/tok/pretokenizer.h"
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
@@ -37,7 +38,7 @@ class MergeTable {
     slots_.assign(cap, Slot{kEmpty, 0, 0});
     mask_ = cap - 1;
     for (size_t r = 0; r < merges.size(); ++r) {
-      uint64_t key = pack(merges[r].left, merges[r].right);
+      uint64_t key = pack_pair(merges[r].left, merges[r].right);
       size_t i = slot_of(key);
       while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
       if (slots_[i].key == key) continue;  // a repeated merge keeps its first (lowest) rank
@@ -46,7 +47,7 @@ class MergeTable {
   }
   // Returns false when (l, r) is not a merge.
   bool find(int32_t l, int32_t r, uint32_t& rank, int32_t& result) const {
-    uint64_t key = pack(l, r);
+    uint64_t key = pack_pair(l, r);
     for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.key == key) {
@@ -65,8 +66,7 @@ class MergeTable {
     uint32_t rank;
     int32_t result;
   };
-  static uint64_t pack(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
-  size_t slot_of(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+  size_t slot_of(uint64_t key) const { return static_cast<size_t>(hash_pair(key)) & mask_; }
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "kormo/text/unicode.h"
 #include "kormo/text/utf8.h"
 #include "kormo/tok/byte_level.h"
+#include "kormo/tok/pair_hash.h"
 #include "kormo/tok/pretokenizer.h"
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
@@ -466,7 +468,7 @@ class PairIndex {
  public:
   uint32_t find_or_add(int32_t l, int32_t r) {
     if ((keys_.size() + 1) * 2 > slots_.size()) grow();
-    uint64_t key = pack(l, r);
+    uint64_t key = pack_pair(l, r);
     for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
       if (slots_[i] == kEmpty) {
         slots_[i] = static_cast<uint32_t>(keys_.size());
@@ -477,7 +479,7 @@ class PairIndex {
     }
   }
   uint32_t find(int32_t l, int32_t r) const {
-    uint64_t key = pack(l, r);
+    uint64_t key = pack_pair(l, r);
     for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
       if (slots_[i] == kEmpty) return kEmpty;
       if (keys_[slots_[i]] == key) return slots_[i];
@@ -489,8 +491,7 @@ class PairIndex {
   static constexpr uint32_t kEmpty = ~uint32_t{0};
 
  private:
-  static uint64_t pack(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
-  size_t slot_of(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 17) & mask_; }
+  size_t slot_of(uint64_t key) const { return static_cast<size_t>(hash_pair(key)) & mask_; }
   void grow() {
     size_t cap = std::max<size_t>(1024, slots_.size() * 2);
     slots_.assign(cap, kEmpty);
@@ -518,6 +519,10 @@ struct HeapEntry {
 };
 
 // Estimated bytes training needs for these words (symbols, occurrence index, pairs).
+double progress_clock_s(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
 uint64_t training_memory(const WordCounts& wc) {
   uint64_t b = 0;
   for (const auto& w : wc.words) b += 12 * w.size() + 48;
@@ -564,6 +569,7 @@ Tokenizer train_bpe(WordCounts wc, const BpeOptions& opt) {
   }
 
   // Words as symbol sequences in one pool; merges rewrite them in place.
+  const auto t_start = std::chrono::steady_clock::now();
   const size_t nwords = wc.words.size();
   std::vector<uint32_t> start(nwords + 1);
   std::vector<uint32_t> len(nwords);
@@ -604,6 +610,8 @@ Tokenizer train_bpe(WordCounts wc, const BpeOptions& opt) {
       if (where[p].empty() || where[p].back() != w) where[p].push_back(static_cast<uint32_t>(w));
     }
   }
+  log_debug("initial pair counts: {} distinct pairs over {} words in {:.2f} s", pairs.size(), nwords,
+            progress_clock_s(t_start));
   std::priority_queue<HeapEntry> heap;
   for (uint32_t p = 0; p < pairs.size(); ++p)
     if (pair_count[p] > 0) heap.push(HeapEntry{pair_count[p], pairs.left(p), pairs.right(p)});
