@@ -45,3 +45,20 @@ TEST(Unicode, ClassesAndScripts) {
   EXPECT_EQ(guess_language_by_script("The weather is nice today."), "en");
   EXPECT_EQ(guess_language_by_script("12345 !!!"), "other");
 }
+
+TEST(Unicode, NfcQuickCheckIsConservative) {
+  EXPECT_TRUE(is_nfc_quick("plain ASCII"));
+  EXPECT_TRUE(is_nfc_quick("한국어 漢字 😀 — “quotes”"));
+  EXPECT_FALSE(is_nfc_quick("e\u0301"));             // combining mark
+  EXPECT_FALSE(is_nfc_quick("\u1100\u1161"));        // conjoining jamo compose
+  EXPECT_FALSE(is_nfc_quick("\u212B"));              // Angstrom sign: singleton decomposition
+  // Whenever the quick check says yes, NFC really is the identity.
+  for (char32_t cp = 0x80; cp < 0x30000; cp += 7) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    std::string s;
+    append_utf8(s, cp);
+    if (is_nfc_quick(s)) {
+      ASSERT_EQ(normalize(s, NormForm::kNFC), s) << static_cast<uint32_t>(cp);
+    }
+  }
+}

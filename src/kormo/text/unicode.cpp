@@ -10,8 +10,62 @@
 
 namespace kormo::text {
 
+namespace {
+
+// A code point is NFC-inert when NFC leaves it alone in any context: it has no
+// canonical decomposition, combining class 0, and is not a mark or conjoining
+// jamo (the only code points that compose with a preceding starter).
+bool nfc_inert(char32_t cp) {
+  if (cp >= 0xAC00 && cp <= 0xD7A3) return true;  // precomposed Hangul syllables
+  if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97F) || (cp >= 0xD7B0 && cp <= 0xD7FF))
+    return false;
+  const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+  if (p->combining_class != 0) return false;
+  if (p->category == UTF8PROC_CATEGORY_MN || p->category == UTF8PROC_CATEGORY_MC ||
+      p->category == UTF8PROC_CATEGORY_ME || p->category == UTF8PROC_CATEGORY_CN)
+    return false;
+  utf8proc_int32_t buf[4];
+  utf8proc_int32_t last = 0;
+  utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf, 4, UTF8PROC_DECOMPOSE, &last);
+  return n == 1 && buf[0] == static_cast<utf8proc_int32_t>(cp);
+}
+
+struct NfcInertTable {
+  uint64_t bits[0x10000 / 64] = {};
+  NfcInertTable() {
+    for (char32_t cp = 0; cp < 0x10000; ++cp)
+      if (!(cp >= 0xD800 && cp <= 0xDFFF) && nfc_inert(cp)) bits[cp >> 6] |= uint64_t{1} << (cp & 63);
+  }
+};
+
+}  // namespace
+
+bool is_nfc_quick(std::string_view s) {
+  static const NfcInertTable table;
+  size_t pos = 0;
+  char32_t cp;
+  while (pos < s.size()) {
+    while (pos + 8 <= s.size()) {
+      uint64_t w;
+      __builtin_memcpy(&w, s.data() + pos, 8);
+      if (w & 0x8080808080808080ull) break;
+      pos += 8;
+    }
+    if (pos >= s.size()) break;
+    if (static_cast<unsigned char>(s[pos]) < 0x80) {
+      ++pos;
+      continue;
+    }
+    if (!decode_next(s, pos, cp)) return false;
+    bool inert = cp < 0x10000 ? (table.bits[cp >> 6] >> (cp & 63)) & 1 : nfc_inert(cp);
+    if (!inert) return false;
+  }
+  return true;
+}
+
 std::string normalize(std::string_view s, NormForm form) {
-  // Pure ASCII is invariant under NFC and NFKC; skip utf8proc's allocation.
+  // Pure ASCII is invariant under NFC and NFKC; mostly-NFC text skips utf8proc's
+  // decompose/compose round trip and allocation.
   bool ascii = true;
   for (unsigned char c : s)
     if (c >= 0x80) {
@@ -19,6 +73,7 @@ std::string normalize(std::string_view s, NormForm form) {
       break;
     }
   if (ascii) return std::string(s);
+  if (form == NormForm::kNFC && is_nfc_quick(s)) return std::string(s);
   int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
   if (form == NormForm::kNFKC) options |= UTF8PROC_COMPAT;
   utf8proc_uint8_t* out = nullptr;

@@ -17,6 +17,12 @@ enum class NormForm { kNFC, kNFKC };
 // Input must be valid UTF-8 (throws kormo::Error otherwise).
 std::string normalize(std::string_view s, NormForm form);
 
+// True when s is certainly NFC already: every code point is a starter that maps
+// to itself and never composes with a neighbour (ASCII, Hangul syllables, most
+// CJK and punctuation). False means "ask normalize()". One table lookup per code
+// point, so normalising mostly-NFC corpora costs a scan instead of utf8proc.
+bool is_nfc_quick(std::string_view s);
+
 // Coarse general category: the classes a pre-tokenizer or word splitter needs.
 enum class CharClass : uint8_t { kLetter, kNumber, kMark, kPunct, kSymbol, kSpace, kControl, kOther };
 CharClass general_class(char32_t cp);

@@ -1,0 +1,355 @@
+// kormo tokenizer: train, encode, decode and measure byte-level BPE tokenizers.
+#include <omp.h>
+
+#include <charconv>
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "kormo/text/unicode.h"
+#include "kormo/text/utf8.h"
+#include "kormo/tok/pretokenizer.h"
+#include "kormo/tok/stats.h"
+#include "kormo/tok/tokenizer.h"
+#include "kormo/tok/trainer.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "kormo/util/log.h"
+#include "verb.h"
+
+namespace kormo::cli {
+namespace {
+
+using namespace kormo::tok;
+
+// Output to a file (atomically) or to stdout.
+class Output {
+ public:
+  explicit Output(const std::string& path) {
+    if (!path.empty() && path != "-") file_ = std::make_unique<AtomicWriter>(path);
+  }
+  void write(std::string_view s) {
+    if (file_) file_->write(s);
+    else if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size()) fail("cannot write to stdout");
+  }
+  void commit() {
+    if (file_) file_->commit();
+    else std::fflush(stdout);
+  }
+
+ private:
+  std::unique_ptr<AtomicWriter> file_;
+};
+
+InputFormat parse_format(const std::string& f) {
+  if (f == "text") return InputFormat::kText;
+  if (f == "jsonl") return InputFormat::kJsonl;
+  return InputFormat::kAuto;
+}
+
+const char* kTrainHelp = R"(Learn a byte-level BPE tokenizer (Qwen2 pre-tokenizer, NFC, GPT-2 byte alphabet) and write
+DIR/tokenizer.json, DIR/tokenizer_config.json and DIR/special_tokens_map.json, which Hugging Face
+tokenizers/transformers load unchanged.
+
+Inputs: plain text (one document per line) or JSON Lines ({"text": ..., "lang": ...}), optionally
+.zst, given as files, directories or globs.
+
+Examples:
+  kormo tokenizer train -o tok/ --vocab-size 32000 corpus/*.jsonl.zst
+  kormo tokenizer train -o tok/ --vocab-size 125041 --mix ko=0.5,en=0.5 --max-memory 8G ko/ en/
+  kormo tokenizer train -o tok/ --vocab-size 4096 --on-invalid fail notes.txt)";
+
+void setup_train(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> inputs;
+    std::string out, mix, max_memory, max_input, format = "auto", on_invalid = "skip", text_field = "text",
+                                                 lang_field = "lang";
+    size_t vocab_size = 32000;
+    int threads = 0, model_max_length = 4096;
+    std::vector<std::string> specials;
+  };
+  auto a = std::make_shared<Args>();
+  auto* t = app.add_subcommand("train", "Learn a BPE tokenizer from text");
+  t->footer(kTrainHelp);
+  t->add_option("inputs", a->inputs, "Text or JSON Lines files, directories or globs (.zst ok)")->required();
+  t->add_option("-o,--output", a->out, "Output directory for tokenizer.json and the config files")->required();
+  t->add_option("--vocab-size", a->vocab_size, "Total ids: 256 bytes + merges + special tokens (1K-256K)")
+      ->check(CLI::Range(size_t{1000}, size_t{262144}))
+      ->capture_default_str();
+  t->add_option("--mix", a->mix, "Target language shares by bytes, e.g. ko=0.5,en=0.5 (others left out)");
+  t->add_option("--max-memory", a->max_memory, "Memory bound, e.g. 2G (default: half the RAM); rare words are "
+                                               "dropped when it bites");
+  t->add_option("--max-input-bytes", a->max_input, "Read at most this much text, e.g. 500M");
+  t->add_option("--threads", a->threads, "Worker threads (default: all cores)");
+  t->add_option("--format", a->format, "Input format: auto (.jsonl = JSON Lines), text, jsonl")
+      ->check(CLI::IsMember({"auto", "text", "jsonl"}))
+      ->capture_default_str();
+  t->add_option("--on-invalid", a->on_invalid, "Lines with invalid UTF-8: skip (counted, warned) or fail")
+      ->check(CLI::IsMember({"skip", "fail"}))
+      ->capture_default_str();
+  t->add_option("--text-field", a->text_field, "JSON field holding the text")->capture_default_str();
+  t->add_option("--lang-field", a->lang_field, "JSON field holding the language (else guessed by script)")
+      ->capture_default_str();
+  t->add_option("--special", a->specials,
+                "Special tokens in the roles BOS EOT(=EOS) PAD BOT THINK THINK_END, then extras "
+                "(default <|BOS|> <|EOT|> <|PAD|> <|BOT|> <think> </think>)");
+  t->add_option("--model-max-length", a->model_max_length, "model_max_length in tokenizer_config.json")
+      ->capture_default_str();
+  t->callback([a] {
+    CorpusOptions co;
+    co.format = parse_format(a->format);
+    co.text_field = a->text_field;
+    co.lang_field = a->lang_field;
+    if (!a->mix.empty()) co.mix = parse_mix(a->mix);
+    co.on_invalid = a->on_invalid == "fail" ? OnInvalid::kFail : OnInvalid::kSkip;
+    if (!a->max_memory.empty()) co.max_memory = parse_byte_size(a->max_memory);
+    if (!a->max_input.empty()) co.max_input_bytes = parse_byte_size(a->max_input);
+    co.threads = a->threads;
+    BpeOptions bo;
+    bo.vocab_size = a->vocab_size;
+    if (!a->specials.empty()) {
+      SpecialTokenNames s;
+      std::string* slots[] = {&s.bos, &s.eot, &s.pad, &s.bot, &s.think, &s.think_end};
+      for (auto* slot : slots) slot->clear();
+      for (size_t i = 0; i < a->specials.size(); ++i) {
+        if (i < 6) *slots[i] = a->specials[i];
+        else s.extra.push_back(a->specials[i]);
+      }
+      bo.specials = s;
+    }
+    std::vector<std::string> files = expand_inputs(a->inputs);
+    WordCounts wc = count_words(files, co);
+    if (wc.words.empty()) fail("no text to learn from in {} input file(s)", files.size());
+    log_info("{} documents, {} bytes, {} distinct words", wc.documents, wc.text_bytes, wc.words.size());
+    bo.memory_budget = wc.memory_budget;
+    if (co.threads > 0) omp_set_num_threads(co.threads);
+    Tokenizer tok = train_bpe(std::move(wc), bo);
+    tok.save(a->out, a->model_max_length);
+    log_info("wrote {}/tokenizer.json ({} ids, {} merges)", a->out, tok.vocab_size(), tok.merges().size());
+  });
+}
+
+const char* kEncodeHelp = R"(Each input line becomes one output line of space-separated ids (the newline itself is not
+encoded). With --binary the ids of every line, newline included, are written as uint32 little-endian,
+so `decode --binary` gives the input back byte for byte (after NFC).
+
+Examples:
+  kormo tokenizer encode -t tok/ notes.txt > notes.ids
+  echo '안녕하세요, world!' | kormo tokenizer encode -t tok/
+  kormo tokenizer encode -t tok/ --binary -o corpus.u32 corpus.txt)";
+
+void setup_encode(CLI::App& app) {
+  struct Args {
+    std::string tok, out;
+    std::vector<std::string> inputs{"-"};
+    bool binary = false, allow_special = false, no_normalize = false, pieces = false;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* e = app.add_subcommand("encode", "Text to token ids");
+  e->footer(kEncodeHelp);
+  e->add_option("-t,--tokenizer", a->tok, "tokenizer.json or its directory")->required();
+  e->add_option("inputs", a->inputs, "Text files (default: stdin)");
+  e->add_option("-o,--output", a->out, "Output file (default: stdout)");
+  e->add_flag("--binary", a->binary, "Write uint32 little-endian ids instead of text");
+  e->add_flag("--allow-special", a->allow_special, "Turn special-token text like <|EOT|> into its id");
+  e->add_flag("--no-normalize", a->no_normalize, "Skip NFC (encode the bytes as they are)");
+  e->add_flag("--pieces", a->pieces, "Print each line's pre-tokenizer pieces as a JSON array instead of ids");
+  e->add_option("--threads", a->threads, "Worker threads (default: all cores)");
+  e->callback([a] {
+    Tokenizer tok = Tokenizer::load(a->tok);
+    EncodeOptions eo;
+    eo.allow_special = a->allow_special;
+    eo.normalize = !a->no_normalize;
+    int threads = a->threads > 0 ? a->threads : omp_get_max_threads();
+    Output out(a->out);
+    std::string arena;
+    std::vector<std::pair<size_t, size_t>> lines;
+    std::vector<std::string> rendered;
+    std::vector<std::pair<uint32_t, uint64_t>> where;  // (file index, line number) for error messages
+    std::vector<std::string> files = expand_inputs(a->inputs);
+    auto flush = [&] {
+      rendered.assign(lines.size(), {});
+      std::vector<std::string> errors(lines.size());
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
+      for (size_t i = 0; i < lines.size(); ++i) {
+        std::string_view line(arena.data() + lines[i].first, lines[i].second);
+        std::vector<int32_t> ids;
+        try {
+          if (a->pieces) {
+            std::string norm = eo.normalize ? text::normalize(line, text::NormForm::kNFC) : std::string(line);
+            nlohmann::json arr = nlohmann::json::array();
+            for_each_piece(norm, [&](std::string_view p) { arr.push_back(std::string(p)); });
+            rendered[i] = arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+            continue;
+          }
+          tok.encode_append(line, ids, eo);
+        } catch (const std::exception& ex) {
+          errors[i] = ex.what();
+          continue;
+        }
+        std::string& r = rendered[i];
+        if (a->binary) {
+          r.resize(ids.size() * 4);
+          for (size_t k = 0; k < ids.size(); ++k) {
+            uint32_t v = static_cast<uint32_t>(ids[k]);
+            unsigned char b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
+            std::memcpy(&r[k * 4], b, 4);
+          }
+        } else {
+          char buf[16];
+          for (size_t k = 0; k < ids.size(); ++k) {
+            if (k) r.push_back(' ');
+            auto res = std::to_chars(buf, buf + sizeof buf, ids[k]);
+            r.append(buf, res.ptr);
+          }
+          r.push_back('\n');
+        }
+      }
+      for (size_t i = 0; i < lines.size(); ++i) {
+        if (!errors[i].empty()) fail("{}:{}: {}", files[where[i].first], where[i].second, errors[i]);
+        out.write(rendered[i]);
+      }
+      arena.clear();
+      lines.clear();
+      where.clear();
+    };
+    for (uint32_t f = 0; f < files.size(); ++f) {
+      LineReader r(files[f]);
+      std::string_view line;
+      while (r.next(line)) {
+        bool had_newline = r.bytes_read() > 0;  // LineReader strips '\n'; binary mode puts it back
+        lines.emplace_back(arena.size(), line.size());
+        arena.append(line);
+        if (a->binary && had_newline) {
+          arena.push_back('\n');
+          ++lines.back().second;
+        }
+        where.emplace_back(f, r.line_number());
+        if (arena.size() >= (8u << 20)) flush();
+      }
+    }
+    flush();
+    out.commit();
+  });
+}
+
+const char* kDecodeHelp = R"(Each input line of space-separated ids becomes one line of text; with --binary the input
+is uint32 little-endian ids and the output is their bytes, nothing added.
+
+Examples:
+  kormo tokenizer decode -t tok/ notes.ids
+  echo '1 2 3' | kormo tokenizer decode -t tok/
+  kormo tokenizer decode -t tok/ --binary corpus.u32 -o corpus.txt)";
+
+void setup_decode(CLI::App& app) {
+  struct Args {
+    std::string tok, out, input = "-";
+    bool binary = false, skip_special = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* d = app.add_subcommand("decode", "Token ids to text");
+  d->footer(kDecodeHelp);
+  d->add_option("-t,--tokenizer", a->tok, "tokenizer.json or its directory")->required();
+  d->add_option("input", a->input, "Ids file (default: stdin)");
+  d->add_option("-o,--output", a->out, "Output file (default: stdout)");
+  d->add_flag("--binary", a->binary, "Read uint32 little-endian ids");
+  d->add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
+  d->callback([a] {
+    Tokenizer tok = Tokenizer::load(a->tok);
+    Output out(a->out);
+    if (a->binary) {
+      std::string raw = read_file(a->input);
+      if (raw.size() % 4) fail("{}: {} bytes is not a whole number of uint32 ids", a->input, raw.size());
+      std::vector<int32_t> ids(raw.size() / 4);
+      for (size_t k = 0; k < ids.size(); ++k) {
+        const auto* b = reinterpret_cast<const unsigned char*>(raw.data() + 4 * k);
+        uint32_t v = b[0] | (uint32_t(b[1]) << 8) | (uint32_t(b[2]) << 16) | (uint32_t(b[3]) << 24);
+        if (v >= tok.vocab_size()) fail("{}: id {} at byte {} is outside the vocabulary [0, {})", a->input, v, 4 * k, tok.vocab_size());
+        ids[k] = static_cast<int32_t>(v);
+      }
+      out.write(tok.decode(ids, a->skip_special));
+    } else {
+      LineReader r(a->input);
+      std::string_view line;
+      std::vector<int32_t> ids;
+      while (r.next(line)) {
+        ids.clear();
+        const char* p = line.data();
+        const char* end = p + line.size();
+        while (p < end) {
+          while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == ',')) ++p;
+          if (p == end) break;
+          int64_t v = 0;
+          auto res = std::from_chars(p, end, v);
+          if (res.ec != std::errc() || (res.ptr < end && *res.ptr != ' ' && *res.ptr != '\t' && *res.ptr != '\r' && *res.ptr != ','))
+            fail("{}:{}: expected space-separated token ids, found '{}'", a->input, r.line_number(),
+                 std::string(p, std::min<size_t>(end - p, 20)));
+          if (v < 0 || static_cast<uint64_t>(v) >= tok.vocab_size())
+            fail("{}:{}: id {} is outside the vocabulary [0, {})", a->input, r.line_number(), v, tok.vocab_size());
+          ids.push_back(static_cast<int32_t>(v));
+          p = res.ptr;
+        }
+        out.write(tok.decode(ids, a->skip_special));
+        out.write("\n");
+      }
+    }
+    out.commit();
+  });
+}
+
+const char* kStatsHelp = R"(Measures a tokenizer on held-out text: bytes/token and chars/token per language (the JSON
+lang field, else a guess by script), the vocabulary's composition (Hangul, Han, Latin, digit, space,
+other, partial-UTF-8 byte tokens), its longest tokens and the tokens the text never uses.
+
+Examples:
+  kormo tokenizer stats -t tok/ heldout/ko.txt heldout/en.txt
+  kormo tokenizer stats -t tok/ --json heldout.jsonl > stats.json)";
+
+void setup_stats(CLI::App& app) {
+  struct Args {
+    std::string tok, out, format = "auto", max_input;
+    std::vector<std::string> inputs;
+    bool json = false;
+    size_t top = 20;
+  };
+  auto a = std::make_shared<Args>();
+  auto* s = app.add_subcommand("stats", "Compression and vocabulary report on held-out text");
+  s->footer(kStatsHelp);
+  s->add_option("-t,--tokenizer", a->tok, "tokenizer.json or its directory")->required();
+  s->add_option("inputs", a->inputs, "Held-out text or JSON Lines files")->required();
+  s->add_option("-o,--output", a->out, "Output file (default: stdout)");
+  s->add_flag("--json", a->json, "Write JSON instead of a table");
+  s->add_option("--top", a->top, "How many longest / unused tokens to list")->capture_default_str();
+  s->add_option("--format", a->format, "Input format: auto, text, jsonl")->check(CLI::IsMember({"auto", "text", "jsonl"}));
+  s->add_option("--max-input-bytes", a->max_input, "Read at most this much text, e.g. 10M");
+  s->callback([a] {
+    Tokenizer tok = Tokenizer::load(a->tok);
+    StatsOptions so;
+    so.format = parse_format(a->format);
+    so.top = a->top;
+    if (!a->max_input.empty()) so.max_input_bytes = parse_byte_size(a->max_input);
+    TokenizerStats st = compute_stats(tok, expand_inputs(a->inputs), so);
+    Output out(a->out);
+    out.write(a->json ? stats_to_json(tok, st) : stats_to_text(tok, st));
+    out.commit();
+  });
+}
+
+void setup_tokenizer(CLI::App& verb) {
+  verb.require_subcommand(1);
+  verb.footer(
+      "Subcommands: train, encode, decode, stats (`kormo tokenizer <sub> --help` for options and examples).\n"
+      "Format and design: docs/tokenizer.md.");
+  setup_train(verb);
+  setup_encode(verb);
+  setup_decode(verb);
+  setup_stats(verb);
+}
+
+}  // namespace
+
+KORMO_VERB("tokenizer", "Train, apply and measure the byte-level BPE tokenizer", 30, setup_tokenizer);
+
+}  // namespace kormo::cli
