@@ -1,0 +1,259 @@
+#include "kormo/model/ops.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kormo/model/gemm.h"
+
+namespace kormo::model {
+
+namespace {
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s = 0.f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+inline void axpy(float* y, float a, const float* x, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+}  // namespace
+
+void embedding_forward(float* out, const int32_t* tokens, const float* wte, int64_t N, int64_t C) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) std::copy_n(wte + static_cast<int64_t>(tokens[n]) * C, C, out + n * C);
+}
+
+void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int64_t N, int64_t C) {
+  // Split by columns, not tokens: a repeated token then sums in token order on one thread.
+#pragma omp parallel
+  {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int64_t c0 = C * t / nt, c1 = C * (t + 1) / nt;
+    for (int64_t n = 0; n < N; ++n) {
+      float* row = dwte + static_cast<int64_t>(tokens[n]) * C;
+      const float* d = dout + n * C;
+      for (int64_t c = c0; c < c1; ++c) row[c] += d[c];
+    }
+  }
+}
+
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* x = inp + n * C;
+    float r = 1.f / std::sqrt(dot(x, x, C) / static_cast<float>(C) + eps);
+    rstd[n] = r;
+    float* o = out + n * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) o[c] = w[c] * (x[c] * r);
+  }
+}
+
+void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, const float* rstd,
+                      int64_t N, int64_t C) {
+  int threads = omp_get_max_threads();
+  std::vector<float> partial(static_cast<size_t>(threads) * C, 0.f);
+#pragma omp parallel num_threads(threads)
+  {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    float* pdw = partial.data() + static_cast<int64_t>(t) * C;
+    std::vector<float> g(C);
+    for (int64_t n = N * t / nt; n < N * (t + 1) / nt; ++n) {
+      const float* x = inp + n * C;
+      const float* d = dout + n * C;
+      float r = rstd[n];
+      float s = 0.f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < C; ++c) {
+        g[c] = d[c] * w[c];
+        s += g[c] * x[c];
+      }
+      float m = s * r * r / static_cast<float>(C);  // mean(g · xhat) · rstd
+      float* di = dinp + n * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) {
+        di[c] += r * (g[c] - x[c] * m);
+        pdw[c] += d[c] * x[c] * r;
+      }
+    }
+  }
+  for (int t = 0; t < threads; ++t) axpy(dw, 1.f, partial.data() + static_cast<int64_t>(t) * C, C);
+}
+
+void matmul_forward(float* out, const float* inp, const float* w, int64_t N, int64_t C, int64_t OC) {
+  gemm(false, true, N, OC, C, 1.f, inp, C, w, C, 0.f, out, OC);
+}
+
+void matmul_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, int64_t N,
+                     int64_t C, int64_t OC, bool accumulate) {
+  gemm(false, false, N, C, OC, 1.f, dout, OC, w, C, accumulate ? 1.f : 0.f, dinp, C);
+  gemm(true, false, OC, C, N, 1.f, dout, OC, inp, C, 1.f, dw, C);
+}
+
+namespace {
+void rope_apply(float* x, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
+                int64_t hd, float sign) {
+  int64_t half = hd / 2;
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* cs = cos + static_cast<int64_t>(pos[n]) * half;
+    const float* sn = sin + static_cast<int64_t>(pos[n]) * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + (n * heads + h) * hd;
+#pragma omp simd
+      for (int64_t i = 0; i < half; ++i) {
+        float a = v[i], b = v[i + half], s = sign * sn[i];
+        v[i] = a * cs[i] - b * s;
+        v[i + half] = b * cs[i] + a * s;
+      }
+    }
+  }
+}
+}  // namespace
+
+void rope_forward(float* x, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
+                  int64_t hd) {
+  rope_apply(x, pos, cos, sin, N, heads, hd, 1.f);
+}
+
+void rope_backward(float* dx, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
+                   int64_t hd) {
+  // The rotation is orthogonal, so its Jacobian transpose is the rotation by -angle.
+  rope_apply(dx, pos, cos, sin, N, heads, hd, -1.f);
+}
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
+  const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
+#pragma omp parallel
+  {
+    std::vector<float> p(T);
+#pragma omp for collapse(3) schedule(static)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < nh; ++h)
+        for (int64_t t = 0; t < T; ++t) {
+          const int64_t row = b * T + t, kh = h / group;
+          const float* qr = q + row * qs + h * hd;
+          const int64_t s0 = seg_start[row];
+          float mx = -INFINITY;
+          for (int64_t s = s0; s <= t; ++s) {
+            p[s] = dot(qr, k + (b * T + s) * ks + kh * hd, hd) * scale;
+            mx = std::max(mx, p[s]);
+          }
+          float sum = 0.f;
+          for (int64_t s = s0; s <= t; ++s) sum += (p[s] = std::exp(p[s] - mx));
+          float inv = 1.f / sum;
+          float* o = out + row * qs + h * hd;
+          std::fill_n(o, hd, 0.f);
+          for (int64_t s = s0; s <= t; ++s) axpy(o, p[s] * inv, v + (b * T + s) * ks + kh * hd, hd);
+          lse[(b * nh + h) * T + t] = mx + std::log(sum);
+        }
+  }
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
+                        const float* q, const float* k, const float* v, const int32_t* seg_start, int64_t B,
+                        int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
+  const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
+  // One task per (batch row, KV head): it owns that head's dk/dv and its query heads' dq,
+  // so nothing is shared between threads and every sum runs in a fixed order.
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t kh = 0; kh < nkv; ++kh) {
+      for (int64_t t = 0; t < T; ++t) {
+        std::fill_n(dk + (b * T + t) * ks + kh * hd, hd, 0.f);
+        std::fill_n(dv + (b * T + t) * ks + kh * hd, hd, 0.f);
+      }
+      for (int64_t h = kh * group; h < (kh + 1) * group; ++h)
+        for (int64_t t = 0; t < T; ++t) {
+          const int64_t row = b * T + t;
+          const float* qr = q + row * qs + h * hd;
+          const float* dor = dout + row * qs + h * hd;
+          float* dqr = dq + row * qs + h * hd;
+          std::fill_n(dqr, hd, 0.f);
+          const float D = dot(dor, out + row * qs + h * hd, hd);
+          const float l = lse[(b * nh + h) * T + t];
+          for (int64_t s = seg_start[row]; s <= t; ++s) {
+            const int64_t kr = (b * T + s) * ks + kh * hd;
+            float p = std::exp(dot(qr, k + kr, hd) * scale - l);
+            float ds = p * (dot(dor, v + kr, hd) - D) * scale;
+            axpy(dv + kr, p, dor, hd);
+            axpy(dqr, ds, k + kr, hd);
+            axpy(dk + kr, ds, qr, hd);
+          }
+        }
+    }
+}
+
+void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float g = gate[i];
+    h[i] = g / (1.f + std::exp(-g)) * up[i];
+  }
+}
+
+void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float g = gate[i], sig = 1.f / (1.f + std::exp(-g));
+    dgate[i] = dh[i] * up[i] * sig * (1.f + g * (1.f - sig));
+    dup[i] = dh[i] * g * sig;
+  }
+}
+
+void residual_forward(float* out, const float* a, const float* b, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+void residual_backward(float* da, float* db, const float* dout, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    da[i] += dout[i];
+    db[i] += dout[i];
+  }
+}
+
+void crossentropy_forward(float* losses, float* lse, const float* logits, const int32_t* targets, int64_t N,
+                          int64_t V, float z_loss) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* l = logits + n * V;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < V; ++j) mx = std::max(mx, l[j]);
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < V; ++j) sum += std::exp(l[j] - mx);
+    float z = mx + std::log(sum);
+    lse[n] = z;
+    losses[n] = targets[n] < 0 ? 0.f : z - l[targets[n]] + z_loss * z * z;
+  }
+}
+
+void crossentropy_backward(float* dlogits, const float* logits, const float* lse, const int32_t* targets,
+                           const float* weight, int64_t N, int64_t V, float z_loss) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* l = logits + n * V;
+    float* d = dlogits + n * V;
+    if (targets[n] < 0 || weight[n] == 0.f) {
+      std::fill_n(d, V, 0.f);
+      continue;
+    }
+    // d/dlogit of (lse - l_target + z·lse²) = softmax · (1 + 2·z·lse) - onehot.
+    float w = weight[n], z = lse[n], f = w * (1.f + 2.f * z_loss * z);
+#pragma omp simd
+    for (int64_t j = 0; j < V; ++j) d[j] = f * std::exp(l[j] - z);
+    d[targets[n]] -= w;
+  }
+}
+
+}  // namespace kormo::model
