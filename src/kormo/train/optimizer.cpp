@@ -1,0 +1,54 @@
+#include "kormo/train/optimizer.h"
+
+#include <omp.h>
+
+#include <cmath>
+
+namespace kormo::train {
+
+void AdamW::step(std::vector<float>& params, const std::vector<float>& grads,
+                 const std::vector<model::TensorInfo>& tensors, double lr, int64_t t) {
+  const float b1 = static_cast<float>(cfg_.beta1), b2 = static_cast<float>(cfg_.beta2);
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(t));
+  const float step_size = static_cast<float>(lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float eps = static_cast<float>(cfg_.eps);
+  for (const auto& ti : tensors) {
+    const float keep = ti.decay ? static_cast<float>(1.0 - lr * cfg_.weight_decay) : 1.f;
+    float* p = params.data() + ti.offset;
+    const float* g = grads.data() + ti.offset;
+    float* m = m_.data() + ti.offset;
+    float* v = v_.data() + ti.offset;
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < ti.size; ++i) {
+      p[i] *= keep;
+      m[i] = b1 * m[i] + (1.f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
+    }
+  }
+}
+
+double grad_norm(const std::vector<float>& grads) {
+  const int64_t n = static_cast<int64_t>(grads.size());
+  const int chunks = 64;  // fixed partition, independent of the thread count
+  std::vector<double> part(chunks, 0.0);
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < chunks; ++c) {
+    double s = 0;
+    for (int64_t i = n * c / chunks; i < n * (c + 1) / chunks; ++i) s += static_cast<double>(grads[i]) * grads[i];
+    part[c] = s;
+  }
+  double s = 0;
+  for (double p : part) s += p;
+  return std::sqrt(s);
+}
+
+void scale(std::vector<float>& grads, float factor) {
+  const int64_t n = static_cast<int64_t>(grads.size());
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) grads[i] *= factor;
+}
+
+}  // namespace kormo::train
