@@ -15,6 +15,7 @@ DataLoader::DataLoader(const std::vector<SourceSpec>& sources, const LoaderOptio
   for (const auto& spec : sources) {
     if (!(spec.weight > 0)) fail("data source '{}': weight must be positive", spec.name);
     Source src{spec.name, spec.weight, {}, {}};
+    val_.emplace_back();
     for (const auto& path : spec.shards) {
       auto r = std::make_unique<ShardReader>(path);
       if (vocab_ == 0) vocab_ = r->vocab_size();
@@ -26,7 +27,7 @@ DataLoader::DataLoader(const std::vector<SourceSpec>& sources, const LoaderOptio
         if (r->doc_length(d) == 0) continue;
         uint64_t h = xxh3_64(base + "#" + std::to_string(d));
         bool val = static_cast<double>(h % 1000000) < opts.val_fraction * 1e6;
-        (val ? val_ : src.docs).push_back({si, d});
+        (val ? val_.back() : src.docs).push_back({si, d});
       }
       shards_.push_back(std::move(r));
     }
@@ -44,7 +45,11 @@ uint64_t DataLoader::train_docs() const {
   return n;
 }
 
-uint64_t DataLoader::val_docs() const { return val_.size(); }
+uint64_t DataLoader::val_docs() const {
+  uint64_t n = 0;
+  for (const auto& v : val_) n += v.size();
+  return n;
+}
 
 void DataLoader::shuffle(Source& s) {
   // The permutation depends only on (seed, source name, epoch), so restore() can rebuild it.
@@ -139,28 +144,33 @@ LoadedBatch DataLoader::next_train() {
 std::vector<LoadedBatch> DataLoader::validation(int64_t max_tokens) const {
   std::vector<LoadedBatch> out;
   const uint64_t row_tokens = static_cast<uint64_t>(opts_.seq_len) + 1;
-  size_t vi = 0;
-  uint64_t off = 0;
-  int64_t produced = 0;
-  while (vi < val_.size() && produced < max_tokens) {
-    LoadedBatch b = empty_batch();
-    for (int64_t row = 0; row < opts_.batch_size && vi < val_.size() && produced < max_tokens; ++row) {
-      std::vector<Chunk> chunks;
-      uint64_t need = row_tokens;
-      while (need > 0 && vi < val_.size()) {
-        const ShardReader* sh = shards_[val_[vi].shard].get();
-        uint64_t len = sh->doc_length(val_[vi].doc);
-        uint64_t take = std::min(need, len - off);
-        chunks.push_back({sh, val_[vi].doc, off, take});
-        need -= take;
-        off += take;
-        if (off == len) off = 0, ++vi;
+  const int64_t per_source = max_tokens / static_cast<int64_t>(val_.size());
+  for (const auto& docs : val_) {
+    size_t vi = 0;
+    uint64_t off = 0;
+    int64_t produced = 0;
+    while (vi < docs.size() && produced + opts_.seq_len <= per_source) {
+      LoadedBatch b = empty_batch();
+      int64_t rows = 0;
+      for (; rows < opts_.batch_size && produced + opts_.seq_len <= per_source; ++rows) {
+        std::vector<Chunk> chunks;
+        uint64_t need = row_tokens;
+        while (need > 0 && vi < docs.size()) {
+          const ShardReader* sh = shards_[docs[vi].shard].get();
+          uint64_t len = sh->doc_length(docs[vi].doc);
+          uint64_t take = std::min(need, len - off);
+          chunks.push_back({sh, docs[vi].doc, off, take});
+          need -= take;
+          off += take;
+          if (off == len) off = 0, ++vi;
+        }
+        if (need > 0) break;  // not enough validation text left for a full row
+        fill_row(chunks, rows, b);
+        produced += opts_.seq_len;
       }
-      if (need > 0) break;  // not enough validation text left for a full row
-      fill_row(chunks, row, b);
-      produced += opts_.seq_len;
+      if (rows == 0) break;
+      out.push_back(std::move(b));
     }
-    out.push_back(std::move(b));
   }
   return out;
 }

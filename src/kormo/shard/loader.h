@@ -59,8 +59,9 @@ class DataLoader {
   uint64_t train_docs() const;
   uint64_t val_docs() const;
   LoadedBatch next_train();
-  // The validation split packed in a fixed order, up to max_tokens target positions;
-  // the last batch is padded with ignored rows.
+  // The validation split packed in a fixed order: each source's validation documents
+  // in turn, up to max_tokens / sources target positions each (so every source and
+  // language is measured); a source's last batch is padded with ignored rows.
   std::vector<LoadedBatch> validation(int64_t max_tokens) const;
 
   nlohmann::json state() const;
@@ -91,7 +92,7 @@ class DataLoader {
   uint32_t vocab_ = 0;
   std::vector<std::unique_ptr<ShardReader>> shards_;
   std::vector<Source> sources_;
-  std::vector<DocRef> val_;
+  std::vector<std::vector<DocRef>> val_;  // per source
   Rng rng_;
 };
 
