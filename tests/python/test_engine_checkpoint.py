@@ -59,3 +59,16 @@ def test_existing_run_is_not_overwritten(kormo_bin, tmp_path):
     proc = run_kormo(kormo_bin, "pretrain", cfg, check=False)
     assert proc.returncode == 1 and "--resume" in proc.stderr
     assert (tmp_path / "run" / "metrics.jsonl").read_bytes() == before
+
+
+def test_spike_guard_skips_updates(kormo_bin, tmp_path):
+    # spike_factor 0.5: once a running loss exists, every loss counts as a spike.
+    cfg = small_run(kormo_bin, tmp_path, train=dict(steps=4, eval_every=0, checkpoint_every=2, warmup_frac=0.0,
+                                                    spike_factor=0.5))
+    proc = run_kormo(kormo_bin, "pretrain", cfg)
+    assert "skipped the update" in proc.stderr
+    lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [l["skipped"] for l in lines] == [False, True, True, True]
+    a = (tmp_path / "run" / "step-0000002" / "model.safetensors").read_bytes()
+    b = (tmp_path / "run" / "step-0000004" / "model.safetensors").read_bytes()
+    assert a == b, "a skipped step changed the weights"
