@@ -146,34 +146,63 @@ void rope_backward(float* dx, const int32_t* pos, const float* cos, const float*
   rope_apply(dx, pos, cos, sin, N, heads, hd, -1.f);
 }
 
+namespace {
+// Documents of one packed row as [begin, end) position ranges.
+std::vector<std::pair<int64_t, int64_t>> row_segments(const int32_t* seg_start, int64_t T) {
+  std::vector<std::pair<int64_t, int64_t>> segs;
+  for (int64_t t = 0; t < T; ++t) {
+    if (seg_start[t] == t) {
+      if (!segs.empty()) segs.back().second = t;
+      segs.emplace_back(t, T);
+    }
+  }
+  return segs;
+}
+
+// P[i, j] = exp(S[i, j] - lse[i]) on the causal part (j ≤ i) of an L×L block, 0 above it.
+void causal_probs(float* S, const float* lse, int64_t L) {
+  for (int64_t i = 0; i < L; ++i) {
+    float* row = S + i * L;
+    const float l = lse[i];
+#pragma omp simd
+    for (int64_t j = 0; j <= i; ++j) row[j] = fast_exp(row[j] - l);
+    std::fill(row + i + 1, row + L, 0.f);
+  }
+}
+}  // namespace
+
+// Attention is block-diagonal over the documents of a row, so each document is one
+// causal block computed with GEMMs (scores Q·Kᵀ, then P·V) on a per-thread scratch;
+// the GEMMs run single-threaded inside the parallel loop over (row, head).
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
   const float scale = 1.f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
 #pragma omp parallel
   {
-    std::vector<float> p(T);
-#pragma omp for collapse(3) schedule(static)
+    std::vector<float> S;
+#pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < nh; ++h)
-        for (int64_t t = 0; t < T; ++t) {
-          const int64_t row = b * T + t, kh = h / group;
-          const float* qr = q + row * qs + h * hd;
-          const int64_t s0 = seg_start[row];
-          float mx = -INFINITY;
-          for (int64_t s = s0; s <= t; ++s) {
-            p[s] = dot(qr, k + (b * T + s) * ks + kh * hd, hd) * scale;
-            mx = std::max(mx, p[s]);
+      for (int64_t h = 0; h < nh; ++h) {
+        const int64_t kh = h / group;
+        for (auto [a, e] : row_segments(seg_start + b * T, T)) {
+          const int64_t L = e - a, r0 = b * T + a;
+          S.resize(static_cast<size_t>(L * L));
+          gemm(false, true, L, L, hd, scale, q + r0 * qs + h * hd, qs, k + r0 * ks + kh * hd, ks, 0.f, S.data(), L);
+          float* lrow = lse + (b * nh + h) * T + a;
+          for (int64_t i = 0; i < L; ++i) {
+            const float* row = S.data() + i * L;
+            float mx = -INFINITY;
+            for (int64_t j = 0; j <= i; ++j) mx = std::max(mx, row[j]);
+            float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+            for (int64_t j = 0; j <= i; ++j) sum += fast_exp(row[j] - mx);
+            lrow[i] = mx + std::log(sum);
           }
-          float sum = 0.f;
-          #pragma omp simd reduction(+ : sum)
-          for (int64_t s = s0; s <= t; ++s) sum += (p[s] = fast_exp(p[s] - mx));
-          float inv = 1.f / sum;
-          float* o = out + row * qs + h * hd;
-          std::fill_n(o, hd, 0.f);
-          for (int64_t s = s0; s <= t; ++s) axpy(o, p[s] * inv, v + (b * T + s) * ks + kh * hd, hd);
-          lse[(b * nh + h) * T + t] = mx + std::log(sum);
+          causal_probs(S.data(), lrow, L);
+          gemm(false, false, L, hd, L, 1.f, S.data(), L, v + r0 * ks + kh * hd, ks, 0.f, out + r0 * qs + h * hd, qs);
         }
+      }
   }
 }
 
@@ -184,32 +213,44 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
   // One task per (batch row, KV head): it owns that head's dk/dv and its query heads' dq,
   // so nothing is shared between threads and every sum runs in a fixed order.
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t kh = 0; kh < nkv; ++kh) {
-      for (int64_t t = 0; t < T; ++t) {
-        std::fill_n(dk + (b * T + t) * ks + kh * hd, hd, 0.f);
-        std::fill_n(dv + (b * T + t) * ks + kh * hd, hd, 0.f);
-      }
-      for (int64_t h = kh * group; h < (kh + 1) * group; ++h)
-        for (int64_t t = 0; t < T; ++t) {
-          const int64_t row = b * T + t;
-          const float* qr = q + row * qs + h * hd;
-          const float* dor = dout + row * qs + h * hd;
-          float* dqr = dq + row * qs + h * hd;
-          std::fill_n(dqr, hd, 0.f);
-          const float D = dot(dor, out + row * qs + h * hd, hd);
-          const float l = lse[(b * nh + h) * T + t];
-          for (int64_t s = seg_start[row]; s <= t; ++s) {
-            const int64_t kr = (b * T + s) * ks + kh * hd;
-            float p = fast_exp(dot(qr, k + kr, hd) * scale - l);
-            float ds = p * (dot(dor, v + kr, hd) - D) * scale;
-            axpy(dv + kr, p, dor, hd);
-            axpy(dqr, ds, k + kr, hd);
-            axpy(dk + kr, ds, qr, hd);
+#pragma omp parallel
+  {
+    std::vector<float> P, dP, D;
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t kh = 0; kh < nkv; ++kh) {
+        for (auto [a, e] : row_segments(seg_start + b * T, T)) {
+          const int64_t L = e - a, r0 = b * T + a;
+          const float* kb = k + r0 * ks + kh * hd;
+          const float* vb = v + r0 * ks + kh * hd;
+          float* dkb = dk + r0 * ks + kh * hd;
+          float* dvb = dv + r0 * ks + kh * hd;
+          P.resize(static_cast<size_t>(L * L));
+          dP.resize(P.size());
+          D.resize(static_cast<size_t>(L));
+          for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
+            const float* qb = q + r0 * qs + h * hd;
+            const float* dob = dout + r0 * qs + h * hd;
+            const float* lrow = lse + (b * nh + h) * T + a;
+            const float beta = h == kh * group ? 0.f : 1.f;  // first query head overwrites dk/dv
+            gemm(false, true, L, L, hd, scale, qb, qs, kb, ks, 0.f, P.data(), L);
+            causal_probs(P.data(), lrow, L);
+            gemm(true, false, L, hd, L, 1.f, P.data(), L, dob, qs, beta, dvb, ks);
+            gemm(false, true, L, L, hd, 1.f, dob, qs, vb, ks, 0.f, dP.data(), L);
+            for (int64_t i = 0; i < L; ++i) D[i] = dot(dob + i * qs, out + (r0 + i) * qs + h * hd, hd);
+            // dS = P ∘ (dP − D) · scale, written over dP (zero above the diagonal since P is).
+            for (int64_t i = 0; i < L; ++i) {
+              float* dpr = dP.data() + i * L;
+              const float* pr = P.data() + i * L;
+#pragma omp simd
+              for (int64_t j = 0; j < L; ++j) dpr[j] = pr[j] * (dpr[j] - D[i]) * scale;
+            }
+            gemm(false, false, L, hd, L, 1.f, dP.data(), L, kb, ks, 0.f, dq + r0 * qs + h * hd, qs);
+            gemm(true, false, L, hd, L, 1.f, dP.data(), L, qb, qs, beta, dkb, ks);
           }
         }
-    }
+      }
+  }
 }
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {

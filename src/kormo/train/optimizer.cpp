@@ -7,7 +7,7 @@
 namespace kormo::train {
 
 void AdamW::step(std::vector<float>& params, const std::vector<float>& grads,
-                 const std::vector<model::TensorInfo>& tensors, double lr, int64_t t) {
+                 const std::vector<model::TensorInfo>& tensors, double lr, int64_t t, float grad_scale) {
   const float b1 = static_cast<float>(cfg_.beta1), b2 = static_cast<float>(cfg_.beta2);
   const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(t));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(t));
@@ -22,9 +22,10 @@ void AdamW::step(std::vector<float>& params, const std::vector<float>& grads,
     float* v = v_.data() + ti.offset;
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < ti.size; ++i) {
+      const float gi = g[i] * grad_scale;
       p[i] *= keep;
-      m[i] = b1 * m[i] + (1.f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.f - b2) * g[i] * g[i];
+      m[i] = b1 * m[i] + (1.f - b1) * gi;
+      v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
       p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
     }
   }
@@ -43,12 +44,6 @@ double grad_norm(const std::vector<float>& grads) {
   double s = 0;
   for (double p : part) s += p;
   return std::sqrt(s);
-}
-
-void scale(std::vector<float>& grads, float factor) {
-  const int64_t n = static_cast<int64_t>(grads.size());
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) grads[i] *= factor;
 }
 
 }  // namespace kormo::train

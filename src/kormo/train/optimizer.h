@@ -17,9 +17,10 @@ struct AdamWConfig {
 class AdamW {
  public:
   AdamW(const AdamWConfig& c, size_t num_params) : cfg_(c), m_(num_params, 0.f), v_(num_params, 0.f) {}
-  // One update at 1-based step t (t counts applied updates, not skipped ones).
+  // One update at 1-based step t (t counts applied updates, not skipped ones), with the
+  // gradients multiplied by grad_scale first (gradient clipping, fused to save a pass).
   void step(std::vector<float>& params, const std::vector<float>& grads,
-            const std::vector<model::TensorInfo>& tensors, double lr, int64_t t);
+            const std::vector<model::TensorInfo>& tensors, double lr, int64_t t, float grad_scale = 1.f);
   std::vector<float>& m() { return m_; }
   std::vector<float>& v() { return v_; }
 
@@ -30,6 +31,5 @@ class AdamW {
 
 // sqrt(Σ g²) summed in double in a fixed order.
 double grad_norm(const std::vector<float>& grads);
-void scale(std::vector<float>& grads, float factor);
 
 }  // namespace kormo::train

@@ -277,11 +277,17 @@ void pretrain(const PretrainOptions& opts) {
   while (rs.step < stop) {
     auto t0 = std::chrono::steady_clock::now();
     double valid = 0;
-    for (auto& mb : micro) {
-      mb = loader.next_train();
-      for (int32_t t : mb.batch.targets) valid += t >= 0;
+    {
+      model::OpTimer tm("data");
+      for (auto& mb : micro) {
+        mb = loader.next_train();
+        for (int32_t t : mb.batch.targets) valid += t >= 0;
+      }
     }
-    m.zero_grads();
+    {
+      model::OpTimer tm("zero_grads");
+      m.zero_grads();
+    }
     double loss_sum = 0;
     for (auto& mb : micro) {
       loss_sum += m.forward(mb.batch, static_cast<float>(cfg.z_loss));
@@ -290,7 +296,11 @@ void pretrain(const PretrainOptions& opts) {
       m.backward(mb.batch, w);
     }
     const double loss = valid > 0 ? loss_sum / valid : NAN;
-    const double norm = grad_norm(m.grads());
+    double norm;
+    {
+      model::OpTimer tm("grad_norm");
+      norm = grad_norm(m.grads());
+    }
     const double lr = lr_at(cfg.schedule, rs.step);
     bool skip = !std::isfinite(loss) || !std::isfinite(norm);
     if (!skip && cfg.spike_factor > 0 && rs.step >= warmup_steps && rs.loss_ema > 0 &&
@@ -300,8 +310,9 @@ void pretrain(const PretrainOptions& opts) {
       log_warn("step {}: skipped the update (loss {}, grad norm {}, running loss {:.4f})", rs.step + 1, loss, norm,
                rs.loss_ema);
     } else {
-      if (cfg.grad_clip > 0 && norm > cfg.grad_clip) scale(m.grads(), static_cast<float>(cfg.grad_clip / norm));
-      opt.step(m.params(), m.grads(), m.tensors(), lr, ++rs.updates);
+      model::OpTimer tm("adamw");
+      const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
+      opt.step(m.params(), m.grads(), m.tensors(), lr, ++rs.updates, clip);
       rs.loss_ema = rs.loss_ema == 0 ? loss : 0.95 * rs.loss_ema + 0.05 * loss;
     }
     rs.step += 1;
