@@ -3,9 +3,12 @@ the same model shape, batch and sequence length, on the same machine in the same
 Runs alternate kormo/torch; figures are medians of the per-step tokens/s (first step
 of each run dropped as warm-up). Usage:
     python3 bench/train/bench.py --kormo build/kormo [--rounds 2] [--steps 5] [--threads 2]
+OMP_WAIT_POLICY (default here: passive, for both kormo and torch) matters on a shared
+machine: spinning OpenMP threads steal the CPU from the threads they wait for.
 """
 import argparse
 import json
+import os
 import pathlib
 import random
 import statistics
@@ -13,7 +16,8 @@ import subprocess
 import tempfile
 import time
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before torch loads its OpenMP runtime
+import torch  # noqa: E402
 
 SIZES = {
     "5M": dict(vocab_size=8192, hidden_size=256, intermediate_size=768, num_layers=2, num_heads=4, num_kv_heads=2,
@@ -101,7 +105,9 @@ def main():
                 t += run_torch(m, a.batch, a.seq, a.steps + 1, a.threads)
             km, tm = statistics.median(k), statistics.median(t)
             print(f"{name:5s} params {n_params(m) / 1e6:7.1f}M  kormo {km:8.0f} tok/s  torch {tm:8.0f} tok/s  "
-                  f"ratio {km / tm:5.2f}x  (batch {a.batch} x seq {a.seq}, {a.threads} threads)", flush=True)
+                  f"ratio {km / tm:5.2f}x  (batch {a.batch} x seq {a.seq}, {a.threads} threads, "
+                  f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, kormo runs {len(k)} / torch {len(t)} steps)",
+                  flush=True)
             for line in prof:
                 print("   ", line.split("kormo: ")[-1])
 

@@ -1,6 +1,12 @@
 """Helpers for the engine tests: pre-tokenized ids JSONL → `kormo shard` → pretrain configs."""
 import json
+import os
 import random
+
+# The test machine's 2 cores are shared with other jobs: OpenMP threads that spin at
+# barriers (libgomp's default) then steal the CPU from the thread they wait for, and a
+# run slows down ~10x. Passive waiting keeps kormo subprocesses fast there (docs/engine.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from conftest import run_kormo
 

@@ -11,7 +11,7 @@ import json
 import math
 
 from conftest import run_kormo
-from engine_helpers import write_config
+from engine_helpers import write_config  # also sets OMP_WAIT_POLICY for the kormo runs
 
 VOCAB = 2048
 
