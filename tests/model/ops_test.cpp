@@ -101,11 +101,11 @@ TEST(Ops, RopeBackward) {
   std::vector<float> out;
   auto f = [&] {
     out = x;
-    rope_forward(out.data(), pos.data(), cs.data(), sn.data(), N, H, hd);
+    rope_forward(out.data(), H * hd, pos.data(), cs.data(), sn.data(), N, H, hd);
     return weighted_sum(out, r);
   };
   std::vector<float> dx = r;
-  rope_backward(dx.data(), pos.data(), cs.data(), sn.data(), N, H, hd);
+  rope_backward(dx.data(), H * hd, pos.data(), cs.data(), sn.data(), N, H, hd);
   expect_grad(x, dx, f, "dx");
 }
 
@@ -117,12 +117,13 @@ TEST(Ops, AttentionBackwardGqaWithDocuments) {
        r = randn(N * nh * hd, 14);
   std::vector<float> out(N * nh * hd), lse(B * nh * T), dq(q.size()), dk(k.size()), dv(v.size());
   auto f = [&] {
-    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), seg.data(), B, T, nh, nkv, hd);
+    attention_forward(out.data(), lse.data(), q.data(), k.data(), v.data(), nh * hd, nkv * hd, seg.data(), B, T, nh,
+                      nkv, hd);
     return weighted_sum(out, r);
   };
   f();
   attention_backward(dq.data(), dk.data(), dv.data(), r.data(), out.data(), lse.data(), q.data(), k.data(),
-                     v.data(), seg.data(), B, T, nh, nkv, hd);
+                     v.data(), nh * hd, nkv * hd, seg.data(), B, T, nh, nkv, hd);
   expect_grad(q, dq, f, "dq");
   expect_grad(k, dk, f, "dk");
   expect_grad(v, dv, f, "dv");
@@ -134,9 +135,11 @@ TEST(Ops, AttentionMasksOtherDocuments) {
   std::vector<int32_t> seg = {0, 0, 0, 3, 3, 3};
   auto q = randn(T * nh * hd, 15), k = randn(T * nkv * hd, 16), v = randn(T * nkv * hd, 17);
   std::vector<float> out1(T * nh * hd), out2(out1.size()), lse(nh * T);
-  attention_forward(out1.data(), lse.data(), q.data(), k.data(), v.data(), seg.data(), B, T, nh, nkv, hd);
+  attention_forward(out1.data(), lse.data(), q.data(), k.data(), v.data(), nh * hd, nkv * hd, seg.data(), B, T, nh,
+                    nkv, hd);
   for (int i = 0; i < hd; ++i) k[1 * hd + i] += 3.f, v[1 * hd + i] -= 2.f;
-  attention_forward(out2.data(), lse.data(), q.data(), k.data(), v.data(), seg.data(), B, T, nh, nkv, hd);
+  attention_forward(out2.data(), lse.data(), q.data(), k.data(), v.data(), nh * hd, nkv * hd, seg.data(), B, T, nh,
+                    nkv, hd);
   for (int64_t i = 3 * nh * hd; i < T * nh * hd; ++i) EXPECT_EQ(out1[i], out2[i]);
   bool changed = false;
   for (int64_t i = 1 * nh * hd; i < 3 * nh * hd; ++i) changed |= out1[i] != out2[i];
@@ -144,16 +147,15 @@ TEST(Ops, AttentionMasksOtherDocuments) {
 }
 
 TEST(Ops, SwigluBackward) {
-  const int64_t n = 20;
-  auto g = randn(n, 18), u = randn(n, 19), r = randn(n, 20);
-  std::vector<float> h(n), dg(n), du(n);
+  const int64_t N = 3, F = 5;
+  auto gu = randn(N * 2 * F, 18), r = randn(N * F, 20);
+  std::vector<float> h(N * F), dgu(N * 2 * F);
   auto f = [&] {
-    swiglu_forward(h.data(), g.data(), u.data(), n);
+    swiglu_forward(h.data(), gu.data(), N, F);
     return weighted_sum(h, r);
   };
-  swiglu_backward(dg.data(), du.data(), r.data(), g.data(), u.data(), n);
-  expect_grad(g, dg, f, "dgate", 1e-3f);
-  expect_grad(u, du, f, "dup", 1e-3f);
+  swiglu_backward(dgu.data(), r.data(), gu.data(), N, F);
+  expect_grad(gu, dgu, f, "dgu", 1e-3f);
 }
 
 TEST(Ops, ResidualBackward) {

@@ -74,12 +74,12 @@ struct Model::Layer {
 // backward, then the gradient scratch shared by all layers.
 struct Model::Acts {
   struct LayerActs {
-    float *ln1, *rstd1, *q, *k, *v, *att, *lse, *res2, *ln2, *rstd2, *gate, *up, *h;
+    float *ln1, *rstd1, *qkv, *att, *lse, *res2, *ln2, *rstd2, *gu, *h;
   };
   std::vector<float*> resid;  // [L+1][N,C]: layer inputs, resid[L] the last layer's output
   std::vector<LayerActs> layers;
   float *lnf, *rstdf, *logits, *losses, *ce_lse;
-  float *dres_a, *dres_b, *dbranch, *dln, *dh, *dgate, *dup, *datt, *dq, *dk, *dv;
+  float *dres_a, *dres_b, *dbranch, *dln, *dh, *dgu, *datt, *dqkv;
 
   static int64_t carve(const ModelConfig& c, int64_t B, int64_t T, float* base, Acts* a) {
     const int64_t N = B * T, C = c.hidden_size, Q = c.num_heads * c.head_dim, KV = c.num_kv_heads * c.head_dim,
@@ -96,19 +96,18 @@ struct Model::Acts {
       if (a) a->resid.push_back(r);
     }
     for (int64_t l = 0; l < c.num_layers; ++l) {
-      LayerActs la{take(N * C), take(N), take(N * Q), take(N * KV), take(N * KV), take(N * Q),
-                   take(B * c.num_heads * T), take(N * C), take(N * C), take(N), take(N * F), take(N * F),
-                   take(N * F)};
+      LayerActs la{take(N * C), take(N),     take(N * (Q + 2 * KV)), take(N * Q),     take(B * c.num_heads * T),
+                   take(N * C), take(N * C), take(N),                take(N * 2 * F), take(N * F)};
       if (a) a->layers.push_back(la);
     }
-    float* f[16];
-    int64_t sizes[16] = {N * C, N, N * c.vocab_size, N, N, N * C, N * C, N * C, N * C, N * F, N * F, N * F,
-                         N * Q, N * Q, N * KV, N * KV};
-    for (int i = 0; i < 16; ++i) f[i] = take(sizes[i]);
+    float* f[13];
+    int64_t sizes[13] = {N * C, N,     N * c.vocab_size, N, N, N * C, N * C, N * C, N * C, N * F, N * 2 * F,
+                         N * Q, N * (Q + 2 * KV)};
+    for (int i = 0; i < 13; ++i) f[i] = take(sizes[i]);
     if (a) {
       a->lnf = f[0], a->rstdf = f[1], a->logits = f[2], a->losses = f[3], a->ce_lse = f[4];
-      a->dres_a = f[5], a->dres_b = f[6], a->dbranch = f[7], a->dln = f[8], a->dh = f[9], a->dgate = f[10];
-      a->dup = f[11], a->datt = f[12], a->dq = f[13], a->dk = f[14], a->dv = f[15];
+      a->dres_a = f[5], a->dres_b = f[6], a->dbranch = f[7], a->dln = f[8], a->dh = f[9], a->dgu = f[10];
+      a->datt = f[11], a->dqkv = f[12];
     }
     return off;
   }
@@ -191,8 +190,8 @@ void Model::prepare_positions(const Batch& batch) {
 
 double Model::forward(const Batch& batch, float z_loss) {
   const int64_t B = batch.B, T = batch.T, N = B * T, C = cfg_.hidden_size, nh = cfg_.num_heads,
-                nkv = cfg_.num_kv_heads, hd = cfg_.head_dim, Q = nh * hd, KV = nkv * hd, F = cfg_.intermediate_size,
-                V = cfg_.vocab_size;
+                nkv = cfg_.num_kv_heads, hd = cfg_.head_dim, Q = nh * hd, KV = nkv * hd, QKV = Q + 2 * KV,
+                F = cfg_.intermediate_size, V = cfg_.vocab_size;
   ensure_activations(B, T);
   prepare_positions(batch);
   z_loss_ = z_loss;
@@ -211,19 +210,19 @@ double Model::forward(const Batch& batch, float z_loss) {
       rmsnorm_forward(s.ln1, s.rstd1, a.resid[l], w.ln1, N, C, static_cast<float>(cfg_.rms_eps));
     }
     {
+      // q_proj, k_proj and v_proj are adjacent in the flat buffer: one GEMM computes all three.
       OpTimer tm("matmul");
-      matmul_forward(s.q, s.ln1, w.wq, N, C, Q);
-      matmul_forward(s.k, s.ln1, w.wk, N, C, KV);
-      matmul_forward(s.v, s.ln1, w.wv, N, C, KV);
+      matmul_forward(s.qkv, s.ln1, w.wq, N, C, QKV);
     }
     {
       OpTimer tm("rope");
-      rope_forward(s.q, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nh, hd);
-      rope_forward(s.k, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nkv, hd);
+      rope_forward(s.qkv, QKV, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nh, hd);
+      rope_forward(s.qkv + Q, QKV, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nkv, hd);
     }
     {
       OpTimer tm("attention");
-      attention_forward(s.att, s.lse, s.q, s.k, s.v, seg_start_.data(), B, T, nh, nkv, hd);
+      attention_forward(s.att, s.lse, s.qkv, s.qkv + Q, s.qkv + Q + KV, QKV, QKV, seg_start_.data(), B, T, nh, nkv,
+                        hd);
     }
     {
       OpTimer tm("matmul");
@@ -238,13 +237,13 @@ double Model::forward(const Batch& batch, float z_loss) {
       rmsnorm_forward(s.ln2, s.rstd2, s.res2, w.ln2, N, C, static_cast<float>(cfg_.rms_eps));
     }
     {
+      // gate_proj and up_proj are adjacent too: one GEMM gives rows [gate | up].
       OpTimer tm("matmul");
-      matmul_forward(s.gate, s.ln2, w.wg, N, C, F);
-      matmul_forward(s.up, s.ln2, w.wu, N, C, F);
+      matmul_forward(s.gu, s.ln2, w.wg, N, C, 2 * F);
     }
     {
       OpTimer tm("swiglu");
-      swiglu_forward(s.h, s.gate, s.up, N * F);
+      swiglu_forward(s.h, s.gu, N, F);
     }
     {
       OpTimer tm("matmul");
@@ -277,8 +276,8 @@ double Model::forward(const Batch& batch, float z_loss) {
 
 void Model::backward(const Batch& batch, const std::vector<float>& weight) {
   const int64_t B = batch.B, T = batch.T, N = B * T, C = cfg_.hidden_size, nh = cfg_.num_heads,
-                nkv = cfg_.num_kv_heads, hd = cfg_.head_dim, Q = nh * hd, KV = nkv * hd, F = cfg_.intermediate_size,
-                V = cfg_.vocab_size;
+                nkv = cfg_.num_kv_heads, hd = cfg_.head_dim, Q = nh * hd, KV = nkv * hd, QKV = Q + 2 * KV,
+                F = cfg_.intermediate_size, V = cfg_.vocab_size;
   if (B != B_ || T != T_ || static_cast<int64_t>(weight.size()) != N)
     fail("backward needs the batch of the preceding forward and one weight per position");
   Acts a;
@@ -319,12 +318,11 @@ void Model::backward(const Batch& batch, const std::vector<float>& weight) {
     }
     {
       OpTimer tm("swiglu");
-      swiglu_backward(a.dgate, a.dup, a.dh, s.gate, s.up, N * F);
+      swiglu_backward(a.dgu, a.dh, s.gu, N, F);
     }
     {
       OpTimer tm("matmul");
-      matmul_backward(a.dln, dw.wg, a.dgate, s.ln2, w.wg, N, C, F, false);
-      matmul_backward(a.dln, dw.wu, a.dup, s.ln2, w.wu, N, C, F, true);
+      matmul_backward(a.dln, dw.wg, a.dgu, s.ln2, w.wg, N, C, 2 * F, false);
     }
     {
       OpTimer tm("rmsnorm");
@@ -344,19 +342,17 @@ void Model::backward(const Batch& batch, const std::vector<float>& weight) {
     }
     {
       OpTimer tm("attention");
-      attention_backward(a.dq, a.dk, a.dv, a.datt, s.att, s.lse, s.q, s.k, s.v, seg_start_.data(), B, T, nh, nkv,
-                         hd);
+      attention_backward(a.dqkv, a.dqkv + Q, a.dqkv + Q + KV, a.datt, s.att, s.lse, s.qkv, s.qkv + Q,
+                         s.qkv + Q + KV, QKV, QKV, seg_start_.data(), B, T, nh, nkv, hd);
     }
     {
       OpTimer tm("rope");
-      rope_backward(a.dq, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nh, hd);
-      rope_backward(a.dk, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nkv, hd);
+      rope_backward(a.dqkv, QKV, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nh, hd);
+      rope_backward(a.dqkv + Q, QKV, pos_.data(), rope_cos_.data(), rope_sin_.data(), N, nkv, hd);
     }
     {
       OpTimer tm("matmul");
-      matmul_backward(a.dln, dw.wq, a.dq, s.ln1, w.wq, N, C, Q, false);
-      matmul_backward(a.dln, dw.wk, a.dk, s.ln1, w.wk, N, C, KV, true);
-      matmul_backward(a.dln, dw.wv, a.dv, s.ln1, w.wv, N, C, KV, true);
+      matmul_backward(a.dln, dw.wq, a.dqkv, s.ln1, w.wq, N, C, QKV, false);
     }
     {
       OpTimer tm("rmsnorm");

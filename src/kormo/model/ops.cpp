@@ -115,15 +115,15 @@ void matmul_backward(float* dinp, float* dw, const float* dout, const float* inp
 }
 
 namespace {
-void rope_apply(float* x, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
-                int64_t hd, float sign) {
+void rope_apply(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
+                int64_t heads, int64_t hd, float sign) {
   int64_t half = hd / 2;
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const float* cs = cos + static_cast<int64_t>(pos[n]) * half;
     const float* sn = sin + static_cast<int64_t>(pos[n]) * half;
     for (int64_t h = 0; h < heads; ++h) {
-      float* v = x + (n * heads + h) * hd;
+      float* v = x + n * ld + h * hd;
 #pragma omp simd
       for (int64_t i = 0; i < half; ++i) {
         float a = v[i], b = v[i + half], s = sign * sn[i];
@@ -135,15 +135,15 @@ void rope_apply(float* x, const int32_t* pos, const float* cos, const float* sin
 }
 }  // namespace
 
-void rope_forward(float* x, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
-                  int64_t hd) {
-  rope_apply(x, pos, cos, sin, N, heads, hd, 1.f);
+void rope_forward(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
+                  int64_t heads, int64_t hd) {
+  rope_apply(x, ld, pos, cos, sin, N, heads, hd, 1.f);
 }
 
-void rope_backward(float* dx, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
-                   int64_t hd) {
+void rope_backward(float* dx, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
+                   int64_t heads, int64_t hd) {
   // The rotation is orthogonal, so its Jacobian transpose is the rotation by -angle.
-  rope_apply(dx, pos, cos, sin, N, heads, hd, -1.f);
+  rope_apply(dx, ld, pos, cos, sin, N, heads, hd, -1.f);
 }
 
 namespace {
@@ -174,10 +174,11 @@ void causal_probs(float* S, const float* lse, int64_t L) {
 // Attention is block-diagonal over the documents of a row, so each document is one
 // causal block computed with GEMMs (scores Q·Kᵀ, then P·V) on a per-thread scratch;
 // the GEMMs run single-threaded inside the parallel loop over (row, head).
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t q_ld,
+                       int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv,
+                       int64_t hd) {
   const float scale = 1.f / std::sqrt(static_cast<float>(hd));
-  const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
+  const int64_t group = nh / nkv, qs = nh * hd, ks = kv_ld;
 #pragma omp parallel
   {
     std::vector<float> S;
@@ -188,7 +189,8 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         for (auto [a, e] : row_segments(seg_start + b * T, T)) {
           const int64_t L = e - a, r0 = b * T + a;
           S.resize(static_cast<size_t>(L * L));
-          gemm(false, true, L, L, hd, scale, q + r0 * qs + h * hd, qs, k + r0 * ks + kh * hd, ks, 0.f, S.data(), L);
+          gemm(false, true, L, L, hd, scale, q + r0 * q_ld + h * hd, q_ld, k + r0 * ks + kh * hd, ks, 0.f, S.data(),
+               L);
           float* lrow = lse + (b * nh + h) * T + a;
           for (int64_t i = 0; i < L; ++i) {
             const float* row = S.data() + i * L;
@@ -207,10 +209,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
-                        const float* q, const float* k, const float* v, const int32_t* seg_start, int64_t B,
-                        int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
+                        const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
+                        const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
   const float scale = 1.f / std::sqrt(static_cast<float>(hd));
-  const int64_t group = nh / nkv, qs = nh * hd, ks = nkv * hd;
+  const int64_t group = nh / nkv, qs = nh * hd, ks = kv_ld;
   // One task per (batch row, KV head): it owns that head's dk/dv and its query heads' dq,
   // so nothing is shared between threads and every sum runs in a fixed order.
 #pragma omp parallel
@@ -229,11 +231,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           dP.resize(P.size());
           D.resize(static_cast<size_t>(L));
           for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
-            const float* qb = q + r0 * qs + h * hd;
+            const float* qb = q + r0 * q_ld + h * hd;
             const float* dob = dout + r0 * qs + h * hd;
             const float* lrow = lse + (b * nh + h) * T + a;
             const float beta = h == kh * group ? 0.f : 1.f;  // first query head overwrites dk/dv
-            gemm(false, true, L, L, hd, scale, qb, qs, kb, ks, 0.f, P.data(), L);
+            gemm(false, true, L, L, hd, scale, qb, q_ld, kb, ks, 0.f, P.data(), L);
             causal_probs(P.data(), lrow, L);
             gemm(true, false, L, hd, L, 1.f, P.data(), L, dob, qs, beta, dvb, ks);
             gemm(false, true, L, L, hd, 1.f, dob, qs, vb, ks, 0.f, dP.data(), L);
@@ -245,28 +247,39 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 #pragma omp simd
               for (int64_t j = 0; j < L; ++j) dpr[j] = pr[j] * (dpr[j] - D[i]) * scale;
             }
-            gemm(false, false, L, hd, L, 1.f, dP.data(), L, kb, ks, 0.f, dq + r0 * qs + h * hd, qs);
-            gemm(true, false, L, hd, L, 1.f, dP.data(), L, qb, qs, beta, dkb, ks);
+            gemm(false, false, L, hd, L, 1.f, dP.data(), L, kb, ks, 0.f, dq + r0 * q_ld + h * hd, q_ld);
+            gemm(true, false, L, hd, L, 1.f, dP.data(), L, qb, q_ld, beta, dkb, ks);
           }
         }
       }
   }
 }
 
-void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float g = gate[i];
-    h[i] = g / (1.f + fast_exp(-g)) * up[i];
+void swiglu_forward(float* h, const float* gu, int64_t N, int64_t F) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* gate = gu + n * 2 * F;
+    const float* up = gate + F;
+    float* hr = h + n * F;
+#pragma omp simd
+    for (int64_t i = 0; i < F; ++i) hr[i] = gate[i] / (1.f + fast_exp(-gate[i])) * up[i];
   }
 }
 
-void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float g = gate[i], sig = 1.f / (1.f + fast_exp(-g));
-    dgate[i] = dh[i] * up[i] * sig * (1.f + g * (1.f - sig));
-    dup[i] = dh[i] * g * sig;
+void swiglu_backward(float* dgu, const float* dh, const float* gu, int64_t N, int64_t F) {
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* gate = gu + n * 2 * F;
+    const float* up = gate + F;
+    const float* d = dh + n * F;
+    float* dgate = dgu + n * 2 * F;
+    float* dup = dgate + F;
+#pragma omp simd
+    for (int64_t i = 0; i < F; ++i) {
+      float g = gate[i], sig = 1.f / (1.f + fast_exp(-g));
+      dgate[i] = d[i] * up[i] * sig * (1.f + g * (1.f - sig));
+      dup[i] = d[i] * g * sig;
+    }
   }
 }
 

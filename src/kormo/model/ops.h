@@ -32,28 +32,32 @@ void matmul_forward(float* out, const float* inp, const float* w, int64_t N, int
 void matmul_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, int64_t N,
                      int64_t C, int64_t OC, bool accumulate);
 
-// Rotate-half RoPE in place on x[N, heads·hd]; pos[n] is the position inside the document;
-// cos/sin tables are [max_pos, hd/2].
-void rope_forward(float* x, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
-                  int64_t hd);
+// Rotate-half RoPE in place on `heads` heads of width hd at the start of each row of x
+// (row stride ld); pos[n] is the position inside the document; cos/sin are [max_pos, hd/2].
+void rope_forward(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
+                  int64_t heads, int64_t hd);
 // The inverse rotation applied to the gradient, in place.
-void rope_backward(float* dx, const int32_t* pos, const float* cos, const float* sin, int64_t N, int64_t heads,
-                   int64_t hd);
+void rope_backward(float* dx, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
+                   int64_t heads, int64_t hd);
 
 // Grouped-query attention, softmax(q·kᵀ/√hd)·v per head with the document-causal mask.
-// q[N, nh·hd], k/v[N, nkv·hd], out[N, nh·hd]; lse[B, nh, T] (log-sum-exp of the scaled
-// scores) is saved so backward can recompute probabilities instead of storing them.
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd);
-// dq, dk, dv are overwritten.
+// q rows hold nh·hd values (row stride q_ld), k/v rows nkv·hd (stride kv_ld) — the
+// strides let q, k, v live side by side in one fused projection output; out is
+// [N, nh·hd]; lse[B, nh, T] (log-sum-exp of the scaled scores) is saved so backward
+// recomputes probabilities instead of storing them.
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t q_ld,
+                       int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv,
+                       int64_t hd);
+// dq, dk, dv (same strides as q, k, v) are overwritten.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
-                        const float* q, const float* k, const float* v, const int32_t* seg_start, int64_t B,
-                        int64_t T, int64_t nh, int64_t nkv, int64_t hd);
+                        const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
+                        const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd);
 
-// h = silu(gate) · up
-void swiglu_forward(float* h, const float* gate, const float* up, int64_t n);
-// dgate, dup overwritten.
-void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up, int64_t n);
+// h[N, F] = silu(gate) · up, where each row of gu[N, 2F] is [gate | up] (the fused
+// gate_proj/up_proj output).
+void swiglu_forward(float* h, const float* gu, int64_t N, int64_t F);
+// dgu overwritten.
+void swiglu_backward(float* dgu, const float* dh, const float* gu, int64_t N, int64_t F);
 
 // out = a + b
 void residual_forward(float* out, const float* a, const float* b, int64_t n);
