@@ -22,7 +22,9 @@ inline float dot(const float* a, const float* b, int64_t n) {
 // -ffast-math): Cephes' range reduction and polynomial, relative error ~2e-7.
 inline float fast_exp(float x) {
   x = std::min(88.3f, std::max(-87.3f, x));
-  float n = std::floor(x * 1.44269504f + 0.5f);
+  // Round to nearest by adding and removing 1.5·2²³ (std::floor does not vectorise
+  // under the default -ftrapping-math).
+  float n = (x * 1.44269504f + 12582912.f) - 12582912.f;
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -35,6 +37,11 @@ inline float fast_exp(float x) {
   float scale;
   std::memcpy(&scale, &e, sizeof scale);
   return p * scale;
+}
+// out[i] = mul · exp(in[i] - shift); out may equal in.
+void scaled_exp(float* out, const float* in, int64_t n, float shift, float mul) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = mul * fast_exp(in[i] - shift);
 }
 inline void axpy(float* y, float a, const float* x, int64_t n) {
 #pragma omp simd
@@ -164,8 +171,7 @@ void causal_probs(float* S, const float* lse, int64_t L) {
   for (int64_t i = 0; i < L; ++i) {
     float* row = S + i * L;
     const float l = lse[i];
-#pragma omp simd
-    for (int64_t j = 0; j <= i; ++j) row[j] = fast_exp(row[j] - l);
+    scaled_exp(row, row, i + 1, l, 1.f);
     std::fill(row + i + 1, row + L, 0.f);
   }
 }
@@ -325,8 +331,7 @@ void crossentropy_backward(float* dlogits, const float* logits, const float* lse
     }
     // d/dlogit of (lse - l_target + z·lse²) = softmax · (1 + 2·z·lse) - onehot.
     float w = weight[n], z = lse[n], f = w * (1.f + 2.f * z_loss * z);
-#pragma omp simd
-    for (int64_t j = 0; j < V; ++j) d[j] = f * fast_exp(l[j] - z);
+    scaled_exp(d, l, V, z, f);
     d[targets[n]] -= w;
   }
 }
