@@ -55,7 +55,7 @@ def run_kormo(kormo, tmp, name, m, batch, seq, steps, threads, profile):
     p = subprocess.run([kormo, "pretrain", cfg, "--max-steps", str(steps - 1)], capture_output=True, text=True,
                        check=True)
     lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
-    prof = [l for l in p.stderr.splitlines() if "profile" in l]
+    prof = [l.split("kormo: ")[-1] for l in p.stderr.splitlines() if "profile" in l]
     return [l["tokens_per_s"] for l in lines[1:]], prof
 
 
@@ -92,6 +92,7 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--sizes", default="5M,25M,110M")
+    ap.add_argument("--gemm-peak", type=float, default=323.0, help="GFLOP/s from bench/gemm (quiet run)")
     a = ap.parse_args()
     kormo = str(pathlib.Path(a.kormo).resolve())
     with tempfile.TemporaryDirectory() as d:
@@ -109,7 +110,14 @@ def main():
                   f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, kormo runs {len(k)} / torch {len(t)} steps)",
                   flush=True)
             for line in prof:
-                print("   ", line.split("kormo: ")[-1])
+                print("   ", line)
+            # Linear-layer GEMM throughput in the profiled run (a.steps steps, first one included).
+            mm = [float(l.split()[2]) for l in prof if l.split()[1] == "matmul"]
+            if mm:
+                linear = n_params(m) - m["vocab_size"] * m["hidden_size"] - (2 * m["num_layers"] + 1) * m["hidden_size"]
+                gflops = 6 * linear * a.steps * a.batch * a.seq / mm[0] / 1e9
+                print(f"    matmul {gflops:.0f} GFLOP/s = {100 * gflops / a.gemm_peak:.0f}% of the measured GEMM peak "
+                      f"{a.gemm_peak:.0f} GFLOP/s", flush=True)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,12 @@ void Model::init_weights(uint64_t seed) {
   }
 }
 
-void Model::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.f); }
+void Model::zero_grads() {
+  const int64_t n = static_cast<int64_t>(grads_.size());
+  float* g = grads_.data();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) g[i] = 0.f;
+}
 
 void Model::ensure_activations(int64_t B, int64_t T) {
   if (T > cfg_.max_seq_len) fail("sequence length {} exceeds the model's max_seq_len {}", T, cfg_.max_seq_len);

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace kormo::train {
@@ -14,19 +15,29 @@ void AdamW::step(std::vector<float>& params, const std::vector<float>& grads,
   const float step_size = static_cast<float>(lr / bc1);
   const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
   const float eps = static_cast<float>(cfg_.eps);
-  for (const auto& ti : tensors) {
-    const float keep = ti.decay ? static_cast<float>(1.0 - lr * cfg_.weight_decay) : 1.f;
-    float* p = params.data() + ti.offset;
-    const float* g = grads.data() + ti.offset;
-    float* m = m_.data() + ti.offset;
-    float* v = v_.data() + ti.offset;
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < ti.size; ++i) {
-      const float gi = g[i] * grad_scale;
-      p[i] *= keep;
-      m[i] = b1 * m[i] + (1.f - b1) * gi;
-      v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
+  // One parallel region over the whole flat buffer (each thread a fixed slice, walking
+  // the tensors it overlaps) rather than one per tensor: fewer barriers per step.
+  const int64_t total = static_cast<int64_t>(params.size());
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), th = omp_get_thread_num();
+    const int64_t i0 = total * th / nt, i1 = total * (th + 1) / nt;
+    for (const auto& ti : tensors) {
+      const int64_t lo = std::max(i0, ti.offset), hi = std::min(i1, ti.offset + ti.size);
+      if (lo >= hi) continue;
+      const float keep = ti.decay ? static_cast<float>(1.0 - lr * cfg_.weight_decay) : 1.f;
+      float* p = params.data();
+      const float* g = grads.data();
+      float* m = m_.data();
+      float* v = v_.data();
+#pragma omp simd
+      for (int64_t i = lo; i < hi; ++i) {
+        const float gi = g[i] * grad_scale;
+        p[i] *= keep;
+        m[i] = b1 * m[i] + (1.f - b1) * gi;
+        v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
+        p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps);
+      }
     }
   }
 }
