@@ -136,3 +136,20 @@ TEST(Loader, ThinkSpansAndPaddingAreIgnored) {
   std::vector<int32_t> want = {5, 6, -100, -100, -100, -100, 9, 10, 11, -100, -100, 12, 13, 14, 15, 16, 17, 18};
   EXPECT_EQ(b.targets, want);
 }
+
+TEST(Loader, MixtureFollowsSourceWeights) {
+  std::string dir = tmp_dir();
+  std::vector<SourceSpec> src = {{"ko", {make_shard(dir + "/mko.ktok", 300, 200, 1, 1)}, 3.0},
+                                 {"en", {make_shard(dir + "/men.ktok", 300, 200, 100, 2)}, 1.0}};
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.seq_len = 64;
+  o.seed = 3;
+  DataLoader l(src, o);
+  double ko = 0, all = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto b = l.next_train();
+    for (size_t n = 0; n < b.lang.size(); ++n) ko += b.lang[n] == 1, all += 1;
+  }
+  EXPECT_NEAR(ko / all, 0.75, 0.05);
+}
