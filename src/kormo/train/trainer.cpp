@@ -68,7 +68,11 @@ PretrainConfig load_config(const std::string& path) {
     ConfigSection s = srcs.section(std::string(name.str()));
     shard::SourceSpec spec;
     spec.name = std::string(name.str());
-    spec.shards = expand_inputs(s.get_strings("shards", {}));
+    try {
+      spec.shards = expand_inputs(s.get_strings("shards", {}));
+    } catch (const Error& e) {
+      fail("{} [data.sources.{}]: {}", path, spec.name, e.what());
+    }
     spec.weight = s.get_double("weight", 1.0);
     s.check_unused();
     c.sources.push_back(std::move(spec));
