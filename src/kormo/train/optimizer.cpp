@@ -49,6 +49,7 @@ double grad_norm(const std::vector<float>& grads) {
 #pragma omp parallel for schedule(static)
   for (int c = 0; c < chunks; ++c) {
     double s = 0;
+#pragma omp simd reduction(+ : s)
     for (int64_t i = n * c / chunks; i < n * (c + 1) / chunks; ++i) s += static_cast<double>(grads[i]) * grads[i];
     part[c] = s;
   }
