@@ -1,5 +1,10 @@
 #include "kormo/model/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,22 +50,49 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
   w.commit();
 }
 
-SafeTensors::SafeTensors(const std::string& path) : path_(path), bytes_(read_file(path)) {
-  if (bytes_.size() < 8) fail("{}: not a safetensors file: {} bytes, need at least 8 for the header length", path,
-                              bytes_.size());
+SafeTensors::SafeTensors(const std::string& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      ::close(fd);
+      fail("{}: cannot map: {}", path, std::strerror(errno));
+    }
+    bytes_ = static_cast<const char*>(m);
+  }
+  ::close(fd);
+  try {
+    parse();
+  } catch (...) {
+    if (bytes_) ::munmap(const_cast<char*>(bytes_), size_);
+    throw;
+  }
+}
+
+SafeTensors::~SafeTensors() {
+  if (bytes_) ::munmap(const_cast<char*>(bytes_), size_);
+}
+
+void SafeTensors::parse() {
+  const std::string& path = path_;
+  if (size_ < 8) fail("{}: not a safetensors file: {} bytes, need at least 8 for the header length", path, size_);
   uint64_t len = 0;
   for (int i = 0; i < 8; ++i) len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes_[i])) << (8 * i);
-  if (len > bytes_.size() - 8)
-    fail("{}: corrupt safetensors: header length {} at offset 0 exceeds the file size {}", path, len, bytes_.size());
+  if (len > size_ - 8)
+    fail("{}: corrupt safetensors: header length {} at offset 0 exceeds the file size {}", path, len, size_);
   data_start_ = 8 + len;
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes_.substr(8, len));
+    header = nlohmann::json::parse(bytes_ + 8, bytes_ + 8 + len);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: corrupt safetensors: header at offset 8 is not valid JSON ({})", path, e.what());
   }
   if (!header.is_object()) fail("{}: corrupt safetensors: header at offset 8 is not a JSON object", path);
-  const uint64_t data_size = bytes_.size() - data_start_;
+  const uint64_t data_size = size_ - data_start_;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
@@ -124,7 +156,7 @@ void SafeTensors::read(const std::string& name, float* out, const std::vector<in
   if (!expected_shape.empty() && it->second.shape != expected_shape)
     fail("{}: tensor '{}' has shape {}, the model config needs {}", path_, name, shape_str(it->second.shape),
          shape_str(expected_shape));
-  std::memcpy(out, bytes_.data() + data_start_ + it->second.begin, it->second.end - it->second.begin);
+  std::memcpy(out, bytes_ + data_start_ + it->second.begin, it->second.end - it->second.begin);
 }
 
 }  // namespace kormo::model

@@ -24,9 +24,13 @@ struct TensorView {
 void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
+// Reads through a read-only memory map, so a large checkpoint is not copied twice.
 class SafeTensors {
  public:
   explicit SafeTensors(const std::string& path);
+  ~SafeTensors();
+  SafeTensors(const SafeTensors&) = delete;
+  SafeTensors& operator=(const SafeTensors&) = delete;
   bool has(const std::string& name) const { return index_.count(name) > 0; }
   // Names in file order of their data.
   std::vector<std::string> names() const;
@@ -42,8 +46,11 @@ class SafeTensors {
     std::vector<int64_t> shape;
     uint64_t begin, end;
   };
+  void parse();
+
   std::string path_;
-  std::string bytes_;
+  const char* bytes_ = nullptr;
+  size_t size_ = 0;
   uint64_t data_start_ = 0;
   std::map<std::string, Entry> index_;
   std::map<std::string, std::string> metadata_;
