@@ -1,0 +1,77 @@
+// GEMM throughput at the engine's shapes, one library per build (see run.sh).
+// Row-major C[M,N] = op(A) op(B) with the three products a linear layer needs:
+//   forward  out  = inp · Wᵀ      (NT)
+//   backward dinp = dout · W      (NN)
+//   backward dW  += doutᵀ · inp   (TN, beta = 1)
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <algorithm>
+#include <omp.h>
+#if defined(USE_OPENBLAS)
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int);
+static const char* kName = "openblas";
+static void init(int t) { openblas_set_num_threads(t); }
+static void sgemm(bool ta, bool tb, int m, int n, int k, float beta, const float* a, int lda, const float* b,
+                  int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, a, lda,
+              b, ldb, beta, c, ldc);
+}
+#elif defined(USE_BLIS)
+#include <blis.h>
+static const char* kName = "blis";
+static void init(int t) { bli_thread_set_num_threads(t); }
+static void sgemm(bool ta, bool tb, int m, int n, int k, float beta, const float* a, int lda, const float* b,
+                  int ldb, float* c, int ldc) {
+  float one = 1.f;
+  bli_sgemm(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, m, n, k, &one,
+            const_cast<float*>(a), lda, 1, const_cast<float*>(b), ldb, 1, &beta, c, ldc, 1);
+}
+#elif defined(USE_DNNL)
+#include <dnnl.h>
+static const char* kName = "onednn";
+static void init(int t) { omp_set_num_threads(t); }
+static void sgemm(bool ta, bool tb, int m, int n, int k, float beta, const float* a, int lda, const float* b,
+                  int ldb, float* c, int ldc) {
+  dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
+}
+#endif
+
+int main(int argc, char** argv) {
+  int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  init(threads);
+  // tokens × (in → out) for the demo/25M/110M sizes and a square reference.
+  struct Shape { int tokens, in, out; const char* what; };
+  const Shape shapes[] = {
+      {2048, 256, 256, "5M attn"},     {2048, 256, 768, "5M mlp"},     {2048, 256, 8192, "5M head"},
+      {2048, 512, 512, "25M attn"},    {2048, 512, 1536, "25M mlp"},   {2048, 512, 8192, "25M head"},
+      {2048, 768, 768, "110M attn"},   {2048, 768, 2048, "110M mlp"},  {2048, 2048, 768, "110M down"},
+      {2048, 768, 16384, "110M head"}, {2048, 2048, 2048, "square"}};
+  double total_flop = 0, total_s = 0;
+  for (const Shape& s : shapes) {
+    std::vector<float> inp((size_t)s.tokens * s.in, 0.01f), w((size_t)s.out * s.in, 0.02f),
+        out((size_t)s.tokens * s.out), dout((size_t)s.tokens * s.out, 0.03f), dinp((size_t)s.tokens * s.in),
+        dw((size_t)s.out * s.in);
+    double flop = 2.0 * s.tokens * s.in * s.out;
+    double best[3] = {1e9, 1e9, 1e9};
+    for (int rep = 0; rep < 5; ++rep) {
+      auto t0 = std::chrono::steady_clock::now();
+      sgemm(false, true, s.tokens, s.out, s.in, 0.f, inp.data(), s.in, w.data(), s.in, out.data(), s.out);
+      auto t1 = std::chrono::steady_clock::now();
+      sgemm(false, false, s.tokens, s.in, s.out, 0.f, dout.data(), s.out, w.data(), s.in, dinp.data(), s.in);
+      auto t2 = std::chrono::steady_clock::now();
+      sgemm(true, false, s.out, s.in, s.tokens, 1.f, dout.data(), s.out, inp.data(), s.in, dw.data(), s.in);
+      auto t3 = std::chrono::steady_clock::now();
+      best[0] = std::min(best[0], std::chrono::duration<double>(t1 - t0).count());
+      best[1] = std::min(best[1], std::chrono::duration<double>(t2 - t1).count());
+      best[2] = std::min(best[2], std::chrono::duration<double>(t3 - t2).count());
+    }
+    std::printf("%-8s %-10s %5d x %5d -> %5d  fwd(NT) %6.1f  dinp(NN) %6.1f  dW(TN) %6.1f GFLOP/s\n", kName, s.what,
+                s.tokens, s.in, s.out, flop / best[0] * 1e-9, flop / best[1] * 1e-9, flop / best[2] * 1e-9);
+    total_flop += 3 * flop;
+    total_s += best[0] + best[1] + best[2];
+  }
+  std::printf("%-8s overall %.1f GFLOP/s (threads=%d)\n", kName, total_flop / total_s * 1e-9, threads);
+}

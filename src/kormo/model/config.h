@@ -1,0 +1,52 @@
+// Model shape: a Llama-style decoder (KORMo family). Read from a TOML [model]
+// section or from a Hugging Face config.json (LlamaForCausalLM), written back as
+// config.json so checkpoints load in transformers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "kormo/util/config.h"
+
+namespace kormo::model {
+
+struct ModelConfig {
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t max_seq_len = 4096;
+  double rope_theta = 500000.0;
+  double rms_eps = 1e-5;
+  double init_std = 0.02;
+  int64_t bos_token_id = 0;
+  int64_t eos_token_id = 1;
+  int64_t pad_token_id = 2;
+};
+
+// Throws Error naming `where` if the shape is inconsistent (heads not divisible, zero sizes).
+void validate(const ModelConfig& c, const std::string& where);
+ModelConfig model_config_from_section(ConfigSection& s);
+// A TOML file with a [model] section.
+ModelConfig load_model_config(const std::string& path);
+ModelConfig model_config_from_hf(const nlohmann::json& j, const std::string& where);
+nlohmann::json model_config_to_hf(const ModelConfig& c);
+
+// Exact parameter count (embeddings, layers, final norm, untied head).
+int64_t num_parameters(const ModelConfig& c);
+// Training FLOPs per token at sequence length `seq` (forward + backward = 3× forward):
+// 6 × (matmul parameters incl. LM head) + 12 × layers × heads × head_dim × seq / 2 for
+// causal attention scores and values.
+double train_flops_per_token(const ModelConfig& c, int64_t seq);
+
+struct MemoryEstimate {
+  double weights, grads, optimizer, activations;  // bytes, fp32
+};
+MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq);
+
+}  // namespace kormo::model

@@ -1,0 +1,45 @@
+// Token shards (.ktok): tokenized documents for pretraining, memory-mapped.
+//
+// Byte layout (version 1, all integers little-endian):
+//   0   char[4]  magic "KTOK"
+//   4   u32      version (1)
+//   8   u32      vocab_size (every token id is < vocab_size)
+//   12  u32      token width in bytes (2 or 4)
+//   16  u64      number of tokens
+//   24  u64      number of documents
+//   32  u8[32]   reserved, zero
+//   64           token ids (num_tokens × width), zero-padded to a multiple of 8 bytes
+//   then         u64 doc_offsets[num_docs + 1]: document d is tokens [off[d], off[d+1]);
+//                off[0] = 0, non-decreasing, off[num_docs] = num_tokens
+//   then         DocInfo[num_docs], 16 bytes each:
+//                  u64 text_bytes (UTF-8 bytes of the document's text, for bits-per-byte)
+//                  u32 source_id, u8 lang (see kLangNames), u8 flags (bit 0: synthetic),
+//                  u16 reserved (zero)
+// The file size must equal exactly what the header implies.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kormo::shard {
+
+inline constexpr char kMagic[4] = {'K', 'T', 'O', 'K'};
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint64_t kHeaderBytes = 64;
+inline constexpr uint8_t kFlagSynthetic = 1;
+
+// Language ids stored per document.
+inline constexpr const char* kLangNames[] = {"unknown", "ko", "en", "other"};
+inline constexpr int kNumLangs = 4;
+uint8_t lang_id(std::string_view code);  // "ko" → 1, "en" → 2, "" → 0, anything else → 3
+const char* lang_name(uint8_t id);
+
+struct DocInfo {
+  uint64_t text_bytes = 0;
+  uint32_t source_id = 0;
+  uint8_t lang = 0;
+  uint8_t flags = 0;
+};
+
+}  // namespace kormo::shard

@@ -1,0 +1,209 @@
+#include "kormo/shard/loader.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "kormo/util/error.h"
+#include "kormo/util/hash.h"
+
+namespace kormo::shard {
+
+DataLoader::DataLoader(const std::vector<SourceSpec>& sources, const LoaderOptions& opts)
+    : opts_(opts), rng_(opts.seed) {
+  if (sources.empty()) fail("data loader: no sources configured");
+  if (opts.seq_len <= 0 || opts.batch_size <= 0) fail("data loader: batch_size and seq_len must be positive");
+  for (const auto& spec : sources) {
+    if (!(spec.weight > 0)) fail("data source '{}': weight must be positive", spec.name);
+    Source src{spec.name, spec.weight, {}, {}};
+    val_.emplace_back();
+    for (const auto& path : spec.shards) {
+      auto r = std::make_unique<ShardReader>(path);
+      if (vocab_ == 0) vocab_ = r->vocab_size();
+      if (r->vocab_size() != vocab_)
+        fail("{}: vocab size {} differs from the other shards' {}", path, r->vocab_size(), vocab_);
+      std::string base = std::filesystem::path(path).filename().string();
+      uint32_t si = static_cast<uint32_t>(shards_.size());
+      for (uint64_t d = 0; d < r->num_docs(); ++d) {
+        if (r->doc_length(d) == 0) continue;
+        uint64_t h = xxh3_64(base + "#" + std::to_string(d));
+        bool val = static_cast<double>(h % 1000000) < opts.val_fraction * 1e6;
+        (val ? val_.back() : src.docs).push_back({si, d});
+      }
+      shards_.push_back(std::move(r));
+    }
+    if (src.docs.empty()) fail("data source '{}': no training documents in its shards", spec.name);
+    sources_.push_back(std::move(src));
+  }
+  for (auto& s : sources_) shuffle(s);
+}
+
+DataLoader::~DataLoader() = default;
+
+uint64_t DataLoader::train_docs() const {
+  uint64_t n = 0;
+  for (const auto& s : sources_) n += s.docs.size();
+  return n;
+}
+
+uint64_t DataLoader::val_docs() const {
+  uint64_t n = 0;
+  for (const auto& v : val_) n += v.size();
+  return n;
+}
+
+void DataLoader::shuffle(Source& s) {
+  // The permutation depends only on (seed, source name, epoch), so restore() can rebuild it.
+  Rng r(opts_.seed ^ xxh3_64(s.name + "/" + std::to_string(s.epoch)));
+  s.order.resize(s.docs.size());
+  for (uint64_t i = 0; i < s.order.size(); ++i) s.order[i] = i;
+  for (uint64_t i = s.order.size(); i > 1; --i) std::swap(s.order[i - 1], s.order[r.below(i)]);
+}
+
+LoadedBatch DataLoader::empty_batch() const {
+  LoadedBatch b;
+  const int64_t N = opts_.batch_size * opts_.seq_len;
+  b.batch.B = opts_.batch_size;
+  b.batch.T = opts_.seq_len;
+  b.batch.inputs.assign(N, 0);
+  b.batch.targets.assign(N, -100);
+  b.batch.doc.assign(N, 0);
+  b.lang.assign(N, 0);
+  b.target_bytes.assign(N, 0.f);
+  return b;
+}
+
+void DataLoader::fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedBatch& out) const {
+  const int64_t T = opts_.seq_len;
+  std::vector<int32_t> tok(T + 1);
+  std::vector<int32_t> seg(T + 1);
+  std::vector<uint8_t> lang(T + 1);
+  std::vector<float> bpt(T + 1);
+  std::vector<uint8_t> in_think(T + 1, 0);
+  int64_t p = 0;
+  int32_t segment = 0;
+  for (const Chunk& c : chunks) {
+    c.shard->copy_tokens(c.shard->doc_begin(c.doc) + c.begin, c.count, tok.data() + p);
+    DocInfo info = c.shard->doc_info(c.doc);
+    float bytes_per_token = static_cast<float>(info.text_bytes) / static_cast<float>(c.shard->doc_length(c.doc));
+    bool think = false;
+    for (uint64_t i = 0; i < c.count; ++i, ++p) {
+      seg[p] = segment;
+      lang[p] = info.lang;
+      bpt[p] = bytes_per_token;
+      if (tok[p] == opts_.think_open_id) think = true;
+      in_think[p] = think;
+      if (tok[p] == opts_.think_close_id) think = false;
+    }
+    ++segment;
+  }
+  model::Batch& b = out.batch;
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t n = row * T + t;
+    b.inputs[n] = tok[t];
+    b.doc[n] = seg[t];
+    bool ignore = seg[t + 1] != seg[t] || tok[t + 1] == opts_.pad_id || in_think[t + 1];
+    b.targets[n] = ignore ? -100 : tok[t + 1];
+    out.lang[n] = lang[t + 1];
+    out.target_bytes[n] = ignore ? 0.f : bpt[t + 1];
+  }
+}
+
+LoadedBatch DataLoader::next_train() {
+  LoadedBatch out = empty_batch();
+  double total = 0;
+  for (const auto& s : sources_) total += s.weight;
+  for (int64_t row = 0; row < opts_.batch_size; ++row) {
+    std::vector<Chunk> chunks;
+    uint64_t need = static_cast<uint64_t>(opts_.seq_len) + 1;
+    while (need > 0) {
+      double u = rng_.uniform() * total;
+      size_t si = 0;
+      while (si + 1 < sources_.size() && u >= sources_[si].weight) u -= sources_[si++].weight;
+      Source& s = sources_[si];
+      const DocRef& d = s.docs[s.order[s.index]];
+      const ShardReader* sh = shards_[d.shard].get();
+      uint64_t len = sh->doc_length(d.doc);
+      uint64_t take = std::min(need, len - s.offset);
+      chunks.push_back({sh, d.doc, s.offset, take});
+      need -= take;
+      s.offset += take;
+      if (s.offset == len) {
+        s.offset = 0;
+        if (++s.index == s.docs.size()) {
+          s.index = 0;
+          ++s.epoch;
+          shuffle(s);
+        }
+      }
+    }
+    fill_row(chunks, row, out);
+  }
+  return out;
+}
+
+std::vector<LoadedBatch> DataLoader::validation(int64_t max_tokens) const {
+  std::vector<LoadedBatch> out;
+  const uint64_t row_tokens = static_cast<uint64_t>(opts_.seq_len) + 1;
+  const int64_t per_source = max_tokens / static_cast<int64_t>(val_.size());
+  for (const auto& docs : val_) {
+    size_t vi = 0;
+    uint64_t off = 0;
+    int64_t produced = 0;
+    while (vi < docs.size() && produced + opts_.seq_len <= per_source) {
+      LoadedBatch b = empty_batch();
+      int64_t rows = 0;
+      for (; rows < opts_.batch_size && produced + opts_.seq_len <= per_source; ++rows) {
+        std::vector<Chunk> chunks;
+        uint64_t need = row_tokens;
+        while (need > 0 && vi < docs.size()) {
+          const ShardReader* sh = shards_[docs[vi].shard].get();
+          uint64_t len = sh->doc_length(docs[vi].doc);
+          uint64_t take = std::min(need, len - off);
+          chunks.push_back({sh, docs[vi].doc, off, take});
+          need -= take;
+          off += take;
+          if (off == len) off = 0, ++vi;
+        }
+        if (need > 0) break;  // not enough validation text left for a full row
+        fill_row(chunks, rows, b);
+        produced += opts_.seq_len;
+      }
+      if (rows == 0) break;
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+nlohmann::json DataLoader::state() const {
+  nlohmann::json s;
+  auto st = rng_.state();
+  s["rng"] = {st[0], st[1], st[2], st[3]};
+  for (const auto& src : sources_)
+    s["sources"].push_back(
+        {{"name", src.name}, {"docs", src.docs.size()}, {"epoch", src.epoch}, {"index", src.index}, {"offset", src.offset}});
+  return s;
+}
+
+void DataLoader::restore(const nlohmann::json& s) {
+  try {
+    const auto& srcs = s.at("sources");
+    if (srcs.size() != sources_.size()) fail("data loader state has {} sources, the config has {}", srcs.size(), sources_.size());
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      Source& src = sources_[i];
+      if (srcs[i].at("name") != src.name || srcs[i].at("docs").get<uint64_t>() != src.docs.size())
+        fail("data loader state for source '{}' was saved with different data ({} training documents, now {})",
+             src.name, srcs[i].at("docs").get<uint64_t>(), src.docs.size());
+      src.epoch = srcs[i].at("epoch").get<uint64_t>();
+      src.index = srcs[i].at("index").get<uint64_t>();
+      src.offset = srcs[i].at("offset").get<uint64_t>();
+      shuffle(src);
+    }
+    auto r = s.at("rng");
+    rng_.set_state({r[0].get<uint64_t>(), r[1].get<uint64_t>(), r[2].get<uint64_t>(), r[3].get<uint64_t>()});
+  } catch (const nlohmann::json::exception& e) {
+    fail("data loader state is malformed: {}", e.what());
+  }
+}
+
+}  // namespace kormo::shard

@@ -1,0 +1,42 @@
+// Reading .ktok shards through a read-only memory map. Opening validates the header,
+// the exact file size, the document offsets and every token id against vocab_size;
+// errors name the file and the byte offset of the problem.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kormo/shard/format.h"
+
+namespace kormo::shard {
+
+class ShardReader {
+ public:
+  explicit ShardReader(const std::string& path);
+  ~ShardReader();
+  ShardReader(const ShardReader&) = delete;
+  ShardReader& operator=(const ShardReader&) = delete;
+
+  const std::string& path() const { return path_; }
+  uint32_t vocab_size() const { return vocab_; }
+  uint32_t token_width() const { return width_; }
+  uint64_t num_tokens() const { return num_tokens_; }
+  uint64_t num_docs() const { return num_docs_; }
+  uint64_t doc_begin(uint64_t d) const;
+  uint64_t doc_length(uint64_t d) const { return doc_begin(d + 1) - doc_begin(d); }
+  DocInfo doc_info(uint64_t d) const;
+  int32_t token(uint64_t i) const;
+  // Copies tokens [begin, begin + count) as int32.
+  void copy_tokens(uint64_t begin, uint64_t count, int32_t* out) const;
+
+ private:
+  std::string path_;
+  const unsigned char* base_ = nullptr;
+  size_t size_ = 0;
+  uint32_t vocab_ = 0, width_ = 0;
+  uint64_t num_tokens_ = 0, num_docs_ = 0;
+  const unsigned char* offsets_ = nullptr;
+  const unsigned char* infos_ = nullptr;
+};
+
+}  // namespace kormo::shard

@@ -1,0 +1,177 @@
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "kormo/shard/reader.h"
+#include "kormo/shard/writer.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+
+namespace kormo::shard {
+
+namespace {
+template <class T>
+void put(std::string& s, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) s.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+}
+template <class T>
+T get(const unsigned char* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return static_cast<T>(v);
+}
+uint64_t pad8(uint64_t n) { return (n + 7) / 8 * 8; }
+}  // namespace
+
+uint8_t lang_id(std::string_view code) {
+  if (code.empty()) return 0;
+  if (code == "ko") return 1;
+  if (code == "en") return 2;
+  return 3;
+}
+
+const char* lang_name(uint8_t id) { return id < kNumLangs ? kLangNames[id] : "other"; }
+
+ShardWriter::ShardWriter(std::string path, uint32_t vocab_size)
+    : path_(std::move(path)), vocab_(vocab_size), width_(vocab_size <= 65536 ? 2 : 4) {
+  if (vocab_size == 0) fail("{}: vocab_size must be positive", path_);
+}
+
+void ShardWriter::add(const std::vector<int32_t>& tokens, const DocInfo& info) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || static_cast<uint32_t>(tokens[i]) >= vocab_)
+      fail("{}: document {} token {} has id {}, outside the vocabulary (size {})", path_, infos_.size(), i, tokens[i],
+           vocab_);
+    if (width_ == 2)
+      put<uint16_t>(tokens_, static_cast<uint16_t>(tokens[i]));
+    else
+      put<uint32_t>(tokens_, static_cast<uint32_t>(tokens[i]));
+  }
+  num_tokens_ += tokens.size();
+  offsets_.push_back(num_tokens_);
+  infos_.push_back(info);
+}
+
+void ShardWriter::finish() {
+  std::string head(kMagic, 4);
+  put<uint32_t>(head, kVersion);
+  put<uint32_t>(head, vocab_);
+  put<uint32_t>(head, width_);
+  put<uint64_t>(head, num_tokens_);
+  put<uint64_t>(head, infos_.size());
+  head.append(kHeaderBytes - head.size(), '\0');
+  tokens_.append(pad8(tokens_.size()) - tokens_.size(), '\0');
+  std::string tail;
+  for (uint64_t o : offsets_) put<uint64_t>(tail, o);
+  for (const DocInfo& d : infos_) {
+    put<uint64_t>(tail, d.text_bytes);
+    put<uint32_t>(tail, d.source_id);
+    put<uint8_t>(tail, d.lang);
+    put<uint8_t>(tail, d.flags);
+    put<uint16_t>(tail, 0);
+  }
+  AtomicWriter w(path_);
+  w.write(head);
+  w.write(tokens_);
+  w.write(tail);
+  w.commit();
+}
+
+void write_shard(const std::string& path, uint32_t vocab_size, const std::vector<std::vector<int32_t>>& docs,
+                 const std::vector<DocInfo>& infos) {
+  if (docs.size() != infos.size()) fail("{}: {} documents but {} doc infos", path, docs.size(), infos.size());
+  ShardWriter w(path, vocab_size);
+  for (size_t i = 0; i < docs.size(); ++i) w.add(docs[i], infos[i]);
+  w.finish();
+}
+
+ShardReader::ShardReader(const std::string& path) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) fail("{}: cannot open shard: {}", path, std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ < kHeaderBytes) {
+    ::close(fd);
+    fail("{}: truncated shard: {} bytes, the header alone is {}", path, size_, kHeaderBytes);
+  }
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) fail("{}: cannot map shard: {}", path, std::strerror(errno));
+  base_ = static_cast<const unsigned char*>(m);
+  try {
+    if (std::memcmp(base_, kMagic, 4) != 0) fail("{}: not a .ktok shard (bad magic at offset 0)", path);
+    uint32_t version = get<uint32_t>(base_ + 4);
+    if (version != kVersion)
+      fail("{}: unsupported shard version {} at offset 4 (this build reads version {})", path, version, kVersion);
+    vocab_ = get<uint32_t>(base_ + 8);
+    width_ = get<uint32_t>(base_ + 12);
+    if (width_ != 2 && width_ != 4) fail("{}: bad token width {} at offset 12 (expected 2 or 4)", path, width_);
+    if (vocab_ == 0 || (width_ == 2 && vocab_ > 65536))
+      fail("{}: vocab size {} at offset 8 does not fit token width {}", path, vocab_, width_);
+    num_tokens_ = get<uint64_t>(base_ + 16);
+    num_docs_ = get<uint64_t>(base_ + 24);
+    // Guard the size arithmetic against absurd counts before multiplying.
+    if (num_tokens_ > size_ || num_docs_ > size_)
+      fail("{}: truncated shard: header counts ({} tokens, {} docs) exceed the file size {}", path, num_tokens_,
+           num_docs_, size_);
+    uint64_t off_pos = kHeaderBytes + pad8(num_tokens_ * width_);
+    uint64_t info_pos = off_pos + 8 * (num_docs_ + 1);
+    uint64_t expected = info_pos + 16 * num_docs_;
+    if (size_ < expected)
+      fail("{}: truncated shard: {} bytes, the header (offset 16: {} tokens, {} docs) implies {}", path, size_,
+           num_tokens_, num_docs_, expected);
+    if (size_ > expected)
+      fail("{}: corrupt shard: {} trailing bytes after offset {}", path, size_ - expected, expected);
+    offsets_ = base_ + off_pos;
+    infos_ = base_ + info_pos;
+    uint64_t prev = 0;
+    for (uint64_t d = 0; d <= num_docs_; ++d) {
+      uint64_t o = get<uint64_t>(offsets_ + 8 * d);
+      if ((d == 0 && o != 0) || o < prev || o > num_tokens_ || (d == num_docs_ && o != num_tokens_))
+        fail("{}: corrupt shard: document offset {} = {} at byte offset {} is out of order or range", path, d, o,
+             off_pos + 8 * d);
+      prev = o;
+    }
+    for (uint64_t i = 0; i < num_tokens_; ++i) {
+      uint32_t t = width_ == 2 ? get<uint16_t>(base_ + kHeaderBytes + 2 * i) : get<uint32_t>(base_ + kHeaderBytes + 4 * i);
+      if (t >= vocab_)
+        fail("{}: token id {} at byte offset {} is >= the shard's vocab size {}", path, t, kHeaderBytes + width_ * i,
+             vocab_);
+    }
+  } catch (...) {
+    ::munmap(const_cast<unsigned char*>(base_), size_);
+    base_ = nullptr;
+    throw;
+  }
+}
+
+ShardReader::~ShardReader() {
+  if (base_) ::munmap(const_cast<unsigned char*>(base_), size_);
+}
+
+uint64_t ShardReader::doc_begin(uint64_t d) const { return get<uint64_t>(offsets_ + 8 * d); }
+
+DocInfo ShardReader::doc_info(uint64_t d) const {
+  const unsigned char* p = infos_ + 16 * d;
+  return {get<uint64_t>(p), get<uint32_t>(p + 8), p[12], p[13]};
+}
+
+int32_t ShardReader::token(uint64_t i) const {
+  return static_cast<int32_t>(width_ == 2 ? get<uint16_t>(base_ + kHeaderBytes + 2 * i)
+                                          : get<uint32_t>(base_ + kHeaderBytes + 4 * i));
+}
+
+void ShardReader::copy_tokens(uint64_t begin, uint64_t count, int32_t* out) const {
+  if (width_ == 2) {
+    const unsigned char* p = base_ + kHeaderBytes + 2 * begin;
+    for (uint64_t i = 0; i < count; ++i) out[i] = p[2 * i] | (p[2 * i + 1] << 8);
+  } else {
+    for (uint64_t i = 0; i < count; ++i) out[i] = token(begin + i);
+  }
+}
+
+}  // namespace kormo::shard

@@ -1,0 +1,22 @@
+// Reference-check driver (for tests against PyTorch): runs forward, backward and one
+// AdamW step on a model directory and a batch given as JSON, and writes everything
+// a reference needs to compare into one safetensors file.
+#pragma once
+
+#include <string>
+
+namespace kormo::train {
+
+struct CheckOptions {
+  std::string model_dir;   // config.json + model.safetensors
+  std::string batch_path;  // {"B", "T", "inputs", "targets", "doc"}
+  std::string out_path;
+  double z_loss = 0, lr = 1e-3, weight_decay = 0.033;
+};
+
+// Output tensors: "logits" [B·T, V], "losses" [B·T], "loss" [1] (mean over non-ignored
+// targets), "grad.<name>" for every parameter, "updated.<name>" after one AdamW step
+// (β 0.9/0.95, eps 1e-8, no clipping).
+void model_check(const CheckOptions& o);
+
+}  // namespace kormo::train

@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include "kormo/model/config.h"
+#include "kormo/model/model.h"
+#include "kormo/util/error.h"
+
+using namespace kormo::model;
+
+static std::string src(const char* rel) { return std::string(KORMO_TEST_DIR) + "/../" + rel; }
+
+TEST(ModelConfig, Kormo10BHasExactlyTheReleasedParameterCount) {
+  ModelConfig c = load_model_config(src("configs/model/kormo-10b.toml"));
+  EXPECT_EQ(num_parameters(c), 10756624384LL);
+  EXPECT_EQ(c.num_kv_heads, 8);
+  EXPECT_EQ(c.rope_theta, 500000.0);
+}
+
+TEST(ModelConfig, LayoutCoversTheFlatBufferInHfNames) {
+  ModelConfig c = load_model_config(src("configs/model/tiny.toml"));
+  auto t = parameter_layout(c);
+  EXPECT_EQ(t.front().name, "model.embed_tokens.weight");
+  EXPECT_EQ(t[1].name, "model.layers.0.input_layernorm.weight");
+  EXPECT_EQ(t.back().name, "lm_head.weight");
+  EXPECT_EQ(t.back().offset + t.back().size, num_parameters(c));
+  EXPECT_FALSE(t.front().decay);
+  EXPECT_TRUE(t.back().decay);
+  EXPECT_FALSE(t[t.size() - 2].decay);  // model.norm.weight
+}
+
+TEST(ModelConfig, HfJsonRoundTrip) {
+  ModelConfig c = load_model_config(src("configs/model/proxy-1b.toml"));
+  ModelConfig d = model_config_from_hf(model_config_to_hf(c), "config.json");
+  EXPECT_EQ(num_parameters(c), num_parameters(d));
+  EXPECT_EQ(d.head_dim, 128);
+  EXPECT_EQ(d.num_kv_heads, 8);
+}
+
+TEST(ModelConfig, RejectsBadShapes) {
+  ModelConfig c = load_model_config(src("configs/model/tiny.toml"));
+  c.num_kv_heads = 4;  // 6 heads are not a multiple of 4
+  EXPECT_THROW(validate(c, "x"), kormo::Error);
+  auto j = model_config_to_hf(c);
+  j.erase("hidden_size");
+  EXPECT_THROW(model_config_from_hf(j, "config.json"), kormo::Error);
+}
+
+TEST(Model, DocIdsFromBos) {
+  std::vector<int32_t> tok = {5, 0, 7, 8, 0, 9};
+  auto d = doc_ids_from_bos(tok, 2, 3, 0);
+  EXPECT_EQ(d, (std::vector<int32_t>{0, 1, 1, 0, 1, 1}));
+}
