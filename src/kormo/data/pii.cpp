@@ -185,9 +185,11 @@ std::string mask_pii(std::string_view s, PiiCounts& counts) {
         while (p < s.size() && is_digit(s[p])) ++p;
         groups.push_back(s.substr(g, p - g));
         end = p;
-        if (p + 1 < s.size() && (s[p] == '-' || s[p] == ' ' || s[p] == '.' || s[p] == ')') && is_digit(s[p + 1])) {
+        // Separators: one or two of "-", " ", ".", "(", ")" ("010-", ") ", " (").
+        auto sep = [](char ch) { return ch == '-' || ch == ' ' || ch == '.' || ch == '(' || ch == ')'; };
+        if (p + 1 < s.size() && sep(s[p]) && is_digit(s[p + 1])) {
           ++p;
-        } else if (p + 2 < s.size() && s[p] == ')' && s[p + 1] == ' ' && is_digit(s[p + 2])) {
+        } else if (p + 2 < s.size() && sep(s[p]) && sep(s[p + 1]) && s[p] != s[p + 1] && is_digit(s[p + 2])) {
           p += 2;
         } else {
           break;
