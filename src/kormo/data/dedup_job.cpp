@@ -75,7 +75,7 @@ Counts dedup_files(const std::vector<std::string>& inputs, const std::string& ou
     LineReader r(f);
     std::string_view line;
     while (r.next(line)) {
-      std::string where = fmt::format("{}:{}", f, r.line_number());
+      std::string where = fmt::format("{}:{}", opt.where_label.empty() ? f : opt.where_label, r.line_number());
       ++counts["input.lines"];
       Document doc;
       std::string rule, why;

@@ -16,6 +16,9 @@ struct DedupOptions {
   bool exact = true, near = true;
   MinHashParams minhash;
   std::string text_field = "text";
+  // Names the input in rejects' "where" instead of its path (the pipeline's
+  // intermediate file lives in a work directory whose name must not matter).
+  std::string where_label;
 };
 
 // Reads `inputs`, writes kept documents to `output` and removed ones (plus bad

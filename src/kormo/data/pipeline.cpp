@@ -135,6 +135,7 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   dopt.minhash.rows = static_cast<int>(dd.get_int("rows", 8));
   dopt.minhash.verify_threshold = dd.get_double("verify_threshold", 0.7);
   dopt.minhash.seed = static_cast<uint64_t>(dd.get_int("seed", 1));
+  dopt.where_label = "stages.jsonl";
   dd.check_unused();
   top.check_unused();
 
