@@ -42,4 +42,8 @@ grep -q 'raw.csv:3' "$TMP/csv.rejects.jsonl" || fail "short CSV row not rejected
 # A missing input is an error with a message, not a crash.
 if "$KORMO" data filter "$TMP/nope.jsonl" -o "$TMP/x.jsonl" 2> "$TMP/err"; then fail "missing input accepted"; fi
 grep -q "nope.jsonl" "$TMP/err" || fail "error does not name the file"
+# Outputs replace their target by rename: a device is refused, not clobbered.
+if "$KORMO" -q data normalize "$in" -o /dev/null 2> "$TMP/err"; then fail "/dev/null accepted as output"; fi
+[ -c /dev/null ] || fail "/dev/null was replaced"
+grep -q "not a regular file" "$TMP/err" || fail "unclear error: $(cat "$TMP/err")"
 echo "data_bad_input: ok"

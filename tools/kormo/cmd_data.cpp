@@ -43,7 +43,7 @@ void add_job_options(CLI::App* c, JobArgs& a) {
 }
 
 void print_counts(const Counts& c) {
-  for (const auto& [k, v] : c) std::fprintf(stderr, "  %-52s %llu\n", k.c_str(), static_cast<unsigned long long>(v));
+  for (const auto& [k, v] : c) log_info("  {:<52} {}", k, v);
 }
 
 void run_stage_job(const JobArgs& a, const data::StageConfig& sc) {
@@ -114,8 +114,11 @@ void setup(CLI::App& verb) {
         ->delimiter(',');
     c->add_option("--cache-dir", deb->cache_dir, "Where .deb files are kept and extracted (default ~/.cache/kormo/debian)");
     c->callback([=] {
+      std::string rej_path = rejects->empty() ? data::default_rejects_path(*out) : *rejects;
+      data::check_output_path(*out);
+      data::check_output_path(rej_path);
       AtomicWriter docs(*out);
-      AtomicWriter rej(rejects->empty() ? data::default_rejects_path(*out) : *rejects);
+      AtomicWriter rej(rej_path);
       data::IngestSink sink{&docs, &rej};
       if (*source == "debian") {
         if (!inputs->empty()) fail("--source debian takes no input files");

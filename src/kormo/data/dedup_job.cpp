@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "kormo/data/job.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
 #include "kormo/util/progress.h"
@@ -12,6 +13,8 @@ using nlohmann::json;
 
 Counts dedup_files(const std::vector<std::string>& inputs, const std::string& output, const std::string& rejects,
                    const DedupOptions& opt) {
+  check_output_path(output);
+  check_output_path(rejects);
   const size_t k = static_cast<size_t>(opt.minhash.bands) * opt.minhash.rows;
   std::vector<uint64_t> exact;
   std::vector<uint32_t> sigs;

@@ -33,25 +33,26 @@ const std::unordered_set<std::string_view>& other_latin_words() {
       "der", "die", "das", "und", "ist", "nicht", "mit", "sich", "auf", "für", "ein", "eine", "dem", "den",
       "von", "zu", "werden", "wird", "oder", "auch", "kann", "sie", "bei", "einer", "wenn", "nur", "können",
       // es
-      "el", "los", "las", "y", "en", "del", "por", "para", "con", "una", "es", "se", "lo", "como", "más",
+      "de", "un", "el", "los", "las", "y", "en", "del", "por", "para", "con", "una", "es", "se", "lo", "como", "más",
       "pero", "sus", "puede", "si", "este", "esta",
       // it
-      "il", "di", "che", "della", "per", "non", "sono", "gli", "una", "nel", "alla", "anche", "questo", "può",
+      "il", "di", "che", "della", "delle", "degli", "nella", "oppure", "sul", "per", "non", "sono", "gli", "una", "nel", "alla", "anche", "questo", "può",
       // pt
-      "os", "uma", "não", "com", "em", "ao", "pode", "são", "mais", "seu", "sua", "você",
+      "o", "do", "da", "dos", "ou", "através", "os", "uma", "não", "com", "em", "ao", "pode", "são", "mais", "seu", "sua", "você",
       // nl
       "het", "een", "van", "niet", "zijn", "voor", "met", "ook", "wordt", "kunt", "bij", "uit", "maar",
       // id
-      "yang", "dan", "dengan", "untuk", "ini", "itu", "dari", "tidak", "ada", "akan", "dapat", "pada", "atau",
+      "di", "ke", "juga", "oleh", "yang", "dan", "dengan", "untuk", "ini", "itu", "dari", "tidak", "ada", "akan", "dapat", "pada", "atau",
       // sv da
-      "och", "att", "det", "som", "är", "för", "på", "inte", "med", "av", "til", "og", "af", "ikke", "er",
+      "och", "ett", "till", "kommer", "också", "vara", "efter", "ska", "eller", "ditt", "din", "dit", "dette",
+      "denne", "att", "det", "som", "är", "för", "på", "inte", "med", "av", "til", "og", "af", "ikke", "er",
       "kan", "der", "vil", "skal",
       // ro
-      "și", "să", "pentru", "este", "nu", "cu", "sau", "mai", "pe", "care", "unei", "sunt",
+      "dar", "în", "prin", "unui", "și", "să", "pentru", "este", "nu", "cu", "sau", "mai", "pe", "care", "unei", "sunt",
       // cs pl
       "je", "se", "na", "že", "jsou", "pro", "nebo", "jako", "ale", "być", "jest", "się", "nie", "oraz",
       // ca
-      "els", "amb", "és", "aquest", "pot",
+      "dels", "podeu", "els", "amb", "és", "aquest", "pot",
       // tr
       "ve", "bir", "bu", "için", "ile", "olarak", "daha", "değil",
       // vi
@@ -91,12 +92,14 @@ LangScore identify_language(std::string_view text) {
           break;
       }
     }
+    // Han and kana are written without spaces: a run counts as about one word
+    // per two characters so Chinese and Japanese weigh like spaced text.
     if (h > 0) {
       ko += 1;
     } else if (k > 0) {
-      kana += 1;
+      kana += std::max(1.0, (k + hz) / 2.0);
     } else if (hz > 0) {
-      han_only += 1;
+      han_only += std::max(1.0, hz / 2.0);
     } else if (l > 0 && l >= o) {
       latin += 1;
       std::string lower = ascii_lower(w.text);
@@ -119,7 +122,7 @@ LangScore identify_language(std::string_view text) {
   double english = 1.0;
   if (latin > 0) {
     double against = other_hits + 0.5 * diacritic_words;
-    english = (en_hits + 1.0) / (en_hits + against + 1.0);
+    english = (en_hits + 0.5) / (en_hits + against + 0.5);
   }
   double en = latin * english, latin_other = latin - en;
   bool korean_majority = ko > latin + other;
@@ -134,7 +137,7 @@ LangScore identify_language(std::string_view text) {
   r.en = latin_weight * en / total;
   r.other = (other + latin_weight * latin_other) / total;
   if (r.ko >= r.en && r.ko >= r.other) r.lang = "ko", r.score = r.ko;
-  else if (r.en >= r.other) r.lang = "en", r.score = r.en;
+  else if (r.en > r.other) r.lang = "en", r.score = r.en;
   else r.lang = "other", r.score = r.other;
   return r;
 }

@@ -43,6 +43,8 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   double wait_timeout = pipe.get_double("wait_timeout_s", 0);
   pipe.check_unused();
   Launch launch = launch_from_env();
+  check_output_path(output);
+  check_output_path(rejects);
   make_dirs(work);
 
   // Ingest (rank 0; others wait for its marker).
