@@ -25,4 +25,27 @@ if "$KORMO" data ingest --source debian --packages no-such-package-kormo --cache
   fail "missing package accepted"
 fi
 grep -q "apt-get download no-such-package-kormo failed" "$TMP/err" || fail "unclear error: $(cat "$TMP/err")"
+# The one-command demo path: pipeline with a Debian [ingest] section (FAQ in both languages).
+cat > "$TMP/demo.toml" <<TOML
+[pipeline]
+output = "$TMP/demo/curated.jsonl.zst"
+work_dir = "$TMP/demo/work"
+[ingest]
+source = "debian"
+packages = ["debian-faq", "debian-faq-ko"]
+cache_dir = "$cache"
+[filter.ko]
+min_words = 20
+max_non_alpha_words_ratio = 0.65
+[filter.en]
+min_words = 20
+max_non_alpha_words_ratio = 0.65
+TOML
+"$KORMO" -q data pipeline "$TMP/demo.toml" > "$TMP/summary.json"
+"$KORMO" data stats "$TMP/demo/curated.jsonl.zst" --json > "$TMP/stats.json"
+python3 - "$TMP/stats.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["by_lang"]["ko"]["documents"] >= 5 and s["by_lang"]["en"]["documents"] >= 5, s["by_lang"]
+PY
 echo "data_debian: ok in $(( $(date +%s) - start )) s"

@@ -43,10 +43,10 @@ TEST(Normalize, UserRules) {
 }
 
 TEST(Html, StripsBoilerplateKeepsParagraphs) {
-  std::string html = R"(<html><head><title>T &amp; A</title><style>p{color:red}</style></head>
+  std::string html = R"(<?xml version="1.0" encoding="UTF-8"?><html><head><title>T &amp; A</title><style>p{color:red}</style></head>
 <body><nav><a href="/">Home</a> | <a>About</a></nav><script>var x = "<p>no</p>";</script>
 <h1>제목</h1><p>첫 번째   문단입니다.<br>둘째 줄&#44; &#xAC00; &lt;ok&gt;</p>
-<div>Second <b>paragraph</b></div><!-- comment <p>hidden</p> --><footer>(c) 2024</footer>
+<div class="toc">Contents 1. 2. 3.</div><div>Second <b>paragraph</b></div><!-- comment <p>hidden</p> --><footer>(c) 2024</footer>
 <p>unclosed <i>tags and a stray < sign</body></html>)";
   EXPECT_EQ(html_to_text(html),
             "제목\n\n첫 번째 문단입니다.\n둘째 줄, 가 <ok>\n\nSecond paragraph\n\nunclosed tags and a stray < sign");

@@ -66,8 +66,8 @@ void run_stage_job(const JobArgs& a, const data::StageConfig& sc) {
   print_counts(rep.counts);
 }
 
-const char* kDataHelp = R"(Curate documents: JSON Lines {"id","text","lang","source","synthetic","meta"}
-(.zst ok). Every removed or altered document goes to a rejects file with its rule.
+const char* kDataExamples = R"(Documents are JSON Lines {"id","text","lang","source","synthetic","meta"} (.zst ok).
+Every removed or altered document goes to a rejects file with its rule.
 
 Examples:
   kormo data ingest --source debian --limit 500 -o raw.jsonl          # real ko/en text via apt-get download
@@ -80,12 +80,12 @@ Examples:
   kormo data decontam dedup.jsonl --eval 'bench/**/*.jsonl' -o clean.jsonl
   kormo data mix clean.jsonl --by lang --target ko=0.6 --target en=0.4 -o mix.jsonl
   kormo data stats mix.jsonl --rejects good.rejects.jsonl
-  kormo data pipeline configs/data/demo.toml                           # all of the above from one config
+  kormo data pipeline configs/data/debian-demo.toml                    # all of the above from one config
   mpirun -np 4 kormo data pipeline big.toml                            # same output as one process
 See docs/data.md for rules, thresholds and file formats.)";
 
 void setup(CLI::App& verb) {
-  verb.description(kDataHelp);
+  verb.footer(kDataExamples);
   verb.require_subcommand(1);
 
   // ingest

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <map>
 
+#include <sys/wait.h>
+
 #include "kormo/data/html.h"
 #include "kormo/data/words.h"
 #include "kormo/text/utf8.h"

@@ -20,6 +20,12 @@ struct Tag {
 // Parses a tag at s[p] == '<'. Returns false for a stray '<' (treated as text).
 bool parse_tag(std::string_view s, size_t p, Tag& t) {
   size_t i = p + 1;
+  if (i < s.size() && s[i] == '?') {  // XML declaration or processing instruction
+    size_t e = s.find("?>", i);
+    t.name = "!";
+    t.end = e == std::string_view::npos ? s.size() : e + 2;
+    return true;
+  }
   if (i < s.size() && s[i] == '!') {  // comment, doctype or CDATA
     size_t e = s.compare(p, 4, "<!--") == 0 ? s.find("-->", p + 4) : s.find('>', p);
     t.name = "!";
@@ -146,6 +152,22 @@ size_t skip_element(std::string_view s, size_t p, const std::string& name) {
   return s.size();
 }
 
+// Navigation blocks marked by class (DocBook's toc/navheader/navfooter, common
+// site chrome): their text repeats on every page.
+bool boilerplate_class(const Tag& t) {
+  static const std::unordered_set<std::string_view> names = {
+      "toc", "navheader", "navfooter", "navigation", "breadcrumb", "breadcrumbs", "sidebar", "menu", "footer", "header"};
+  std::string cls = attr_value(t.attrs, "class");
+  size_t b = 0;
+  while (b < cls.size()) {
+    size_t e = cls.find(' ', b);
+    if (e == std::string::npos) e = cls.size();
+    if (names.count(std::string_view(cls).substr(b, e - b))) return true;
+    b = e + 1;
+  }
+  return false;
+}
+
 bool hidden_variant(const Tag& t) {
   if (!has_attr(t.attrs, "hidden")) return false;
   std::string v = attr_value(t.attrs, "hidden");
@@ -224,7 +246,7 @@ std::string html_to_text(std::string_view s) {
     }
     p = t.end;
     if (t.name == "!") continue;
-    if (!t.closing && !t.self_closing && (skipped_elements().count(t.name) || hidden_variant(t))) {
+    if (!t.closing && !t.self_closing && (skipped_elements().count(t.name) || hidden_variant(t) || boilerplate_class(t))) {
       if (!void_elements().count(t.name)) p = skip_element(s, p, t.name);
       continue;
     }

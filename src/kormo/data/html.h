@@ -1,8 +1,10 @@
 // Boilerplate-light HTML to text: a small tolerant tag scanner, no DOM.
 //
 // Drops the content of script, style, nav, header, footer, aside, noscript,
-// head, template, svg, form and of elements marked `hidden` (except LibreOffice's
-// "default…" platform variant, which is the one a reader sees); block elements
+// head, template, svg, form, of elements marked `hidden` (except LibreOffice's
+// "default…" platform variant, which is the one a reader sees) and of elements
+// whose class is navigation chrome (toc, navheader, navfooter, breadcrumb,
+// sidebar, menu, header, footer); block elements
 // (p, div, h1-h6, li, tr, br, ...) end paragraphs; whitespace inside a paragraph
 // collapses to one space except in <pre>; character references are decoded.
 // Malformed markup (unclosed tags, stray '<') never throws: it degrades to text.

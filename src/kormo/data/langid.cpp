@@ -127,7 +127,7 @@ LangScore identify_language(std::string_view text) {
   double en = latin * english, latin_other = latin - en;
   bool korean_majority = ko > latin + other;
   double latin_weight = korean_majority ? 0.5 : 1.0;
-  double total = ko + latin_weight * latin + other + 0.0;
+  double total = ko + latin_weight * latin + other;
   if (total <= 0) {
     r.lang = "other";
     r.score = 0;

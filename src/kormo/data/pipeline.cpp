@@ -85,8 +85,11 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   if (inputs.empty()) fail("{}: give [pipeline] inputs or an [ingest] section", config_path);
   std::vector<std::string> files;
   for (const auto& i : inputs) {
-    if (i == ingest_out) files.push_back(i);
-    else for (const auto& f : expand_inputs({i})) files.push_back(f);
+    if (i == ingest_out) {
+      files.push_back(i);
+      continue;
+    }
+    for (const auto& f : expand_inputs({i})) files.push_back(f);
   }
 
   // Per-document stages.

@@ -105,7 +105,6 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
     return reject(out, "bad_input.invalid_utf8", where, doc, nullptr);
   }
   if (c.normalize) {
-    std::string before_form = doc.text;
     std::string t = normalize_text(doc.text, c.form);
     std::vector<std::string> fired = strip_boilerplate(t, c.boilerplate);
     if (t != doc.text) {

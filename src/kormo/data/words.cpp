@@ -43,9 +43,11 @@ std::vector<Word> split_words(std::string_view s) {
     } else if (cls == text::CharClass::kPunct) {
       close(at);
       // A run of punctuation ("..", "?!", "--") is one token, as word tokenizers make it.
-      Word& last = words.empty() ? cur : words.back();
-      if (!words.empty() && last.punct && last.text.data() + last.text.size() == s.data() + at) {
-        last.text = s.substr(last.text.data() - s.data(), pos - (last.text.data() - s.data()));
+      if (!words.empty() && words.back().punct &&
+          words.back().text.data() + words.back().text.size() == s.data() + at) {
+        Word& last = words.back();
+        size_t begin = static_cast<size_t>(last.text.data() - s.data());
+        last.text = s.substr(begin, pos - begin);
         ++last.chars;
         continue;
       }
