@@ -211,7 +211,10 @@ void ingest_debian(const DebianOptions& opt, IngestSink& sink) {
     }
   }
 
-  for (const auto& [key, langs] : pages) {
+  for (const auto& page : pages) {
+    // Named (not a structured binding) so the lambda below can capture it.
+    const std::string& key = page.first;
+    const auto& langs = page.second;
     if (sink.full()) break;
     auto en = langs.find("en"), ko = langs.find("ko");
     bool lohelp = (en != langs.end() && en->second.lohelp) || (ko != langs.end() && ko->second.lohelp);

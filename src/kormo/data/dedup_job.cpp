@@ -100,6 +100,7 @@ Counts dedup_files(const std::vector<std::string>& inputs, const std::string& ou
   }
   out.commit();
   rej.commit();
+  progress.update(double(i));
   progress.finish(fmt::format("{} kept of {}", counts["output.documents"], i));
   return counts;
 }

@@ -192,6 +192,7 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   if (in_shard > 0) end_shard();
   flush_pending();
   rep.shards = shard_index;
+  progress.update(done_bytes / 1e6);
   progress.finish(fmt::format("{} shards ({} done before)", rep.shards, rep.shards_done_before));
   if (launch.rank != 0) return rep;
 
