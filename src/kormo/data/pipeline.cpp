@@ -38,7 +38,9 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   if (output.empty()) fail("{} [pipeline]: expected an output path (output = \"...\") or -o", config_path);
   std::string work = pipe.get_string("work_dir", output + ".work");
   std::string rejects = pipe.get_string("rejects", default_rejects_path(output));
-  size_t shard_docs = static_cast<size_t>(pipe.get_int("shard_docs", 5000));
+  int64_t shard_docs_value = pipe.get_int("shard_docs", 5000);
+  if (shard_docs_value < 1) fail("{} [pipeline] shard_docs: expected a positive number", config_path);
+  size_t shard_docs = static_cast<size_t>(shard_docs_value);
   std::vector<std::string> inputs = pipe.get_strings("inputs", {});
   double wait_timeout = pipe.get_double("wait_timeout_s", 0);
   pipe.check_unused();
@@ -141,6 +143,8 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   dopt.minhash.verify_threshold = dd.get_double("verify_threshold", 0.7);
   dopt.minhash.seed = static_cast<uint64_t>(dd.get_int("seed", 1));
   dopt.where_label = "stages.jsonl";
+  if (dopt.minhash.ngram < 1 || dopt.minhash.bands < 1 || dopt.minhash.rows < 1)
+    fail("{} [dedup]: ngram, bands and rows must be positive", config_path);
   dd.check_unused();
   top.check_unused();
 
