@@ -1,0 +1,168 @@
+#include "kormo/data/stages.h"
+
+#include "kormo/data/langid.h"
+#include "kormo/data/pii.h"
+#include "kormo/data/words.h"
+#include "kormo/text/utf8.h"
+#include "kormo/util/config.h"
+#include "kormo/util/hash.h"
+
+namespace kormo::data {
+
+using nlohmann::json;
+
+const Thresholds& StageConfig::thresholds_for(const std::string& lang) const {
+  auto it = thresholds.find(lang);
+  if (it != thresholds.end()) return it->second;
+  static const Thresholds fallback = default_thresholds("default");
+  it = thresholds.find("default");
+  return it != thresholds.end() ? it->second : fallback;
+}
+
+void default_threshold_table(StageConfig& c) {
+  for (const char* l : {"ko", "en", "default"}) c.thresholds[l] = default_thresholds(l);
+}
+
+void read_filter_config(ConfigSection& sec, StageConfig& c) {
+  c.pii = sec.get_bool("pii", c.pii);
+  c.gopher_repetition = sec.get_bool("gopher_repetition", c.gopher_repetition);
+  c.gopher_quality = sec.get_bool("gopher_quality", c.gopher_quality);
+  c.c4 = sec.get_bool("c4", c.c4);
+  c.fineweb = sec.get_bool("fineweb", c.fineweb);
+  if (c.thresholds.empty()) default_threshold_table(c);
+  if (const toml::table* t = sec.table())
+    for (const auto& [key, node] : *t)
+      if (node.is_table()) {
+        std::string lang(key.str());
+        if (!c.thresholds.count(lang)) c.thresholds[lang] = default_thresholds(lang);
+        ConfigSection sub = sec.section(lang);
+        read_thresholds(sub, c.thresholds[lang]);
+        sub.check_unused();
+      }
+}
+
+static json thresholds_json(const Thresholds& t) {
+  json j = {{"min_words", t.min_words}, {"max_words", t.max_words}, {"min_avg_word_length", t.min_avg_word_length},
+            {"max_avg_word_length", t.max_avg_word_length}, {"max_symbol_word_ratio", t.max_symbol_word_ratio},
+            {"max_bullet_lines_ratio", t.max_bullet_lines_ratio},
+            {"max_ellipsis_lines_ratio", t.max_ellipsis_lines_ratio},
+            {"max_non_alpha_words_ratio", t.max_non_alpha_words_ratio}, {"min_stop_words", t.min_stop_words},
+            {"stop_words", t.stop_words}, {"stop_word_suffix", t.stop_word_suffix},
+            {"dup_line_frac", t.dup_line_frac}, {"dup_para_frac", t.dup_para_frac},
+            {"dup_line_char_frac", t.dup_line_char_frac}, {"dup_para_char_frac", t.dup_para_char_frac},
+            {"top_n_grams", t.top_n_grams}, {"dup_n_grams", t.dup_n_grams},
+            {"c4_min_words_per_line", t.c4_min_words_per_line}, {"c4_min_sentences", t.c4_min_sentences},
+            {"c4_max_word_length", t.c4_max_word_length}, {"c4_terminal_punct", t.c4_terminal_punct},
+            {"line_punct_thr", t.line_punct_thr}, {"short_line_thr", t.short_line_thr},
+            {"short_line_length", t.short_line_length}, {"char_duplicates_ratio", t.char_duplicates_ratio},
+            {"new_line_ratio", t.new_line_ratio}, {"lang_score", t.lang_score}};
+  return j;
+}
+
+json StageConfig::describe() const {
+  json j = json::object();
+  if (normalize) {
+    json rules = json::array();
+    for (const auto& r : boilerplate) rules.push_back({int(r.kind), r.needle});
+    j["normalize"] = {{"form", form == text::NormForm::kNFC ? "NFC" : "NFKC"}, {"boilerplate", rules}};
+  }
+  if (langid) j["langid"] = {{"keep", keep_langs}, {"set_lang", set_lang}};
+  if (langid || filter) {
+    json th = json::object();
+    for (const auto& [l, t] : thresholds) th[l] = thresholds_json(t);
+    j["thresholds"] = th;
+  }
+  if (filter)
+    j["filter"] = {{"pii", pii}, {"gopher_repetition", gopher_repetition}, {"gopher_quality", gopher_quality},
+                   {"c4", c4}, {"fineweb", fineweb}};
+  if (decontam) {
+    json files = json::array();
+    for (const auto& f : decontam->files()) files.push_back({f, file_xxh3_128_hex(f)});
+    j["decontam"] = {{"files", files}, {"flag_only", decontam_flag_only}, {"ngrams", decontam->size()}};
+  }
+  return j;
+}
+
+static bool reject(StageOutput& out, const std::string& rule, const std::string& where, const Document& doc,
+                   const json& detail) {
+  out.rejects += reject_record(rule, where, doc, detail);
+  out.rejects += '\n';
+  ++out.counts["removed." + rule];
+  return false;
+}
+
+static void altered(StageOutput& out, const std::string& rule, const std::string& where, const Document& doc,
+                    const json& detail) {
+  out.rejects += altered_record(rule, where, doc, detail);
+  out.rejects += '\n';
+  ++out.counts["altered." + rule];
+}
+
+bool process_document(const StageConfig& c, Document& doc, const std::string& where, StageOutput& out) {
+  ++out.counts["input.documents"];
+  if (!text::is_valid_utf8(doc.text)) {
+    // parse_document() validated the line, so this only guards direct callers.
+    return reject(out, "bad_input.invalid_utf8", where, doc, nullptr);
+  }
+  if (c.normalize) {
+    std::string t = normalize_text(doc.text, c.form);
+    std::vector<std::string> fired = strip_boilerplate(t, c.boilerplate);
+    if (t != doc.text) {
+      json detail = {{"chars_before", text::count_code_points(doc.text)}, {"chars_after", text::count_code_points(t)}};
+      doc.text = std::move(t);
+      altered(out, fired.empty() ? "normalize.text" : fired.front(), where, doc, detail);
+    }
+    if (trim(doc.text).empty()) return reject(out, "normalize.empty", where, doc, nullptr);
+  }
+  if (c.langid) {
+    LangScore ls = identify_language(doc.text);
+    doc.meta["lang_score"] = ls.score;
+    if (c.set_lang || doc.lang.empty()) doc.lang = ls.lang;
+    bool wanted = c.keep_langs.empty();
+    for (const auto& l : c.keep_langs) wanted = wanted || l == ls.lang;
+    if (!wanted) return reject(out, "langid.language", where, doc, json{{"lang", ls.lang}, {"score", ls.score}});
+    if (ls.score < c.thresholds_for(ls.lang).lang_score)
+      return reject(out, "langid.score", where, doc, json{{"lang", ls.lang}, {"score", ls.score}});
+  }
+  if (c.filter) {
+    const Thresholds& t = c.thresholds_for(doc.lang);
+    if (c.pii) {
+      PiiCounts pc;
+      std::string masked = mask_pii(doc.text, pc);
+      if (pc.total() > 0) {
+        json counts = {{"email", pc.email}, {"phone", pc.phone}, {"rrn", pc.rrn}, {"card", pc.card}, {"ip", pc.ip}};
+        doc.text = std::move(masked);
+        doc.meta["pii"] = counts;
+        altered(out, "pii.masked", where, doc, counts);
+      }
+    }
+    RuleResult r;
+    if (c.gopher_repetition && !(r = gopher_repetition(doc.text, t)).rule.empty())
+      return reject(out, r.rule, where, doc, json{{"value", r.value}});
+    if (c.gopher_quality && !(r = gopher_quality(doc.text, t)).rule.empty())
+      return reject(out, r.rule, where, doc, json{{"value", r.value}});
+    if (c.c4) {
+      size_t removed = 0;
+      r = c4_quality(doc.text, t, removed);
+      if (!r.rule.empty()) return reject(out, r.rule, where, doc, json{{"value", r.value}});
+      if (removed > 0) altered(out, "c4.lines_removed", where, doc, json{{"lines", removed}});
+    }
+    if (c.fineweb && !(r = fineweb_quality(doc.text, t)).rule.empty())
+      return reject(out, r.rule, where, doc, json{{"value", r.value}});
+  }
+  if (c.decontam) {
+    DecontamIndex::Match m = c.decontam->match(doc.text);
+    if (m.ngrams > 0) {
+      json detail = {{"ngrams", m.ngrams}, {"eval_file", m.first_file}};
+      if (!c.decontam_flag_only) return reject(out, "decontam.ngram_overlap", where, doc, detail);
+      doc.meta["contamination"] = detail;
+      altered(out, "decontam.flagged", where, doc, detail);
+    }
+  }
+  ++out.counts["output.documents"];
+  out.kept += to_json_line(doc);
+  out.kept += '\n';
+  return true;
+}
+
+}  // namespace kormo::data

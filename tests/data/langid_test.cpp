@@ -1,0 +1,45 @@
+#include "kormo/data/langid.h"
+
+#include <gtest/gtest.h>
+
+namespace kormo::data {
+namespace {
+
+TEST(LangId, KoreanEnglishOther) {
+  EXPECT_EQ(identify_language("오늘은 날씨가 정말 좋습니다.").lang, "ko");
+  EXPECT_EQ(identify_language("The weather is really nice today.").lang, "en");
+  EXPECT_EQ(identify_language("今日はとても良い天気ですね。").lang, "other");
+  EXPECT_EQ(identify_language("Сегодня очень хорошая погода.").lang, "other");
+  EXPECT_EQ(identify_language("Le temps est vraiment beau aujourd'hui et les enfants sont dans le jardin.").lang,
+            "other");
+  EXPECT_EQ(identify_language("Das Wetter ist heute wirklich schön und die Kinder sind im Garten.").lang, "other");
+  EXPECT_EQ(identify_language("今天天气很好，我们去公园散步吧。").lang, "other");  // Han without Hangul
+}
+
+TEST(LangId, CodeMixedKoreanStaysKoreanAboveFineWeb2Threshold) {
+  LangScore s = identify_language("이번 프로젝트에서는 Python과 PyTorch를 사용해서 model을 학습했습니다. 결과는 GitHub에 올렸어요.");
+  EXPECT_EQ(s.lang, "ko");
+  EXPECT_GE(s.score, 0.842);
+  // Korean with Hanja is Korean.
+  EXPECT_EQ(identify_language("大韓民國은 民主共和國이다.").lang, "ko");
+}
+
+TEST(LangId, ShortTextsAndEdgeCases) {
+  EXPECT_EQ(identify_language("안녕").lang, "ko");
+  EXPECT_EQ(identify_language("Hello world").lang, "en");
+  EXPECT_EQ(identify_language("ㅋㅋㅋㅋ").lang, "ko");  // compatibility jamo
+  LangScore none = identify_language("12345 !!! 😀");
+  EXPECT_EQ(none.lang, "other");
+  EXPECT_EQ(none.score, 0);
+  LangScore mixed = identify_language("Hello 안녕하세요 world 반갑습니다");
+  EXPECT_EQ(mixed.lang, "ko");
+  EXPECT_LT(mixed.score, 0.842);  // half English: below the Korean threshold
+}
+
+TEST(LangId, ScoresSumToOne) {
+  LangScore s = identify_language("Korean 한국어 and English mixed текст");
+  EXPECT_NEAR(s.ko + s.en + s.other, 1.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace kormo::data
