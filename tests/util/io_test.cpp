@@ -114,3 +114,8 @@ TEST(Rng, DeterministicAndUniform) {
   }
   EXPECT_NEAR(sum / 10000, 0.5, 0.02);
 }
+
+TEST(Io, AtomicWriterRefusesToReplaceNonRegularFiles) {
+  EXPECT_THROW(AtomicWriter("/dev/null"), Error);
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+}

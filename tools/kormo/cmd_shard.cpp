@@ -1,29 +1,51 @@
-// kormo shard: write .ktok token shards. Until the tokenizer verb is wired in, input
-// is pre-tokenized JSON Lines: {"ids": [...], "lang": "ko", "bytes": 123} per document.
+// kormo shard: write .ktok token shards from curated documents + a tokenizer,
+// or from pre-tokenized ids.
+#include "kormo/shard/docs.h"
 #include "kormo/shard/ids.h"
-#include "kormo/shard/reader.h"
+#include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "verb.h"
 
 namespace {
 
 void setup(CLI::App& verb) {
-  static kormo::shard::IdsShardOptions o;
-  static std::vector<std::string> inputs;
-  verb.add_option("--ids", inputs, "Pre-tokenized JSON Lines (.jsonl or .jsonl.zst; globs and directories)")
-      ->required();
-  verb.add_option("--vocab-size", o.vocab_size, "Vocabulary size (token ids must be below it)")->required();
-  verb.add_option("--out", o.out_path, "Output shard (.ktok)")->required();
-  verb.add_option("--source-id", o.source_id, "Source id stored with documents that have no \"source\" field");
+  static kormo::shard::IdsShardOptions ids;
+  static kormo::shard::DocsShardOptions docs;
+  static std::vector<std::string> doc_inputs, id_inputs;
+  static std::string out;
+  static uint32_t source_id = 0;
+  verb.add_option("--docs", doc_inputs, "Documents JSON Lines (.jsonl/.jsonl.zst; globs, directories)");
+  verb.add_option("--tokenizer", docs.tokenizer, "tokenizer.json or its directory (with --docs)");
+  verb.add_option("--text-field", docs.text_field, "JSON field holding the text (with --docs)")
+      ->default_val("text");
+  verb.add_option("--ids", id_inputs, "Pre-tokenized JSON Lines instead of documents");
+  verb.add_option("--vocab-size", ids.vocab_size, "Vocabulary size (with --ids; ids must be below it)");
+  verb.add_option("--out", out, "Output shard (.ktok)")->required();
+  verb.add_option("--source-id", source_id, "Source id stored with every document of this shard");
   verb.footer(
-      "Each line: {\"ids\": [int...], \"lang\": \"ko\"|\"en\"|..., \"bytes\": UTF-8 bytes of the text (or \"text\"),\n"
-      "            \"synthetic\": bool, \"source\": int} (all but ids optional).");
+      "Documents become BOS + tokens + EOT, so the loader and attention mask see document boundaries.\n"
+      "Pre-tokenized lines: {\"ids\": [int...], \"lang\": \"ko\", \"bytes\": N, \"synthetic\": bool} (only ids required).\n\n"
+      "Examples:\n"
+      "  kormo shard --docs curated.jsonl.zst --tokenizer tok/ --out shards/web.ktok\n"
+      "  kormo shard --ids ids.jsonl --vocab-size 32000 --out shards/ids.ktok");
   verb.callback([] {
-    o.inputs = kormo::expand_inputs(inputs);
-    kormo::shard::shard_from_ids(o);
+    if (doc_inputs.empty() == id_inputs.empty()) kormo::fail("give exactly one of --docs or --ids");
+    if (!doc_inputs.empty()) {
+      if (docs.tokenizer.empty()) kormo::fail("--docs needs --tokenizer");
+      docs.inputs = kormo::expand_inputs(doc_inputs);
+      docs.out_path = out;
+      docs.source_id = source_id;
+      kormo::shard::shard_from_docs(docs);
+    } else {
+      if (ids.vocab_size == 0) kormo::fail("--ids needs --vocab-size");
+      ids.inputs = kormo::expand_inputs(id_inputs);
+      ids.out_path = out;
+      ids.source_id = source_id;
+      kormo::shard::shard_from_ids(ids);
+    }
   });
 }
 
 }  // namespace
 
-KORMO_VERB("shard", "Write .ktok token shards (from pre-tokenized ids JSON Lines)", 40, setup);
+KORMO_VERB("shard", "Write .ktok token shards from documents + tokenizer (or pre-tokenized ids)", 40, setup);

@@ -189,6 +189,10 @@ struct AtomicWriter::Compressor {
 
 AtomicWriter::AtomicWriter(std::string path, int zstd_level) : path_(std::move(path)) {
   fs::path p(path_);
+  std::error_code ec;
+  // Renaming over a device or directory (e.g. -o /dev/null) would replace it.
+  if (fs::exists(p, ec) && !fs::is_regular_file(p, ec))
+    fail("{}: exists and is not a regular file; refusing to replace it", path_);
   if (p.has_parent_path()) make_dirs(p.parent_path().string());
   tmp_path_ = path_ + ".tmp." + std::to_string(::getpid());
   file_ = std::fopen(tmp_path_.c_str(), "wb");

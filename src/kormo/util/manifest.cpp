@@ -73,7 +73,7 @@ nlohmann::json Manifest::to_json() const {
   return j;
 }
 
-void Manifest::save() const { write_file_atomic(dir_ + "/manifest.json", to_json().dump(2) + "\n"); }
+void Manifest::save(const std::string& name) const { write_file_atomic(dir_ + "/" + name, to_json().dump(2) + "\n"); }
 
 std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path) {
   nlohmann::json j;

@@ -35,8 +35,8 @@ class Manifest {
   explicit Manifest(std::string dir);
   void set_config(const nlohmann::json& resolved, const std::string& source);
   void add_stage(StageRecord stage);
-  // Writes dir/manifest.json atomically.
-  void save() const;
+  // Writes dir/<name> atomically.
+  void save(const std::string& name = "manifest.json") const;
   nlohmann::json to_json() const;
 
  private:

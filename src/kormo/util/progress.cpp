@@ -45,11 +45,17 @@ static std::string format_duration(double s) {
   return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
 }
 
+// Counts print without decimals; fractional quantities (MB) with one.
+static std::string amount(double v) {
+  return v == static_cast<double>(static_cast<int64_t>(v)) ? fmt::format("{}", static_cast<int64_t>(v))
+                                                           : fmt::format("{:.1f}", v);
+}
+
 void Progress::draw(bool final_line, const std::string& extra) {
   double el = elapsed_s();
   double rate = el > 0 ? done_ / el : 0;
-  std::string line = fmt::format("{}: {:.1f} {}", label_, done_, unit_);
-  if (total_ > 0) line += fmt::format(" / {:.1f} ({:.0f}%)", total_, 100.0 * done_ / total_);
+  std::string line = fmt::format("{}: {} {}", label_, amount(done_), unit_);
+  if (total_ > 0) line += fmt::format(" / {} ({:.0f}%)", amount(total_), 100.0 * done_ / total_);
   line += fmt::format(", {:.2f} {}/s", rate, unit_);
   if (final_line) line += ", " + format_duration(el);
   else if (total_ > 0 && rate > 0) line += ", ETA " + format_duration((total_ - done_) / rate);
