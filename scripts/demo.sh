@@ -3,6 +3,9 @@
 # `kormo run` (real Korean/English text fetched through apt-get download) into runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Idle OpenMP threads sleep instead of spinning: on shared or small machines spinning
+# threads steal the cores the working ones need (docs/engine.md, "Threads").
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 KORMO_SKIP_TEST_DEPS=1 bash scripts/setup.sh
 ./build/kormo run --out runs/demo "$@"
 echo "demo: done; outputs and manifest.json in runs/demo (check with: ./build/kormo verify runs/demo)"

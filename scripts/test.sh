@@ -5,6 +5,9 @@
 #   3. a short libFuzzer run of each fuzz target (clang build in build-fuzz/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Idle OpenMP threads sleep instead of spinning: on shared or small machines spinning
+# threads steal the cores the working ones need (docs/engine.md, "Threads").
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 bash scripts/setup.sh
 
 echo "== ctest"
