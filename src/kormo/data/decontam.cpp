@@ -8,6 +8,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
+#include "kormo/util/json.h"
 
 namespace kormo::data {
 namespace {
@@ -81,7 +82,7 @@ size_t DecontamIndex::add_file(const std::string& path) {
     if (trim(line).empty()) continue;
     if (!text::is_valid_utf8(line)) fail("{}:{}: invalid UTF-8 in evaluation file", path, reader.line_number());
     if (jsonl) {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      nlohmann::json j = parse_json_or_discarded(line);
       if (j.is_discarded()) fail("{}:{}: expected a JSON object per line", path, reader.line_number());
       std::vector<std::string> segs;
       collect_strings(j, segs);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kormo/text/utf8.h"
+#include "kormo/util/json.h"
 
 namespace kormo::data {
 
@@ -16,13 +17,15 @@ bool parse_document(std::string_view line, Document& doc, std::string& rule, std
     why = fmt::format("invalid UTF-8 at byte {}", bad);
     return false;
   }
-  json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  json j = parse_json_or_discarded(line);
   if (j.is_discarded()) {
     // Re-parse with exceptions only to get the parser's position message.
     try {
       why = std::string("malformed JSON: ") + json::parse(line.begin(), line.end()).type_name();
     } catch (const json::parse_error& e) {
       why = fmt::format("malformed JSON at byte {}: expected a JSON object", e.byte);
+    } catch (const json::exception& e) {
+      why = fmt::format("malformed JSON: {}", e.what());
     }
     rule = "bad_input.malformed_json";
     return false;

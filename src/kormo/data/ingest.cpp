@@ -7,6 +7,7 @@
 #include "kormo/text/utf8.h"
 #include "kormo/util/error.h"
 #include "kormo/util/log.h"
+#include "kormo/util/json.h"
 
 namespace kormo::data {
 
@@ -141,7 +142,7 @@ void ingest_jsonl(FileCtx& c) {
       c.sink.reject("bad_input.invalid_utf8", where, fmt::format("invalid UTF-8 at byte {}", bad), line);
       continue;
     }
-    json j = json::parse(line, nullptr, false);
+    json j = parse_json_or_discarded(line);
     if (j.is_discarded() || !j.is_object()) {
       c.sink.reject("bad_input.malformed_json", where, "expected a JSON object", line);
       continue;
@@ -163,7 +164,7 @@ void ingest_json_array(FileCtx& c) {
     c.sink.reject("bad_input.invalid_utf8", c.path + ":1", fmt::format("invalid UTF-8 at byte {}", bad), "");
     return;
   }
-  json j = json::parse(all, nullptr, false);
+  json j = parse_json_or_discarded(all);
   if (j.is_discarded() || !j.is_array()) {
     c.sink.reject("bad_input.malformed_json", c.path + ":1", "expected a JSON array of objects", all.substr(0, 200));
     return;

@@ -12,6 +12,7 @@
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
 #include "kormo/util/progress.h"
+#include "kormo/util/json.h"
 
 namespace kormo::data {
 
@@ -121,7 +122,7 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
               {"inputs", inputs_fingerprint(opt.inputs)}};
   std::string job_path = dir + "/job.json";
   if (fs::exists(job_path)) {
-    json old = json::parse(read_file(job_path), nullptr, false);
+    json old = parse_json_or_discarded(read_file(job_path));
     if (old != job)
       fail("work directory {} belongs to a different job (inputs or settings changed); delete it or pass "
            "another --work-dir",
@@ -215,7 +216,7 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   for (size_t i = 0; i < rep.shards; ++i) {
     append_file(out, shard_path(dir, i, "kept.jsonl"));
     append_file(rej, shard_path(dir, i, "rejects.jsonl"));
-    json c = json::parse(read_file(shard_path(dir, i, "done")), nullptr, false);
+    json c = parse_json_or_discarded(read_file(shard_path(dir, i, "done")));
     if (c.is_discarded()) fail("{}: corrupt shard marker; delete it to redo the shard", shard_path(dir, i, "done"));
     add_counts(rep.counts, counts_from_json(c));
   }

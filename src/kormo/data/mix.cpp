@@ -8,6 +8,7 @@
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/json.h"
 
 namespace kormo::data {
 
@@ -134,7 +135,7 @@ json corpus_stats(const std::vector<std::string>& inputs, const std::vector<std:
     LineReader r(f);
     std::string_view line;
     while (r.next(line)) {
-      json j = json::parse(line, nullptr, false);
+      json j = parse_json_or_discarded(line);
       if (j.is_discarded() || !j.is_object() || !j.contains("rule"))
         fail("{}:{}: expected a rejects record with a \"rule\" field", f, r.line_number());
       std::string key = j.value("action", "removed") + "." + j["rule"].get<std::string>();

@@ -1,10 +1,5 @@
 #include "kormo/model/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -50,32 +45,12 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
   w.commit();
 }
 
-SafeTensors::SafeTensors(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ > 0) {
-    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) {
-      ::close(fd);
-      fail("{}: cannot map: {}", path, std::strerror(errno));
-    }
-    bytes_ = static_cast<const char*>(m);
-  }
-  ::close(fd);
-  try {
-    parse();
-  } catch (...) {
-    if (bytes_) ::munmap(const_cast<char*>(bytes_), size_);
-    throw;
-  }
+SafeTensors::SafeTensors(const std::string& path)
+    : path_(path), map_(path), bytes_(reinterpret_cast<const char*>(map_.data())), size_(map_.size()) {
+  parse();
 }
 
-SafeTensors::~SafeTensors() {
-  if (bytes_) ::munmap(const_cast<char*>(bytes_), size_);
-}
+SafeTensors::~SafeTensors() = default;
 
 void SafeTensors::parse() {
   const std::string& path = path_;

@@ -8,6 +8,8 @@
 // overlapping) and names the file and offset in every error; the writer is atomic.
 #pragma once
 
+#include "kormo/util/mmap.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -49,8 +51,9 @@ class SafeTensors {
   void parse();
 
   std::string path_;
-  const char* bytes_ = nullptr;
-  size_t size_ = 0;
+  MappedFile map_;
+  const char* bytes_;
+  size_t size_;
   uint64_t data_start_ = 0;
   std::map<std::string, Entry> index_;
   std::map<std::string, std::string> metadata_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kormo/shard/format.h"
+#include "kormo/util/mmap.h"
 
 namespace kormo::shard {
 
@@ -31,8 +32,9 @@ class ShardReader {
 
  private:
   std::string path_;
-  const unsigned char* base_ = nullptr;
-  size_t size_ = 0;
+  MappedFile map_;
+  const unsigned char* base_;
+  size_t size_;
   uint32_t vocab_ = 0, width_ = 0;
   uint64_t num_tokens_ = 0, num_docs_ = 0;
   const unsigned char* offsets_ = nullptr;

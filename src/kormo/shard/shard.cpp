@@ -1,8 +1,3 @@
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 
 #include "kormo/shard/reader.h"
@@ -88,70 +83,51 @@ void write_shard(const std::string& path, uint32_t vocab_size, const std::vector
   w.finish();
 }
 
-ShardReader::ShardReader(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail("{}: cannot open shard: {}", path, std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ < kHeaderBytes) {
-    ::close(fd);
+ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), base_(map_.data()), size_(map_.size()) {
+  if (size_ < kHeaderBytes)
     fail("{}: truncated shard: {} bytes, the header alone is {}", path, size_, kHeaderBytes);
+  if (std::memcmp(base_, kMagic, 4) != 0) fail("{}: not a .ktok shard (bad magic at offset 0)", path);
+  uint32_t version = get<uint32_t>(base_ + 4);
+  if (version != kVersion)
+    fail("{}: unsupported shard version {} at offset 4 (this build reads version {})", path, version, kVersion);
+  vocab_ = get<uint32_t>(base_ + 8);
+  width_ = get<uint32_t>(base_ + 12);
+  if (width_ != 2 && width_ != 4) fail("{}: bad token width {} at offset 12 (expected 2 or 4)", path, width_);
+  if (vocab_ == 0 || (width_ == 2 && vocab_ > 65536))
+    fail("{}: vocab size {} at offset 8 does not fit token width {}", path, vocab_, width_);
+  num_tokens_ = get<uint64_t>(base_ + 16);
+  num_docs_ = get<uint64_t>(base_ + 24);
+  // Guard the size arithmetic against absurd counts before multiplying.
+  if (num_tokens_ > size_ || num_docs_ > size_)
+    fail("{}: truncated shard: header counts ({} tokens, {} docs) exceed the file size {}", path, num_tokens_,
+         num_docs_, size_);
+  uint64_t off_pos = kHeaderBytes + pad8(num_tokens_ * width_);
+  uint64_t info_pos = off_pos + 8 * (num_docs_ + 1);
+  uint64_t expected = info_pos + 16 * num_docs_;
+  if (size_ < expected)
+    fail("{}: truncated shard: {} bytes, the header (offset 16: {} tokens, {} docs) implies {}", path, size_,
+         num_tokens_, num_docs_, expected);
+  if (size_ > expected)
+    fail("{}: corrupt shard: {} trailing bytes after offset {}", path, size_ - expected, expected);
+  offsets_ = base_ + off_pos;
+  infos_ = base_ + info_pos;
+  uint64_t prev = 0;
+  for (uint64_t d = 0; d <= num_docs_; ++d) {
+    uint64_t o = get<uint64_t>(offsets_ + 8 * d);
+    if ((d == 0 && o != 0) || o < prev || o > num_tokens_ || (d == num_docs_ && o != num_tokens_))
+      fail("{}: corrupt shard: document offset {} = {} at byte offset {} is out of order or range", path, d, o,
+           off_pos + 8 * d);
+    prev = o;
   }
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (m == MAP_FAILED) fail("{}: cannot map shard: {}", path, std::strerror(errno));
-  base_ = static_cast<const unsigned char*>(m);
-  try {
-    if (std::memcmp(base_, kMagic, 4) != 0) fail("{}: not a .ktok shard (bad magic at offset 0)", path);
-    uint32_t version = get<uint32_t>(base_ + 4);
-    if (version != kVersion)
-      fail("{}: unsupported shard version {} at offset 4 (this build reads version {})", path, version, kVersion);
-    vocab_ = get<uint32_t>(base_ + 8);
-    width_ = get<uint32_t>(base_ + 12);
-    if (width_ != 2 && width_ != 4) fail("{}: bad token width {} at offset 12 (expected 2 or 4)", path, width_);
-    if (vocab_ == 0 || (width_ == 2 && vocab_ > 65536))
-      fail("{}: vocab size {} at offset 8 does not fit token width {}", path, vocab_, width_);
-    num_tokens_ = get<uint64_t>(base_ + 16);
-    num_docs_ = get<uint64_t>(base_ + 24);
-    // Guard the size arithmetic against absurd counts before multiplying.
-    if (num_tokens_ > size_ || num_docs_ > size_)
-      fail("{}: truncated shard: header counts ({} tokens, {} docs) exceed the file size {}", path, num_tokens_,
-           num_docs_, size_);
-    uint64_t off_pos = kHeaderBytes + pad8(num_tokens_ * width_);
-    uint64_t info_pos = off_pos + 8 * (num_docs_ + 1);
-    uint64_t expected = info_pos + 16 * num_docs_;
-    if (size_ < expected)
-      fail("{}: truncated shard: {} bytes, the header (offset 16: {} tokens, {} docs) implies {}", path, size_,
-           num_tokens_, num_docs_, expected);
-    if (size_ > expected)
-      fail("{}: corrupt shard: {} trailing bytes after offset {}", path, size_ - expected, expected);
-    offsets_ = base_ + off_pos;
-    infos_ = base_ + info_pos;
-    uint64_t prev = 0;
-    for (uint64_t d = 0; d <= num_docs_; ++d) {
-      uint64_t o = get<uint64_t>(offsets_ + 8 * d);
-      if ((d == 0 && o != 0) || o < prev || o > num_tokens_ || (d == num_docs_ && o != num_tokens_))
-        fail("{}: corrupt shard: document offset {} = {} at byte offset {} is out of order or range", path, d, o,
-             off_pos + 8 * d);
-      prev = o;
-    }
-    for (uint64_t i = 0; i < num_tokens_; ++i) {
-      uint32_t t = width_ == 2 ? get<uint16_t>(base_ + kHeaderBytes + 2 * i) : get<uint32_t>(base_ + kHeaderBytes + 4 * i);
-      if (t >= vocab_)
-        fail("{}: token id {} at byte offset {} is >= the shard's vocab size {}", path, t, kHeaderBytes + width_ * i,
-             vocab_);
-    }
-  } catch (...) {
-    ::munmap(const_cast<unsigned char*>(base_), size_);
-    base_ = nullptr;
-    throw;
+  for (uint64_t i = 0; i < num_tokens_; ++i) {
+    uint32_t t = width_ == 2 ? get<uint16_t>(base_ + kHeaderBytes + 2 * i) : get<uint32_t>(base_ + kHeaderBytes + 4 * i);
+    if (t >= vocab_)
+      fail("{}: token id {} at byte offset {} is >= the shard's vocab size {}", path, t, kHeaderBytes + width_ * i,
+           vocab_);
   }
 }
 
-ShardReader::~ShardReader() {
-  if (base_) ::munmap(const_cast<unsigned char*>(base_), size_);
-}
+ShardReader::~ShardReader() = default;
 
 uint64_t ShardReader::doc_begin(uint64_t d) const { return get<uint64_t>(offsets_ + 8 * d); }
 

@@ -45,12 +45,7 @@ bool is_nfc_quick(std::string_view s) {
   size_t pos = 0;
   char32_t cp;
   while (pos < s.size()) {
-    while (pos + 8 <= s.size()) {
-      uint64_t w;
-      __builtin_memcpy(&w, s.data() + pos, 8);
-      if (w & 0x8080808080808080ull) break;
-      pos += 8;
-    }
+    pos = skip_ascii_blocks(s, pos);
     if (pos >= s.size()) break;
     if (static_cast<unsigned char>(s[pos]) < 0x80) {
       ++pos;

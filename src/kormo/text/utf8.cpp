@@ -43,13 +43,7 @@ size_t find_invalid_utf8(std::string_view s) {
   size_t pos = 0;
   char32_t cp;
   while (pos < s.size()) {
-    // ASCII fast path: most of the corpora are ASCII or 3-byte Hangul.
-    while (pos + 8 <= s.size()) {
-      uint64_t w;
-      __builtin_memcpy(&w, s.data() + pos, 8);
-      if (w & 0x8080808080808080ull) break;
-      pos += 8;
-    }
+    pos = skip_ascii_blocks(s, pos);
     if (pos >= s.size()) break;
     if (!decode_next(s, pos, cp)) return pos;
   }

@@ -18,6 +18,19 @@ inline constexpr size_t kValid = static_cast<size_t>(-1);
 // unchanged) when the bytes there are not well-formed UTF-8.
 bool decode_next(std::string_view s, size_t& pos, char32_t& cp);
 
+// First position at or after `pos` whose 8-byte block holds a non-ASCII byte
+// (or near the end): the fast path of every scanner, since most of the corpora
+// are ASCII or 3-byte Hangul.
+inline size_t skip_ascii_blocks(std::string_view s, size_t pos) {
+  while (pos + 8 <= s.size()) {
+    uint64_t w;
+    __builtin_memcpy(&w, s.data() + pos, 8);
+    if (w & 0x8080808080808080ull) break;
+    pos += 8;
+  }
+  return pos;
+}
+
 // Offset of the first ill-formed byte, or kValid.
 size_t find_invalid_utf8(std::string_view s);
 inline bool is_valid_utf8(std::string_view s) { return find_invalid_utf8(s) == kValid; }

@@ -70,6 +70,8 @@ TokenizerStats compute_stats(const Tokenizer& tok, const std::vector<std::string
           j = json::parse(line);
         } catch (const json::parse_error& e) {
           fail("{}:{}: malformed JSON at column {}: expected one JSON object per line", path, r.line_number(), e.byte);
+        } catch (const json::exception& e) {
+          fail("{}:{}: malformed JSON: {}", path, r.line_number(), e.what());
         }
         if (!j.is_object() || !j.contains(opt.text_field) || !j[opt.text_field].is_string())
           fail("{}:{}: expected a JSON object with a string field \"{}\"", path, r.line_number(), opt.text_field);

@@ -513,6 +513,8 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     fail("{}: not valid JSON (byte {}): {}", origin, e.byte, e.what());
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON: {}", origin, e.what());
   }
   expect(j.is_object() && j.contains("model") && j["model"].is_object(), origin, "no \"model\" object");
   const json& model = j["model"];
@@ -623,6 +625,8 @@ Tokenizer Tokenizer::load(const std::string& path) {
       cfg = json::parse(read_file(cfg_path));
     } catch (const json::parse_error& e) {
       fail("{}: not valid JSON (byte {}): {}", cfg_path, e.byte, e.what());
+    } catch (const json::exception& e) {
+      fail("{}: not valid JSON: {}", cfg_path, e.what());
     }
     SpecialIds& ids = t.impl_->ids;
     auto pick = [&](int32_t& slot, const char* key) {

@@ -279,6 +279,9 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
         note(st.fatal, index, fmt::format("{}:{}: malformed JSON at column {}: expected one JSON object per line", path,
                                           ln.line_no, e.byte));
         return;
+      } catch (const json::exception& e) {  // e.g. a number overflowing a double
+        note(st.fatal, index, fmt::format("{}:{}: malformed JSON: {}", path, ln.line_no, e.what()));
+        return;
       }
       auto it = j.is_object() ? j.find(opt.text_field) : j.end();
       if (it == j.end() || !it->is_string()) {

@@ -19,6 +19,7 @@
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
 #include "kormo/util/progress.h"
+#include "kormo/util/json.h"
 
 namespace kormo::train {
 
@@ -181,7 +182,7 @@ void truncate_metrics(const std::string& path, int64_t step) {
   LineReader r(path);
   std::string_view line;
   while (r.next(line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
+    auto j = parse_json_or_discarded(line);
     if (!j.is_discarded() && j.contains("step") && j["step"].get<int64_t>() <= step) kept += std::string(line) + "\n";
   }
   write_file_atomic(path, kept);
