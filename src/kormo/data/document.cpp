@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kormo/text/utf8.h"
+#include "kormo/util/io.h"
 #include "kormo/util/json.h"
 
 namespace kormo::data {
@@ -64,6 +65,24 @@ bool parse_document(std::string_view line, Document& doc, std::string& rule, std
     doc.meta[k] = std::move(it.value());
   }
   return true;
+}
+
+void for_each_document(const std::vector<std::string>& files, const std::string& text_field,
+                       const std::function<void(Document&)>& on_doc,
+                       const std::function<void(const std::string& where, const std::string& why)>& on_bad) {
+  for (const auto& f : files) {
+    LineReader r(f);
+    std::string_view line;
+    while (r.next(line)) {
+      Document doc;
+      std::string rule, why;
+      if (!parse_document(line, doc, rule, why, text_field)) {
+        on_bad(fmt::format("{}:{}", f, r.line_number()), why);
+        continue;
+      }
+      on_doc(doc);
+    }
+  }
 }
 
 std::string to_json_line(const Document& doc) {

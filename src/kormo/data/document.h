@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +29,13 @@ struct Document {
 // machine name such as "bad_input.invalid_utf8") and `why` (for people).
 bool parse_document(std::string_view line, Document& doc, std::string& rule, std::string& why,
                     const std::string& text_field = "text");
+
+// Streams the documents of JSON Lines files (plain or .zst) in order. A line
+// parse_document() rejects goes to on_bad("file:line", why) — which may throw to
+// stop the stream — and is skipped (a blank line is a bad line too).
+void for_each_document(const std::vector<std::string>& files, const std::string& text_field,
+                       const std::function<void(Document&)>& on_doc,
+                       const std::function<void(const std::string& where, const std::string& why)>& on_bad);
 
 // Serialises without a trailing newline; keys in a fixed order.
 std::string to_json_line(const Document& doc);

@@ -38,18 +38,10 @@ json mix_files(const std::vector<std::string>& inputs, const std::string& output
   // Pass 1: sizes per group.
   std::map<std::string, double> have;
   double total = 0;
-  auto each_doc = [&](auto&& fn) {
-    for (const auto& f : inputs) {
-      LineReader r(f);
-      std::string_view line;
-      while (r.next(line)) {
-        Document doc;
-        std::string rule, why;
-        if (!parse_document(line, doc, rule, why, opt.text_field))
-          fail("{}:{}: {} (mix reads curated documents; run the filters first)", f, r.line_number(), why);
-        fn(doc);
-      }
-    }
+  auto each_doc = [&](const std::function<void(Document&)>& fn) {
+    for_each_document(inputs, opt.text_field, fn, [](const std::string& where, const std::string& why) {
+      fail("{}: {} (mix reads curated documents; run the filters first)", where, why);
+    });
   };
   each_doc([&](const Document& d) {
     double units = opt.by_chars ? double(text::count_code_points(d.text)) : 1.0;
@@ -107,24 +99,19 @@ json corpus_stats(const std::vector<std::string>& inputs, const std::vector<std:
     }
     if (count_tokens) row["tokens"] = row.value("tokens", uint64_t(0)) + t;
   };
-  for (const auto& f : inputs) {
-    LineReader r(f);
-    std::string_view line;
-    while (r.next(line)) {
-      Document doc;
-      std::string rule, why;
-      if (!parse_document(line, doc, rule, why, text_field)) {
-        log_warn("{}:{}: {}", f, r.line_number(), why);
+  for_each_document(
+      inputs, text_field,
+      [&](Document& doc) {
+        uint64_t c = text::count_code_points(doc.text), b = doc.text.size();
+        uint64_t t = count_tokens ? count_tokens(doc.text) : 0;
+        ++docs, chars += c, bytes += b, tokens += t;
+        add(by_lang, doc.lang.empty() ? "unknown" : doc.lang, c, b, t, doc.synthetic);
+        add(by_source, doc.source.empty() ? "unknown" : doc.source, c, b, t, doc.synthetic);
+      },
+      [&](const std::string& where, const std::string& why) {
+        log_warn("{}: {}", where, why);
         ++bad;
-        continue;
-      }
-      uint64_t c = text::count_code_points(doc.text), b = doc.text.size();
-      uint64_t t = count_tokens ? count_tokens(doc.text) : 0;
-      ++docs, chars += c, bytes += b, tokens += t;
-      add(by_lang, doc.lang.empty() ? "unknown" : doc.lang, c, b, t, doc.synthetic);
-      add(by_source, doc.source.empty() ? "unknown" : doc.source, c, b, t, doc.synthetic);
-    }
-  }
+      });
   for (auto& [lang, row] : by_lang.items()) {
     double c = row["characters"].get<double>();
     row["synthetic_share"] = c > 0 ? row["synthetic_characters"].get<double>() / c : 0.0;

@@ -44,19 +44,15 @@ DocsShardSummary shard_from_docs(const DocsShardOptions& o) {
     docs.clear();
     progress.update(static_cast<double>(sum.documents));
   };
-  for (const auto& path : o.inputs) {
-    LineReader r(path);
-    std::string_view line;
-    while (r.next(line)) {
-      if (line.empty()) continue;
-      data::Document d;
-      std::string rule, why;
-      if (!data::parse_document(line, d, rule, why, o.text_field))
-        fail("{}:{}: expected a document with a \"{}\" field: {}", path, r.line_number(), o.text_field, why);
-      docs.push_back(std::move(d));
-      if (docs.size() == kBatch) flush();
-    }
-  }
+  data::for_each_document(
+      o.inputs, o.text_field,
+      [&](data::Document& d) {
+        docs.push_back(std::move(d));
+        if (docs.size() == kBatch) flush();
+      },
+      [&](const std::string& where, const std::string& why) {
+        fail("{}: expected a document with a \"{}\" field: {}", where, o.text_field, why);
+      });
   flush();
   if (sum.documents == 0) fail("no documents in the input ({} file(s)): nothing to shard", o.inputs.size());
   w.finish();
