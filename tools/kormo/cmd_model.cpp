@@ -1,10 +1,14 @@
-// kormo model: inspect model configs (info) and run the reference-check driver (check).
+// kormo model: inspect model configs and checkpoints (info), create a checkpoint
+// (init), and run the reference-check driver (check).
+#include <sys/resource.h>
+
 #include <filesystem>
 
 #include <fmt/format.h>
 
-#include "kormo/model/config.h"
-#include "kormo/model/gemm.h"
+#include "kormo/backend/backend.h"
+#include "kormo/model/checkpoint.h"
+#include "kormo/model/config_io.h"
 #include "kormo/train/check.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -13,27 +17,36 @@
 namespace {
 
 kormo::model::ModelConfig read_config(const std::string& path) {
-  if (std::filesystem::is_directory(path) || path.ends_with(".json")) {
-    std::string p = std::filesystem::is_directory(path) ? path + "/config.json" : path;
-    try {
-      return kormo::model::model_config_from_hf(nlohmann::json::parse(kormo::read_file(p)), p);
-    } catch (const nlohmann::json::exception& e) {
-      kormo::fail("{}: invalid JSON: {}", p, e.what());
-    }
-  }
+  if (std::filesystem::is_directory(path) || path.ends_with(".json"))
+    return kormo::model::load_hf_config(std::filesystem::is_directory(path) ? path + "/config.json" : path);
   return kormo::model::load_model_config(path);
 }
 
 std::string gib(double bytes) { return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024)); }
 
+double peak_rss_bytes() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) * 1024.0;  // Linux reports KiB
+}
+
 void setup(CLI::App& verb) {
   verb.require_subcommand(1);
-  static std::string config;
+  static std::string config, backend_name = "cpu";
   static int64_t batch = 1, seq = 4096;
+  static bool load = false;
   CLI::App* info = verb.add_subcommand("info", "Parameter count, FLOPs per token and fp32 training memory");
   info->add_option("config", config, "Model TOML ([model] section) or HF config.json / model directory")->required();
   info->add_option("--batch", batch, "Sequences per step for the activation estimate")->capture_default_str();
   info->add_option("--seq", seq, "Sequence length")->capture_default_str();
+  info->add_flag("--load", load,
+                 "Also load the model directory's weights for inference and report the memory it took (peak RSS)");
+  info->add_option("--backend", backend_name, "Backend to load into with --load: cpu, cuda, auto")
+      ->capture_default_str();
+  info->footer(
+      "Examples:\n"
+      "  kormo model info configs/model/proxy-1b.toml --batch 8 --seq 4096\n"
+      "  kormo model info runs/demo/pretrain/step-0000300 --load");
   info->callback([] {
     auto c = read_config(config);
     auto mem = kormo::model::estimate_memory(c, batch, seq);
@@ -47,7 +60,37 @@ void setup(CLI::App& verb) {
     fmt::print("memory (fp32, batch {} × seq {}): weights {}, grads {}, AdamW {}, activations {}, total {}\n", batch,
                seq, gib(mem.weights), gib(mem.grads), gib(mem.optimizer), gib(mem.activations),
                gib(mem.weights + mem.grads + mem.optimizer + mem.activations));
-    fmt::print("GEMM backend      {}\n", kormo::model::gemm_backend_name());
+    fmt::print("backends          {} (default for training: auto)\n", kormo::backend::available());
+    if (load) {
+      if (!std::filesystem::is_directory(config)) kormo::fail("--load needs a model directory, not {}", config);
+      kormo::backend::Backend& be = kormo::backend::get(backend_name);
+      kormo::model::Weights w = kormo::model::load_model_dir(config, be);
+      const double bytes = static_cast<double>(w.size()) * sizeof(float);
+      fmt::print("loaded            {} fp32 weights on {}, peak RSS {} ({:.3f}× the weights)\n", gib(bytes),
+                 be.name(), gib(peak_rss_bytes()), peak_rss_bytes() / bytes);
+    }
+  });
+
+  static std::string init_out, init_dtype = "float32";
+  static uint64_t init_seed = 1;
+  CLI::App* init = verb.add_subcommand("init", "Write a randomly initialised model directory (HF layout) for a config");
+  init->add_option("config", config, "Model TOML ([model] section) or HF config.json")->required();
+  init->add_option("out", init_out, "Output model directory (created; must not exist)")->required();
+  init->add_option("--seed", init_seed, "Initialisation seed")->capture_default_str();
+  init->add_option("--dtype", init_dtype, "Stored dtype: float32, bfloat16, float16")->capture_default_str();
+  init->footer("Example:\n  kormo model init configs/model/tiny.toml /tmp/tiny-init --dtype bfloat16");
+  init->callback([] {
+    const auto dtype = kormo::model::parse_dtype(init_dtype);
+    if (std::filesystem::exists(init_out)) kormo::fail("{}: already exists (nothing was changed)", init_out);
+    kormo::model::Weights w(read_config(config), kormo::backend::cpu());
+    w.init_random(init_seed);
+    // Written under a temporary name and renamed, so a killed init leaves no half model.
+    const std::string tmp = init_out + ".tmp";
+    std::filesystem::remove_all(tmp);
+    kormo::make_dirs(tmp);
+    kormo::model::save_model_dir(tmp, w, dtype);
+    std::filesystem::rename(tmp, init_out);
+    fmt::print("wrote {} ({} parameters, {})\n", init_out, w.size(), kormo::model::dtype_name(dtype));
   });
 
   static kormo::train::CheckOptions chk;
@@ -60,6 +103,7 @@ void setup(CLI::App& verb) {
   check->add_option("--z-loss", chk.z_loss, "z-loss coefficient");
   check->add_option("--lr", chk.lr, "AdamW learning rate");
   check->add_option("--weight-decay", chk.weight_decay, "AdamW weight decay");
+  check->add_option("--backend", chk.backend, "cpu, cuda or auto");
   check->callback([] { kormo::train::model_check(chk); });
 }
 

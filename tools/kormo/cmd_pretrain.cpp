@@ -1,5 +1,5 @@
 // kormo pretrain: train a model from token shards (see docs/engine.md).
-#include "kormo/train/trainer.h"
+#include "kormo/train/pretrain.h"
 #include "verb.h"
 
 namespace {

@@ -1,22 +1,27 @@
 // Model directories in Hugging Face layout: config.json (LlamaForCausalLM),
-// model.safetensors (F32, HF tensor names), generation_config.json. transformers'
-// AutoModelForCausalLM loads them as they are.
+// model.safetensors (HF tensor names; F32, BF16 or F16), generation_config.json.
+// transformers' AutoModelForCausalLM loads them as they are.
 #pragma once
 
 #include <string>
 
-#include "kormo/model/model.h"
+#include "kormo/backend/backend.h"
+#include "kormo/model/safetensors.h"
+#include "kormo/model/weights.h"
 
 namespace kormo::model {
 
-// Writes the three files into `dir` (which must exist); each file is written atomically.
-void write_model_files(const std::string& dir, const Model& m);
+// Writes the three files into `dir` (which must exist), each atomically; tensors are
+// stored as `dtype` (rounded to nearest even) and config.json's torch_dtype says so.
+void save_model_dir(const std::string& dir, const Weights& w, Dtype dtype = Dtype::kF32);
 
-// Loads weights from a safetensors file into `m`; every tensor of the model must be
-// present with the right shape (errors name the file and the tensor).
-void load_weights(Model& m, const std::string& safetensors_path);
+// Reads every tensor of `w`'s layout from a safetensors file (any supported dtype,
+// widened to fp32); each must be present with the right shape (errors name the file
+// and the tensor). Peak memory is the weights plus one tensor's staging on a
+// non-host backend.
+void load_weights(Weights& w, const std::string& safetensors_path);
 
-// Reads config.json and model.safetensors from a model directory.
-Model load_model_dir(const std::string& dir);
+// config.json + model.safetensors of a model directory into `be`'s memory.
+Weights load_model_dir(const std::string& dir, backend::Backend& be = backend::cpu());
 
 }  // namespace kormo::model

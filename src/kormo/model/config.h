@@ -1,14 +1,10 @@
-// Model shape: a Llama-style decoder (KORMo family). Read from a TOML [model]
-// section or from a Hugging Face config.json (LlamaForCausalLM), written back as
-// config.json so checkpoints load in transformers.
+// Model shape: a Llama-style decoder (KORMo family), with its size arithmetic.
+// Reading and writing configs (TOML, HF config.json) is in config_io.h, so this
+// header stays free of toml++/nlohmann for CUDA translation units.
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
-
-#include "kormo/util/config.h"
 
 namespace kormo::model {
 
@@ -31,11 +27,6 @@ struct ModelConfig {
 
 // Throws Error naming `where` if the shape is inconsistent (heads not divisible, zero sizes).
 void validate(const ModelConfig& c, const std::string& where);
-ModelConfig model_config_from_section(ConfigSection& s);
-// A TOML file with a [model] section.
-ModelConfig load_model_config(const std::string& path);
-ModelConfig model_config_from_hf(const nlohmann::json& j, const std::string& where);
-nlohmann::json model_config_to_hf(const ModelConfig& c);
 
 // Exact parameter count (embeddings, layers, final norm, untied head).
 int64_t num_parameters(const ModelConfig& c);

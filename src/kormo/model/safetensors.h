@@ -1,11 +1,13 @@
-// safetensors files (the Hugging Face weight format), F32 only:
+// safetensors files (the Hugging Face weight format) with F32, BF16 and F16 tensors:
 //   u64 little-endian header length | JSON header (space-padded to 8 bytes) | raw data
 // Header: {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
 // "__metadata__": {string: string}}; offsets are relative to the data section.
 //
 // Promises: the reader validates everything it relies on (header length within the
-// file, JSON, dtype, shape × 4 == byte range, ranges inside the data section and not
-// overlapping) and names the file and offset in every error; the writer is atomic.
+// file, JSON, dtype, shape × element size == byte range, ranges inside the data
+// section and not overlapping) and names the file and offset in every error; the
+// writer is atomic. In memory tensors are always fp32: the writer rounds to the
+// stored dtype (round to nearest even), the reader widens exactly.
 #pragma once
 
 #include "kormo/util/mmap.h"
@@ -17,10 +19,23 @@
 
 namespace kormo::model {
 
+enum class Dtype { kF32, kBF16, kF16 };
+const char* dtype_name(Dtype d);  // "F32", "BF16", "F16" (the safetensors spelling)
+// Accepts the safetensors names and the torch ones ("float32", "bfloat16", "float16").
+Dtype parse_dtype(const std::string& s);
+size_t dtype_bytes(Dtype d);
+
+// Exact conversions used by the reader and writer (exposed for tests).
+uint16_t float_to_bf16(float f);
+float bf16_to_float(uint16_t h);
+uint16_t float_to_f16(float f);
+float f16_to_float(uint16_t h);
+
 struct TensorView {
   std::string name;
   std::vector<int64_t> shape;
   const float* data = nullptr;
+  Dtype stored = Dtype::kF32;  // dtype written to the file
 };
 
 void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
@@ -37,8 +52,10 @@ class SafeTensors {
   // Names in file order of their data.
   std::vector<std::string> names() const;
   const std::vector<int64_t>& shape(const std::string& name) const;
-  // Copies tensor `name` into `out`, which must hold exactly its element count;
-  // `expected_shape` (if not empty) must match.
+  Dtype dtype(const std::string& name) const;
+  // Converts tensor `name` to fp32 into `out`, which must hold exactly its element
+  // count; `expected_shape` (if not empty) must match. The file pages it read are then
+  // released, so reading a whole checkpoint costs its fp32 size in memory, not twice that.
   void read(const std::string& name, float* out, const std::vector<int64_t>& expected_shape) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return path_; }
@@ -46,6 +63,7 @@ class SafeTensors {
  private:
   struct Entry {
     std::vector<int64_t> shape;
+    Dtype dtype;
     uint64_t begin, end;
   };
   void parse();

@@ -96,7 +96,7 @@ void DataLoader::fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedB
     }
     ++segment;
   }
-  model::Batch& b = out.batch;
+  Batch& b = out.batch;
   for (int64_t t = 0; t < T; ++t) {
     const int64_t n = row * T + t;
     b.inputs[n] = tok[t];

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "kormo/model/model.h"
+#include "kormo/util/batch.h"
 #include "kormo/shard/reader.h"
 #include "kormo/util/rng.h"
 
@@ -45,7 +45,7 @@ struct LoaderOptions {
 
 // A batch plus what evaluation needs per target position.
 struct LoadedBatch {
-  model::Batch batch;
+  Batch batch;
   std::vector<uint8_t> lang;        // language id of each target's document
   std::vector<float> target_bytes;  // UTF-8 bytes attributed to each target (doc bytes / doc tokens)
 };

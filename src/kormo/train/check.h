@@ -12,9 +12,12 @@ struct CheckOptions {
   std::string batch_path;  // {"B", "T", "inputs", "targets", "doc"}
   std::string out_path;
   double z_loss = 0, lr = 1e-3, weight_decay = 0.033;
+  std::string backend = "cpu";
 };
 
-// Output tensors: "logits" [B·T, V], "losses" [B·T], "loss" [1] (mean over non-ignored
+// Output tensors: "logits" [B·T, V], "logits_inference" [B·T, V] (forward without
+// targets on an inference Runner), "logits_last" [B, V] (last position of each row),
+// "losses" [B·T], "loss" [1] (mean over non-ignored
 // targets), "grad.<name>" for every parameter, "updated.<name>" after one AdamW step
 // (β 0.9/0.95, eps 1e-8, no clipping).
 void model_check(const CheckOptions& o);

@@ -33,6 +33,13 @@ MappedFile::MappedFile(const std::string& path) {
   }
 }
 
+void MappedFile::release(size_t offset, size_t len) const {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t begin = (offset + page - 1) / page * page, end = (offset + len) / page * page;
+  // Advice only: a failure leaves the pages resident, which costs memory, not correctness.
+  if (data_ && end > begin) ::madvise(const_cast<unsigned char*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
 }

@@ -17,6 +17,9 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   const unsigned char* data() const { return data_; }
+  // Tells the kernel the bytes [offset, offset+len) will not be read again, so their
+  // pages leave this process's resident set (whole pages inside the range only).
+  void release(size_t offset, size_t len) const;
   size_t size() const { return size_; }
 
  private:

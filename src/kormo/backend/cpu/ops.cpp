@@ -1,4 +1,4 @@
-#include "kormo/model/ops.h"
+#include "kormo/backend/cpu/ops.h"
 
 #include <omp.h>
 
@@ -7,9 +7,8 @@
 #include <cmath>
 #include <vector>
 
-#include "kormo/model/gemm.h"
 
-namespace kormo::model {
+namespace kormo::backend::cpu_ops {
 
 namespace {
 inline float dot(const float* a, const float* b, int64_t n) {
@@ -109,16 +108,6 @@ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* in
     }
   }
   for (int t = 0; t < threads; ++t) axpy(dw, 1.f, partial.data() + static_cast<int64_t>(t) * C, C);
-}
-
-void matmul_forward(float* out, const float* inp, const float* w, int64_t N, int64_t C, int64_t OC) {
-  gemm(false, true, N, OC, C, 1.f, inp, C, w, C, 0.f, out, OC);
-}
-
-void matmul_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, int64_t N,
-                     int64_t C, int64_t OC, bool accumulate) {
-  gemm(false, false, N, C, OC, 1.f, dout, OC, w, C, accumulate ? 1.f : 0.f, dinp, C);
-  gemm(true, false, OC, C, N, 1.f, dout, OC, inp, C, 1.f, dw, C);
 }
 
 namespace {
@@ -336,4 +325,4 @@ void crossentropy_backward(float* dlogits, const float* logits, const float* lse
   }
 }
 
-}  // namespace kormo::model
+}  // namespace kormo::backend::cpu_ops

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-namespace kormo::model {
+namespace kormo {
 
 struct OpProfile {
   bool enabled = false;
@@ -35,4 +35,4 @@ class OpTimer {
   std::chrono::steady_clock::time_point t0_;
 };
 
-}  // namespace kormo::model
+}  // namespace kormo

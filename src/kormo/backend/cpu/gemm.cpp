@@ -1,9 +1,9 @@
 #include <dnnl.h>
 
-#include "kormo/model/gemm.h"
+#include "kormo/backend/cpu/ops.h"
 #include "kormo/util/error.h"
 
-namespace kormo::model {
+namespace kormo::backend::cpu_ops {
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -12,6 +12,6 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   if (st != dnnl_success) fail("gemm: dnnl_sgemm failed (status {}) for m={} n={} k={}", static_cast<int>(st), m, n, k);
 }
 
-const char* gemm_backend_name() { return "onednn-sgemm"; }
+const char* gemm_library() { return "oneDNN sgemm"; }
 
-}  // namespace kormo::model
+}  // namespace kormo::backend::cpu_ops

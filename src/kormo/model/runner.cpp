@@ -1,0 +1,333 @@
+#include "kormo/model/runner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kormo/util/error.h"
+#include "kormo/util/profile.h"
+
+namespace kormo::model {
+
+// Views into the flat activation buffer for one (B, T, logits rows) shape. Training
+// keeps every layer's saved tensors for backward; inference points all layers at
+// one set and alternates two residual buffers.
+struct Runner::Acts {
+  struct Layer {
+    float *ln1, *rstd1, *qkv, *att, *lse, *res2, *ln2, *rstd2, *gu, *h;
+  };
+  std::vector<float*> resid;  // [L+1][N,C]: layer inputs, resid[L] the last layer's output
+  std::vector<Layer> layers;
+  float *lnf, *rstdf, *logits, *losses, *ce_lse, *branch;
+  // Gradient scratch shared by all layers (training only).
+  float *dres_a = nullptr, *dres_b = nullptr, *dln = nullptr, *dh = nullptr, *dgu = nullptr, *datt = nullptr,
+        *dqkv = nullptr;
+
+  // Returns the floats needed; fills `a` with pointers into `base` when given.
+  static int64_t carve(const ModelConfig& c, bool training, int64_t B, int64_t T, int64_t logit_rows, float* base,
+                       Acts* a) {
+    const int64_t N = B * T, C = c.hidden_size, Q = c.num_heads * c.head_dim, KV = c.num_kv_heads * c.head_dim,
+                  F = c.intermediate_size, L = c.num_layers;
+    int64_t off = 0;
+    auto take = [&](int64_t n) {
+      float* p = base ? base + off : nullptr;
+      off += (n + 15) / 16 * 16;  // 64-byte aligned slices
+      return p;
+    };
+    std::vector<float*> resid;
+    for (int64_t l = 0; l < (training ? L + 1 : 2); ++l) resid.push_back(take(N * C));
+    std::vector<Layer> layers;
+    for (int64_t l = 0; l < (training ? L : 1); ++l)
+      layers.push_back({take(N * C), take(N), take(N * (Q + 2 * KV)), take(N * Q), take(B * c.num_heads * T),
+                        take(N * C), take(N * C), take(N), take(N * 2 * F), take(N * F)});
+    Acts s;
+    s.lnf = take(N * C), s.rstdf = take(N), s.logits = take(logit_rows * c.vocab_size), s.losses = take(N),
+    s.ce_lse = take(N), s.branch = take(N * C);
+    if (training) {
+      s.dres_a = take(N * C), s.dres_b = take(N * C), s.dln = take(N * C), s.dh = take(N * F),
+      s.dgu = take(N * 2 * F), s.datt = take(N * Q), s.dqkv = take(N * (Q + 2 * KV));
+    }
+    if (a) {
+      for (int64_t l = 0; l <= L; ++l) s.resid.push_back(resid[training ? l : l % 2]);
+      for (int64_t l = 0; l < L; ++l) s.layers.push_back(layers[training ? l : 0]);
+      *a = std::move(s);
+    }
+    return off;
+  }
+};
+
+Runner::Runner(const Weights& w, Mode mode) : w_(w), be_(w.backend()), mode_(mode) {
+  if (mode == Mode::kTraining) grads_ = backend::Array<float>(be_, w.size());
+}
+
+Runner::~Runner() = default;
+
+void Runner::zero_grads() {
+  if (mode_ != Mode::kTraining) fail("zero_grads needs a training Runner");
+  be_.fill(grads_.data(), 0.f, grads_.size());
+}
+
+void Runner::prepare(const Batch& batch, bool with_targets) {
+  const ModelConfig& cfg = w_.config();
+  const int64_t B = batch.B, T = batch.T, N = B * T;
+  if (B <= 0 || T <= 0) fail("batch shape must be positive (B={}, T={})", B, T);
+  if (T > cfg.max_seq_len) fail("sequence length {} exceeds the model's max_seq_len {}", T, cfg.max_seq_len);
+  if (static_cast<int64_t>(batch.inputs.size()) != N || (with_targets && static_cast<int64_t>(batch.targets.size()) != N) ||
+      (!batch.doc.empty() && static_cast<int64_t>(batch.doc.size()) != N))
+    fail("batch arrays must hold B·T = {} entries (inputs {}, targets {}, doc {})", N, batch.inputs.size(),
+         batch.targets.size(), batch.doc.size());
+  for (int64_t n = 0; n < N; ++n) {
+    if (batch.inputs[n] < 0 || batch.inputs[n] >= cfg.vocab_size)
+      fail("batch token {} at position {} is outside the vocabulary (size {})", batch.inputs[n], n, cfg.vocab_size);
+    if (with_targets && batch.targets[n] >= cfg.vocab_size)
+      fail("batch target {} at position {} is outside the vocabulary (size {})", batch.targets[n], n, cfg.vocab_size);
+  }
+  pos_host_.resize(N);
+  seg_host_.resize(N);
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t start = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t n = b * T + t;
+      if (t > 0 && !batch.doc.empty() && batch.doc[n] != batch.doc[n - 1]) {
+        if (batch.doc[n] < batch.doc[n - 1]) fail("batch row {}: document ids must not decrease (position {})", b, t);
+        start = t;
+      }
+      seg_host_[n] = static_cast<int32_t>(start);
+      pos_host_[n] = static_cast<int32_t>(t - start);
+    }
+  }
+  const int64_t logit_rows = last_only_ ? B : N;
+  const bool training = mode_ == Mode::kTraining;
+  acts_.ensure(be_, Acts::carve(cfg, training, B, T, logit_rows, nullptr, nullptr));
+  for (auto* a : {&inputs_, &targets_, &pos_, &seg_start_}) a->ensure(be_, N);
+  inputs_.upload(batch.inputs.data(), N);
+  if (with_targets) targets_.upload(batch.targets.data(), N);
+  pos_.upload(pos_host_.data(), N);
+  seg_start_.upload(seg_host_.data(), N);
+  if (rope_T_ < T) {
+    // RoPE table for positions 0..T-1, computed in fp32 the way transformers does it
+    // (inv_freq = 1/theta^(2i/hd), angle = pos · inv_freq), so checkpoints match HF.
+    const int64_t half = cfg.head_dim / 2;
+    std::vector<float> cs(static_cast<size_t>(T * half)), sn(cs.size());
+    for (int64_t i = 0; i < half; ++i) {
+      float inv = 1.0f / std::pow(static_cast<float>(cfg.rope_theta),
+                                  static_cast<float>(2 * i) / static_cast<float>(cfg.head_dim));
+      for (int64_t p = 0; p < T; ++p) {
+        float ang = static_cast<float>(p) * inv;
+        cs[p * half + i] = std::cos(ang);
+        sn[p * half + i] = std::sin(ang);
+      }
+    }
+    rope_cos_ = backend::Array<float>(be_, T * half);
+    rope_sin_ = backend::Array<float>(be_, T * half);
+    rope_cos_.upload(cs.data(), T * half);
+    rope_sin_.upload(sn.data(), T * half);
+    rope_T_ = T;
+  }
+  B_ = B, T_ = T, logits_rows_ = logit_rows;
+}
+
+double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
+  const ModelConfig& cfg = w_.config();
+  const ParameterLayout& L = w_.layout();
+  const bool with_targets = !batch.targets.empty() && !opts.last_only;
+  last_only_ = opts.last_only;
+  have_targets_ = with_targets;
+  z_loss_ = opts.z_loss;
+  prepare(batch, with_targets);
+  const int64_t B = batch.B, T = batch.T, N = B * T, C = cfg.hidden_size, nh = cfg.num_heads,
+                nkv = cfg.num_kv_heads, hd = cfg.head_dim, Q = nh * hd, KV = nkv * hd, QKV = Q + 2 * KV,
+                F = cfg.intermediate_size, V = cfg.vocab_size;
+  const float eps = static_cast<float>(cfg.rms_eps);
+  Acts a;
+  Acts::carve(cfg, mode_ == Mode::kTraining, B, T, logits_rows_, acts_.data(), &a);
+  const float* P = w_.data();
+  const int32_t* pos = pos_.data();
+  const float *cs = rope_cos_.data(), *sn = rope_sin_.data();
+  {
+    OpTimer tm("embedding");
+    be_.embedding_forward(a.resid[0], inputs_.data(), P + L.embed, N, C);
+  }
+  for (int64_t l = 0; l < cfg.num_layers; ++l) {
+    const LayerOffsets& o = L.layers[l];
+    const Acts::Layer& s = a.layers[l];
+    {
+      OpTimer tm("rmsnorm");
+      be_.rmsnorm_forward(s.ln1, s.rstd1, a.resid[l], P + o.ln1, N, C, eps);
+    }
+    {
+      // q_proj, k_proj and v_proj are adjacent in the flat buffer: one GEMM computes all three.
+      OpTimer tm("matmul");
+      be_.matmul_forward(s.qkv, s.ln1, P + o.wq, N, C, QKV);
+    }
+    {
+      OpTimer tm("rope");
+      be_.rope_forward(s.qkv, QKV, pos, cs, sn, N, nh, hd);
+      be_.rope_forward(s.qkv + Q, QKV, pos, cs, sn, N, nkv, hd);
+    }
+    {
+      OpTimer tm("attention");
+      be_.attention_forward(s.att, s.lse, s.qkv, s.qkv + Q, s.qkv + Q + KV, QKV, QKV, seg_start_.data(), B, T, nh,
+                            nkv, hd);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_forward(a.branch, s.att, P + o.wo, N, Q, C);
+    }
+    {
+      OpTimer tm("residual");
+      be_.residual_forward(s.res2, a.resid[l], a.branch, N * C);
+    }
+    {
+      OpTimer tm("rmsnorm");
+      be_.rmsnorm_forward(s.ln2, s.rstd2, s.res2, P + o.ln2, N, C, eps);
+    }
+    {
+      // gate_proj and up_proj are adjacent too: one GEMM gives rows [gate | up].
+      OpTimer tm("matmul");
+      be_.matmul_forward(s.gu, s.ln2, P + o.wg, N, C, 2 * F);
+    }
+    {
+      OpTimer tm("swiglu");
+      be_.swiglu_forward(s.h, s.gu, N, F);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_forward(a.branch, s.h, P + o.wd, N, F, C);
+    }
+    {
+      OpTimer tm("residual");
+      be_.residual_forward(a.resid[l + 1], s.res2, a.branch, N * C);
+    }
+  }
+  {
+    OpTimer tm("rmsnorm");
+    be_.rmsnorm_forward(a.lnf, a.rstdf, a.resid[cfg.num_layers], P + L.norm, N, C, eps);
+  }
+  {
+    OpTimer tm("matmul");
+    if (opts.last_only)  // row b's last position sits at lnf[(b·T + T−1)·C]: a strided GEMM
+      be_.gemm(false, true, B, V, C, 1.f, a.lnf + (T - 1) * C, T * C, P + L.head, C, 0.f, a.logits, V);
+    else
+      be_.matmul_forward(a.logits, a.lnf, P + L.head, N, C, V);
+  }
+  logits_ = a.logits;
+  losses_ = nullptr;
+  if (!with_targets) return 0.0;
+  {
+    OpTimer tm("crossentropy");
+    be_.crossentropy_forward(a.losses, a.ce_lse, a.logits, targets_.data(), N, V, opts.z_loss);
+  }
+  losses_ = a.losses;
+  return be_.sum(a.losses, N);
+}
+
+void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
+  const ModelConfig& cfg = w_.config();
+  const ParameterLayout& L = w_.layout();
+  const int64_t B = batch.B, T = batch.T, N = B * T, C = cfg.hidden_size, nh = cfg.num_heads,
+                nkv = cfg.num_kv_heads, hd = cfg.head_dim, Q = nh * hd, KV = nkv * hd, QKV = Q + 2 * KV,
+                F = cfg.intermediate_size, V = cfg.vocab_size;
+  if (mode_ != Mode::kTraining) fail("backward needs a training Runner");
+  if (!have_targets_ || B != B_ || T != T_ || static_cast<int64_t>(weight.size()) != N)
+    fail("backward needs the batch of the preceding forward (with targets) and one weight per position");
+  weight_.ensure(be_, N);
+  weight_.upload(weight.data(), N);
+  Acts a;
+  Acts::carve(cfg, true, B, T, logits_rows_, acts_.data(), &a);
+  const float* P = w_.data();
+  float* G = grads_.data();
+  const int32_t* pos = pos_.data();
+  const float *cs = rope_cos_.data(), *sn = rope_sin_.data();
+  float* dcur = a.dres_a;
+  float* dnext = a.dres_b;
+  {
+    OpTimer tm("crossentropy");
+    be_.crossentropy_backward(a.logits, a.logits, a.ce_lse, targets_.data(), weight_.data(), N, V, z_loss_);
+  }
+  {
+    OpTimer tm("matmul");
+    be_.matmul_backward(a.dln, G + L.head, a.logits, a.lnf, P + L.head, N, C, V, false);
+  }
+  {
+    OpTimer tm("rmsnorm");
+    be_.fill(dcur, 0.f, N * C);
+    be_.rmsnorm_backward(dcur, G + L.norm, a.dln, a.resid[cfg.num_layers], P + L.norm, a.rstdf, N, C);
+  }
+  for (int64_t l = cfg.num_layers - 1; l >= 0; --l) {
+    const LayerOffsets& o = L.layers[l];
+    const Acts::Layer& s = a.layers[l];
+    // dcur = ∂/∂resid[l+1]; resid[l+1] = res2 + mlp_out, so both receive dcur.
+    {
+      OpTimer tm("residual");
+      be_.fill(dnext, 0.f, N * C);
+      be_.fill(a.branch, 0.f, N * C);
+      be_.residual_backward(dnext, a.branch, dcur, N * C);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_backward(a.dh, G + o.wd, a.branch, s.h, P + o.wd, N, F, C, false);
+    }
+    {
+      OpTimer tm("swiglu");
+      be_.swiglu_backward(a.dgu, a.dh, s.gu, N, F);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_backward(a.dln, G + o.wg, a.dgu, s.ln2, P + o.wg, N, C, 2 * F, false);
+    }
+    {
+      OpTimer tm("rmsnorm");
+      be_.rmsnorm_backward(dnext, G + o.ln2, a.dln, s.res2, P + o.ln2, s.rstd2, N, C);
+    }
+    std::swap(dcur, dnext);
+    // dcur = ∂/∂res2; res2 = resid[l] + attn_out.
+    {
+      OpTimer tm("residual");
+      be_.fill(dnext, 0.f, N * C);
+      be_.fill(a.branch, 0.f, N * C);
+      be_.residual_backward(dnext, a.branch, dcur, N * C);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_backward(a.datt, G + o.wo, a.branch, s.att, P + o.wo, N, Q, C, false);
+    }
+    {
+      OpTimer tm("attention");
+      be_.attention_backward(a.dqkv, a.dqkv + Q, a.dqkv + Q + KV, a.datt, s.att, s.lse, s.qkv, s.qkv + Q,
+                             s.qkv + Q + KV, QKV, QKV, seg_start_.data(), B, T, nh, nkv, hd);
+    }
+    {
+      OpTimer tm("rope");
+      be_.rope_backward(a.dqkv, QKV, pos, cs, sn, N, nh, hd);
+      be_.rope_backward(a.dqkv + Q, QKV, pos, cs, sn, N, nkv, hd);
+    }
+    {
+      OpTimer tm("matmul");
+      be_.matmul_backward(a.dln, G + o.wq, a.dqkv, s.ln1, P + o.wq, N, C, QKV, false);
+    }
+    {
+      OpTimer tm("rmsnorm");
+      be_.rmsnorm_backward(dnext, G + o.ln1, a.dln, a.resid[l], P + o.ln1, s.rstd1, N, C);
+    }
+    std::swap(dcur, dnext);
+  }
+  {
+    OpTimer tm("embedding");
+    be_.embedding_backward(G + L.embed, dcur, inputs_.data(), N, C);
+  }
+}
+
+std::vector<float> Runner::logits_host() const {
+  std::vector<float> h(static_cast<size_t>(logits_rows_ * w_.config().vocab_size));
+  if (logits_) be_.copy_to_host(h.data(), logits_, h.size() * sizeof(float));
+  return h;
+}
+
+std::vector<float> Runner::losses_host() const {
+  if (!losses_) fail("no losses: the last forward had no targets");
+  std::vector<float> h(static_cast<size_t>(B_ * T_));
+  be_.copy_to_host(h.data(), losses_, h.size() * sizeof(float));
+  return h;
+}
+
+}  // namespace kormo::model

@@ -1,0 +1,41 @@
+// Training checkpoints: a Hugging Face model directory plus trainer_state/ for exact
+// resume.
+//
+//   out_dir/step-NNNNNNN/  config.json, generation_config.json, model.safetensors (F32),
+//                          extra files (tokenizer), trainer_state/optimizer.safetensors
+//                          (adamw.m, adamw.v), trainer_state/state.json
+// Promises: a checkpoint directory appears only complete (written under a temporary
+// name, then renamed); latest_checkpoint() ignores anything incomplete; state.json
+// keeps format "kormo-trainer-state-1", so checkpoints of earlier versions load.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kormo/model/weights.h"
+#include "kormo/train/optimizer.h"
+
+namespace kormo::train {
+
+struct TrainerState {
+  int64_t step = 0;      // completed steps
+  int64_t updates = 0;   // applied (not skipped) updates, the AdamW time step
+  double loss_ema = 0;   // running mean of accepted losses, for the spike guard
+  int64_t tokens = 0;
+  nlohmann::json source; // BatchSource::state()
+  uint64_t seed = 0;
+  int threads = 0;       // OpenMP threads: bit-identical resume needs the same count
+};
+
+// Returns the checkpoint directory written.
+std::string save_checkpoint(const std::string& out_dir, const model::Weights& w, AdamW& opt, const TrainerState& st,
+                            const std::vector<std::string>& extra_files);
+// Loads weights, optimizer moments and state from a checkpoint directory.
+void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, TrainerState& st);
+// The newest complete checkpoint directory under out_dir ("" if none).
+std::string latest_checkpoint(const std::string& out_dir);
+
+}  // namespace kormo::train

@@ -1,0 +1,167 @@
+#include "kormo/train/loop.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "kormo/model/runner.h"
+#include "kormo/train/checkpoint.h"
+#include "kormo/train/evaluate.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "kormo/util/json.h"
+#include "kormo/util/log.h"
+#include "kormo/util/profile.h"
+#include "kormo/util/progress.h"
+
+namespace kormo::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keeps the metrics lines of steps ≤ step (a resumed run rewrites what followed).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::string kept;
+  LineReader r(path);
+  std::string_view line;
+  while (r.next(line)) {
+    auto j = parse_json_or_discarded(line);
+    if (!j.is_discarded() && j.contains("step") && j["step"].get<int64_t>() <= step) kept += std::string(line) + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+// Finds the checkpoint to continue from, refusing to touch a run without --resume.
+std::string resume_point(const LoopConfig& cfg) {
+  std::string from;
+  if (fs::exists(cfg.out_dir)) {
+    from = latest_checkpoint(cfg.out_dir);
+    if (!cfg.resume && (!from.empty() || fs::exists(fs::path(cfg.out_dir) / "metrics.jsonl")))
+      fail("{}: run directory already holds a run; pass --resume to continue it (nothing was changed)", cfg.out_dir);
+  }
+  if (cfg.resume && from.empty()) fail("{}: --resume given but there is no checkpoint to resume", cfg.out_dir);
+  return from;
+}
+
+void print_profile() {
+  double tot = 0;
+  for (auto& [k, v] : op_profile().seconds) tot += v;
+  for (auto& [k, v] : op_profile().seconds) log_info("profile {:<13} {:8.3f} s {:5.1f}%", k, v, 100 * v / tot);
+}
+
+}  // namespace
+
+void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
+                  const std::vector<shard::LoadedBatch>& validation) {
+  const std::string from = resume_point(cfg);
+  backend::Backend& be = w.backend();
+  AdamW opt(cfg.adamw, w);
+  TrainerState st;
+  if (from.empty()) {
+    w.init_random(cfg.seed);
+  } else {
+    load_checkpoint(from, w, opt, st);
+    source.restore(st.source);
+    if (st.threads != omp_get_max_threads())
+      log_warn("{}: saved with {} threads, resuming with {}: the run stays valid but is no longer bit-identical", from,
+               st.threads, omp_get_max_threads());
+    log_info("resuming from {} (step {})", from, st.step);
+  }
+  st.seed = cfg.seed;
+  st.threads = omp_get_max_threads();
+  make_dirs(cfg.out_dir);
+  const std::string metrics_path = cfg.out_dir + "/metrics.jsonl";
+  truncate_metrics(metrics_path, st.step);
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!metrics) fail("{}: cannot open for appending", metrics_path);
+
+  model::Runner runner(w, model::Runner::Mode::kTraining);
+  const int64_t total = cfg.schedule.total_steps;
+  const int64_t stop = cfg.max_steps >= 0 ? std::min(total, st.step + cfg.max_steps) : total;
+  const int64_t warmup_steps = static_cast<int64_t>(std::floor(cfg.schedule.warmup_frac * total));
+  op_profile().enabled = cfg.profile;
+
+  Progress progress(cfg.name, static_cast<double>(stop), "steps");
+  progress.update(static_cast<double>(st.step));
+  std::vector<shard::LoadedBatch> micro(cfg.grad_accum);
+  std::vector<float> weight;
+  while (st.step < stop) {
+    const auto t0 = std::chrono::steady_clock::now();
+    double weight_sum = 0;
+    int64_t step_tokens = 0;
+    {
+      OpTimer tm("data");
+      for (auto& mb : micro) {
+        mb = source.next();
+        for (int32_t t : mb.batch.targets) weight_sum += t >= 0;
+        step_tokens += mb.batch.B * mb.batch.T;
+      }
+    }
+    {
+      OpTimer tm("zero_grads");
+      runner.zero_grads();
+    }
+    double loss_sum = 0;
+    model::ForwardOptions fo;
+    fo.z_loss = static_cast<float>(cfg.z_loss);
+    for (auto& mb : micro) {
+      loss_sum += runner.forward(mb.batch, fo);
+      weight.resize(mb.batch.targets.size());
+      for (size_t n = 0; n < weight.size(); ++n)
+        weight[n] = mb.batch.targets[n] >= 0 ? static_cast<float>(1.0 / weight_sum) : 0.f;
+      runner.backward(mb.batch, weight);
+    }
+    const double loss = weight_sum > 0 ? loss_sum / weight_sum : NAN;
+    double norm;
+    {
+      OpTimer tm("grad_norm");
+      norm = grad_norm(be, runner.grads(), w.size());
+    }
+    const double lr = lr_at(cfg.schedule, st.step);
+    bool skip = !std::isfinite(loss) || !std::isfinite(norm);
+    if (!skip && cfg.spike_factor > 0 && st.step >= warmup_steps && st.loss_ema > 0 &&
+        loss > cfg.spike_factor * st.loss_ema)
+      skip = true;
+    if (skip) {
+      log_warn("step {}: skipped the update (loss {}, grad norm {}, running loss {:.4f})", st.step + 1, loss, norm,
+               st.loss_ema);
+    } else {
+      OpTimer tm("adamw");
+      const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
+      opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      st.loss_ema = st.loss_ema == 0 ? loss : 0.95 * st.loss_ema + 0.05 * loss;
+    }
+    st.step += 1;
+    st.tokens += step_tokens;
+    be.synchronize();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double tps = static_cast<double>(step_tokens) / dt;
+    const double mfu = tps * cfg.flops_per_token / cfg.peak_flops;
+    nlohmann::ordered_json line = {{"step", st.step},     {"loss", loss},    {"lr", lr},
+                                   {"grad_norm", norm},   {"skipped", skip}, {"tokens", st.tokens},
+                                   {"tokens_per_s", tps}, {"mfu", mfu},      {"step_s", dt}};
+    const bool last = st.step == stop;
+    if (!validation.empty() && ((cfg.eval_every > 0 && st.step % cfg.eval_every == 0) || (last && st.step == total))) {
+      EvalResult er = evaluate(runner, validation);
+      for (auto& [k, v] : er.fields.items()) line[k] = v;
+      log_info("step {}: val loss {:.4f}", st.step, er.loss);
+    }
+    metrics << line.dump() << "\n";
+    metrics.flush();
+    progress.update(static_cast<double>(st.step),
+                    fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s MFU {:.1f}%", loss, lr, tps, 100 * mfu));
+    if (last || (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0)) {
+      st.source = source.state();
+      save_checkpoint(cfg.out_dir, w, opt, st, cfg.extra_files);
+    }
+  }
+  progress.finish();
+  if (cfg.profile) print_profile();
+}
+
+}  // namespace kormo::train

@@ -1,0 +1,63 @@
+// The training loop, shared by every stage that trains (pretraining today, SFT next):
+// batches from a BatchSource, per-token loss weights, AdamW with a schedule, gradient
+// clipping, a spike/non-finite guard, periodic evaluation, metrics.jsonl and
+// checkpoints with exact resume.
+//
+// Promises:
+//  - Each step runs grad_accum micro-batches; the loss is Σ w·loss / Σ w over the whole
+//    step with w the batches' loss_weight (so 1/0 weights give the mean over trained
+//    tokens), then clipping and one AdamW update. A non-finite loss or gradient norm,
+//    or a loss above spike_factor × its running mean (after warmup), skips the update
+//    and is logged.
+//  - out_dir/metrics.jsonl gets one JSON line per step (validation fields on eval
+//    steps); checkpoints are written by train/checkpoint.h. A run directory holding a
+//    run is only continued with resume = true, and then continues exactly: same config
+//    and thread count → bit-identical weights and identical deterministic metric fields.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kormo/model/weights.h"
+#include "kormo/shard/loader.h"
+#include "kormo/train/optimizer.h"
+#include "kormo/train/schedule.h"
+
+namespace kormo::train {
+
+// Where training batches come from. state()/restore() make the position part of a
+// checkpoint, so a resumed run sees the batches it would have seen.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual shard::LoadedBatch next() = 0;
+  virtual nlohmann::json state() const = 0;
+  virtual void restore(const nlohmann::json& state) = 0;
+};
+
+struct LoopConfig {
+  std::string name = "train";  // progress label
+  std::string out_dir;
+  int64_t grad_accum = 1;
+  ScheduleConfig schedule;
+  AdamWConfig adamw;
+  double grad_clip = 1.0, z_loss = 0.0, spike_factor = 0.0;
+  int64_t eval_every = 0, checkpoint_every = 0;
+  uint64_t seed = 1;                      // weight init of a fresh run
+  std::vector<std::string> extra_files;   // copied into every checkpoint (tokenizer files)
+  double peak_flops = 350e9;              // for the MFU column
+  double flops_per_token = 0;
+  bool profile = false;                   // per-op timings at the end
+  bool resume = false;
+  int64_t max_steps = -1;                 // stop (with a checkpoint) after this many steps; -1 = all
+};
+
+// Trains `w` in place. Fresh run: weights initialised from cfg.seed. Resume: weights,
+// optimizer, source position and counters from the newest checkpoint in out_dir.
+void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
+                  const std::vector<shard::LoadedBatch>& validation);
+
+}  // namespace kormo::train

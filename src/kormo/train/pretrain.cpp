@@ -1,0 +1,156 @@
+#include "kormo/train/pretrain.h"
+
+#include <omp.h>
+
+#include <filesystem>
+
+#include "kormo/backend/backend.h"
+#include "kormo/model/config_io.h"
+#include "kormo/shard/loader.h"
+#include "kormo/train/loop.h"
+#include "kormo/util/config.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "kormo/util/log.h"
+
+namespace kormo::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct PretrainConfig {
+  model::ModelConfig model;
+  std::vector<shard::SourceSpec> sources;
+  shard::LoaderOptions loader;
+  LoopConfig loop;
+  int64_t val_tokens = 0, threads = 0;
+  std::string tokenizer, backend;
+};
+
+PretrainConfig load_config(const std::string& path) {
+  toml::table t = load_toml(path);
+  ConfigSection root(&t, path);
+  PretrainConfig c;
+  ConfigSection tr = root.section("train");
+  std::string model_path = tr.get_string("model", "");
+  if (root.has("model") == !model_path.empty())
+    fail("{}: give the model either as a [model] section or as [train] model = \"configs/model/X.toml\"", path);
+  if (model_path.empty()) {
+    ConfigSection m = root.section("model");
+    c.model = model::model_config_from_section(m);
+    model::validate(c.model, path + " [model]");
+  } else {
+    c.model = model::load_model_config(model_path);
+  }
+  ConfigSection d = root.section("data");
+  c.loader.batch_size = d.get_int("batch_size", 8);
+  c.loader.seq_len = d.get_int("seq_len", 256);
+  c.loop.grad_accum = d.get_int("grad_accum", 1);
+  c.loader.val_fraction = d.get_double("val_fraction", 0.01);
+  c.val_tokens = d.get_int("val_tokens", 65536);
+  c.loader.pad_id = static_cast<int32_t>(d.get_int("pad_id", c.model.pad_token_id));
+  c.loader.think_open_id = static_cast<int32_t>(d.get_int("think_open_id", -1));
+  c.loader.think_close_id = static_cast<int32_t>(d.get_int("think_close_id", -1));
+  ConfigSection srcs = d.section("sources");
+  for (const auto& [name, node] : *srcs.table()) {
+    ConfigSection s = srcs.section(std::string(name.str()));
+    shard::SourceSpec spec;
+    spec.name = std::string(name.str());
+    try {
+      spec.shards = expand_inputs(s.get_strings("shards", {}));
+    } catch (const Error& e) {
+      fail("{} [data.sources.{}]: {}", path, spec.name, e.what());
+    }
+    spec.weight = s.get_double("weight", 1.0);
+    s.check_unused();
+    c.sources.push_back(std::move(spec));
+  }
+  srcs.check_unused();
+  if (c.sources.empty()) fail("{}: [data.sources] must name at least one source with shards", path);
+  if (c.loader.seq_len > c.model.max_seq_len)
+    fail("{}: seq_len {} exceeds the model's max_seq_len {}", path, c.loader.seq_len, c.model.max_seq_len);
+  if (c.loop.grad_accum < 1) fail("{}: grad_accum must be at least 1", path);
+  d.check_unused();
+
+  c.loop.out_dir = tr.require_string("out_dir");
+  c.loop.schedule.total_steps = tr.get_int("steps", 100);
+  c.loop.schedule.peak = tr.get_double("lr", 1e-3);
+  c.loop.schedule.kind = tr.get_string("schedule", "wsd");
+  c.loop.schedule.warmup_frac = tr.get_double("warmup_frac", 0.03);
+  c.loop.schedule.decay_frac = tr.get_double("decay_frac", 0.2);
+  c.loop.schedule.min_ratio = tr.get_double("min_lr_ratio", 0.05);
+  validate(c.loop.schedule, path + " [train]");
+  c.loop.adamw.beta1 = tr.get_double("beta1", 0.9);
+  c.loop.adamw.beta2 = tr.get_double("beta2", 0.95);
+  c.loop.adamw.eps = tr.get_double("eps", 1e-8);
+  c.loop.adamw.weight_decay = tr.get_double("weight_decay", 0.033);
+  c.loop.grad_clip = tr.get_double("grad_clip", 1.0);
+  c.loop.z_loss = tr.get_double("z_loss", 0.0);
+  c.loop.spike_factor = tr.get_double("spike_factor", 0.0);
+  c.loop.peak_flops = tr.get_double("peak_gflops", 350.0) * 1e9;
+  c.loop.seed = static_cast<uint64_t>(tr.get_int("seed", 1));
+  c.loader.seed = c.loop.seed;
+  c.threads = tr.get_int("threads", 0);
+  c.loop.eval_every = tr.get_int("eval_every", 0);
+  c.loop.checkpoint_every = tr.get_int("checkpoint_every", 0);
+  c.tokenizer = tr.get_string("tokenizer", "");
+  c.loop.profile = tr.get_bool("profile", false);
+  c.backend = tr.get_string("backend", "auto");
+  tr.check_unused();
+  root.check_unused();
+  if (!c.tokenizer.empty() && !fs::exists(c.tokenizer))
+    fail("{}: tokenizer '{}' does not exist", path, c.tokenizer);
+  return c;
+}
+
+std::vector<std::string> tokenizer_files(const std::string& tok) {
+  if (tok.empty()) return {};
+  if (!fs::is_directory(tok)) return {tok};
+  std::vector<std::string> out;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    if (fs::exists(fs::path(tok) / f)) out.push_back((fs::path(tok) / f).string());
+  if (out.empty()) fail("{}: tokenizer directory has no tokenizer.json", tok);
+  return out;
+}
+
+// The packing loader over .ktok shards as the loop's batch source.
+class ShardSource final : public BatchSource {
+ public:
+  explicit ShardSource(shard::DataLoader& loader) : loader_(loader) {}
+  shard::LoadedBatch next() override { return loader_.next_train(); }
+  nlohmann::json state() const override { return loader_.state(); }
+  void restore(const nlohmann::json& s) override { loader_.restore(s); }
+
+ private:
+  shard::DataLoader& loader_;
+};
+
+}  // namespace
+
+void pretrain(const PretrainOptions& opts) {
+  PretrainConfig cfg = load_config(opts.config_path);
+  if (cfg.threads > 0) omp_set_num_threads(static_cast<int>(cfg.threads));
+  backend::Backend& be = backend::get(cfg.backend);
+  shard::DataLoader loader(cfg.sources, cfg.loader);
+  if (loader.vocab_size() > cfg.model.vocab_size)
+    fail("{}: shards use a vocabulary of {} ids but the model's vocab_size is {} (config/vocab mismatch)",
+         opts.config_path, loader.vocab_size(), cfg.model.vocab_size);
+  LoopConfig& loop = cfg.loop;
+  loop.name = "pretrain";
+  loop.resume = opts.resume;
+  loop.max_steps = opts.max_steps;
+  loop.extra_files = tokenizer_files(cfg.tokenizer);
+  loop.flops_per_token = model::train_flops_per_token(cfg.model, cfg.loader.seq_len);
+  std::vector<shard::LoadedBatch> val;
+  if (loop.eval_every > 0 || cfg.val_tokens > 0) val = loader.validation(cfg.val_tokens);
+  if (val.empty()) log_warn("no validation text (val_fraction {} of the documents)", cfg.loader.val_fraction);
+  model::Weights w(cfg.model, be);
+  log_info("model {} parameters, backend {}, {} threads, {} tokens/step, {} training / {} validation documents",
+           model::num_parameters(cfg.model), be.name(), omp_get_max_threads(),
+           loop.grad_accum * cfg.loader.batch_size * cfg.loader.seq_len, loader.train_docs(), loader.val_docs());
+  ShardSource source(loader);
+  run_training(loop, w, source, val);
+}
+
+}  // namespace kormo::train
