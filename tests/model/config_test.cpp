@@ -1,7 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "kormo/model/config.h"
-#include "kormo/model/model.h"
+#include "kormo/model/config_io.h"
+#include "kormo/model/layout.h"
+#include "kormo/util/batch.h"
 #include "kormo/util/error.h"
 
 using namespace kormo::model;
@@ -17,7 +18,18 @@ TEST(ModelConfig, Kormo10BHasExactlyTheReleasedParameterCount) {
 
 TEST(ModelConfig, LayoutCoversTheFlatBufferInHfNames) {
   ModelConfig c = load_model_config(src("configs/model/tiny.toml"));
-  auto t = parameter_layout(c);
+  ParameterLayout L = parameter_layout(c);
+  const auto& t = L.tensors;
+  EXPECT_EQ(L.total, num_parameters(c));
+  EXPECT_EQ(L.layers.size(), static_cast<size_t>(c.num_layers));
+  // Named offsets point at the tensors of those names.
+  EXPECT_EQ(L.find("model.layers.1.self_attn.o_proj.weight").offset, L.layers[1].wo);
+  EXPECT_EQ(L.find("lm_head.weight").offset, L.head);
+  EXPECT_EQ(L.find("model.norm.weight").offset, L.norm);
+  // The fused projections rely on adjacency.
+  EXPECT_EQ(L.layers[0].wk, L.layers[0].wq + c.num_heads * c.head_dim * c.hidden_size);
+  EXPECT_EQ(L.layers[0].wu, L.layers[0].wg + c.intermediate_size * c.hidden_size);
+  EXPECT_THROW(L.find("model.layers.99.mlp.up_proj.weight"), kormo::Error);
   EXPECT_EQ(t.front().name, "model.embed_tokens.weight");
   EXPECT_EQ(t[1].name, "model.layers.0.input_layernorm.weight");
   EXPECT_EQ(t.back().name, "lm_head.weight");
@@ -46,6 +58,6 @@ TEST(ModelConfig, RejectsBadShapes) {
 
 TEST(Model, DocIdsFromBos) {
   std::vector<int32_t> tok = {5, 0, 7, 8, 0, 9};
-  auto d = doc_ids_from_bos(tok, 2, 3, 0);
+  auto d = kormo::doc_ids_from_bos(tok, 2, 3, 0);
   EXPECT_EQ(d, (std::vector<int32_t>{0, 1, 1, 0, 1, 1}));
 }

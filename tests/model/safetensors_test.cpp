@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -53,8 +54,10 @@ TEST(SafeTensors, CorruptFilesAreRejectedWithTheReason) {
   EXPECT_NE(error_of(p).find("lie outside the data section"), std::string::npos);
   write_raw(p, R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8);
   EXPECT_NE(error_of(p).find("needs 12 bytes"), std::string::npos);
-  write_raw(p, R"({"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}})", 4);
-  EXPECT_NE(error_of(p).find("only F32"), std::string::npos);
+  write_raw(p, R"({"a": {"dtype": "I64", "shape": [2], "data_offsets": [0, 16]}})", 16);
+  EXPECT_NE(error_of(p).find("supported are F32, BF16 and F16"), std::string::npos);
+  write_raw(p, R"({"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 8]}})", 8);
+  EXPECT_NE(error_of(p).find("needs 4 bytes"), std::string::npos);
   write_raw(p, R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                    "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", 12);
   EXPECT_NE(error_of(p).find("overlap"), std::string::npos);
@@ -62,4 +65,40 @@ TEST(SafeTensors, CorruptFilesAreRejectedWithTheReason) {
   EXPECT_NE(error_of(p).find("not valid JSON"), std::string::npos);
   std::ofstream(p, std::ios::binary) << "abc";
   EXPECT_NE(error_of(p).find("need at least 8"), std::string::npos);
+}
+
+TEST(SafeTensors, HalfPrecisionConversionsRoundToNearestEven) {
+  // bf16 keeps 8 mantissa bits: 1 + 2^-8 is a tie between 1 and 1 + 2^-7 → even (1).
+  EXPECT_EQ(float_to_bf16(1.f), 0x3f80);
+  EXPECT_EQ(float_to_bf16(1.f + 1.f / 256), 0x3f80);
+  EXPECT_EQ(float_to_bf16(1.f + 3.f / 256), 0x3f82);  // tie, rounds up to even
+  EXPECT_EQ(bf16_to_float(0xc040), -3.f);
+  EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(NAN))));
+  // fp16: normals, the largest finite value, overflow, subnormals, ties.
+  EXPECT_EQ(float_to_f16(1.f), 0x3c00);
+  EXPECT_EQ(float_to_f16(-2.5f), 0xc100);
+  EXPECT_EQ(float_to_f16(65504.f), 0x7bff);
+  EXPECT_EQ(float_to_f16(65520.f), 0x7c00);          // halfway to the next power: rounds to inf
+  EXPECT_EQ(float_to_f16(std::ldexp(1.f, -24)), 0x0001);  // smallest subnormal
+  EXPECT_EQ(float_to_f16(std::ldexp(1.f, -25)), 0x0000);  // tie with 0 → even
+  EXPECT_EQ(float_to_f16(std::ldexp(3.f, -25)), 0x0002);  // 1.5 units → 2 (even)
+  EXPECT_EQ(float_to_f16(1.f + 1.f / 2048), 0x3c00);      // tie → even
+  for (uint32_t h = 0; h < 0x7c00; ++h)  // every finite half survives the round trip
+    ASSERT_EQ(float_to_f16(f16_to_float(static_cast<uint16_t>(h))), h) << h;
+}
+
+TEST(SafeTensors, WritesAndReadsHalfPrecisionTensors) {
+  std::string p = tmp("half.safetensors");
+  std::vector<float> a = {1.f, -2.5f, 0.1f, 3e-6f};
+  write_safetensors(p, {{"bf", {4}, a.data(), Dtype::kBF16}, {"h", {2, 2}, a.data(), Dtype::kF16}});
+  SafeTensors st(p);
+  EXPECT_EQ(st.dtype("bf"), Dtype::kBF16);
+  EXPECT_EQ(st.dtype("h"), Dtype::kF16);
+  std::vector<float> out(4);
+  st.read("bf", out.data(), {4});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], bf16_to_float(float_to_bf16(a[i])));
+  st.read("h", out.data(), {2, 2});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], f16_to_float(float_to_f16(a[i])));
+  EXPECT_EQ(parse_dtype("bfloat16"), Dtype::kBF16);
+  EXPECT_THROW(parse_dtype("int8"), kormo::Error);
 }

@@ -2,11 +2,12 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from safetensors.numpy import load_file
 
 from conftest import run_kormo
-from engine_helpers import small_run
+from engine_helpers import SMALL_MODEL, small_run
 
 WALL_CLOCK = {"tokens_per_s", "mfu", "step_s"}
 
@@ -72,3 +73,36 @@ def test_spike_guard_skips_updates(kormo_bin, tmp_path):
     a = (tmp_path / "run" / "step-0000002" / "model.safetensors").read_bytes()
     b = (tmp_path / "run" / "step-0000004" / "model.safetensors").read_bytes()
     assert a == b, "a skipped step changed the weights"
+
+
+@pytest.mark.parametrize("dtype,torch_dtype,tol", [("bfloat16", torch.bfloat16, 2 ** -8), ("float16", torch.float16, 2 ** -11)])
+def test_half_precision_checkpoints_load_in_transformers_and_kormo(kormo_bin, tmp_path, dtype, torch_dtype, tol):
+    """`kormo model init --dtype` writes BF16/F16 safetensors: transformers reads the same
+    tensors (rounded to nearest even from kormo's fp32 init), and kormo reads them back."""
+    from transformers import AutoModelForCausalLM
+
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[model]\n" + "\n".join(f"{k} = {v}" for k, v in SMALL_MODEL.items()) + "\n")
+    run_kormo(kormo_bin, "model", "init", cfg, tmp_path / "f32", "--seed", "3")
+    run_kormo(kormo_bin, "model", "init", cfg, tmp_path / "half", "--seed", "3", "--dtype", dtype)
+    full = load_file(str(tmp_path / "f32" / "model.safetensors"))
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "half", dtype=torch_dtype)
+    assert json.loads((tmp_path / "half" / "config.json").read_text())["torch_dtype"] == dtype
+    for name, t in model.state_dict().items():
+        ref = torch.from_numpy(full[name])
+        assert t.dtype == torch_dtype
+        assert torch.equal(t, ref.to(torch_dtype)), f"{name} is not fp32 rounded to {dtype}"
+        assert float((t.float() - ref).abs().max()) <= tol * float(ref.abs().max())
+    # kormo loads the half checkpoint (widened exactly to fp32) and its logits match
+    # transformers' fp32 forward of the same rounded weights.
+    torch.manual_seed(0)
+    B, T = 1, 16
+    inputs = torch.randint(0, SMALL_MODEL["vocab_size"], (B, T))
+    (tmp_path / "b.json").write_text(json.dumps({"B": B, "T": T, "inputs": inputs.flatten().tolist(),
+                                                 "targets": inputs.flatten().tolist(), "doc": [0] * (B * T)}))
+    run_kormo(kormo_bin, "model", "check", "--model", tmp_path / "half", "--batch", tmp_path / "b.json",
+              "--out", tmp_path / "o.st")
+    ours = load_file(str(tmp_path / "o.st"))["logits"].reshape(B, T, -1)
+    with torch.no_grad():
+        theirs = model.float()(inputs).logits.numpy()
+    assert np.abs(ours - theirs).max() <= 1e-4 * max(1.0, np.abs(theirs).max())

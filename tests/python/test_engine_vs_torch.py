@@ -129,6 +129,11 @@ def test_forward_backward_and_adamw_match_torch(kormo_bin, tmp_path, z_loss):
     logits, loss = reference_loss(CFG, leaves, inputs, targets, doc, z_loss)
     loss.backward()
     assert rel_err(out["logits"].reshape(B, T, -1), logits.detach()) <= 1e-4
+    # Forward without targets (inference Runner, one layer's activations reused) gives the
+    # training forward's logits exactly; last-position logits are those rows (a GEMM of
+    # another shape, so equal up to the order of its fp32 sums).
+    assert np.array_equal(out["logits_inference"], out["logits"])
+    assert rel_err(out["logits_last"], out["logits"].reshape(B, T, -1)[:, -1, :]) <= 1e-6
     assert abs(float(out["loss"][0]) - loss.item()) / abs(loss.item()) <= 1e-4
     for name, p in leaves.items():
         e = rel_err(out["grad." + name], p.grad)

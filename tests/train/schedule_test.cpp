@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kormo/train/optimizer.h"
 #include "kormo/train/schedule.h"
 #include "kormo/util/error.h"
@@ -44,14 +46,21 @@ TEST(Schedule, RejectsBadSettings) {
 }
 
 TEST(Optimizer, AdamWDecaysOnlyMarkedTensors) {
-  std::vector<kormo::model::TensorInfo> t = {{"embed", {2}, 0, 2, false}, {"linear", {2}, 2, 2, true}};
-  std::vector<float> p = {1.f, 1.f, 1.f, 1.f}, g = {0.f, 0.f, 0.f, 0.f};
+  kormo::model::ModelConfig mc;
+  mc.vocab_size = 4, mc.hidden_size = 2, mc.intermediate_size = 2, mc.num_layers = 1, mc.num_heads = 1,
+  mc.num_kv_heads = 1, mc.head_dim = 2;
+  kormo::model::Weights w(mc, kormo::backend::cpu());
+  std::fill_n(w.data(), w.size(), 1.f);
+  std::vector<float> g(static_cast<size_t>(w.size()), 0.f);
   AdamWConfig c;
   c.weight_decay = 0.1;
-  AdamW opt(c, p.size());
-  opt.step(p, g, t, 0.5, 1);  // zero gradient: only decay moves weights
-  EXPECT_FLOAT_EQ(p[0], 1.f);
-  EXPECT_FLOAT_EQ(p[2], 0.95f);
+  AdamW opt(c, w);
+  opt.step(w, g.data(), 0.5, 1);  // zero gradient: only decay moves weights
+  const auto& L = w.layout();
+  EXPECT_FLOAT_EQ(w.data()[L.embed], 1.f);           // embeddings: no decay
+  EXPECT_FLOAT_EQ(w.data()[L.layers[0].ln1], 1.f);   // norms: no decay
+  EXPECT_FLOAT_EQ(w.data()[L.layers[0].wq], 0.95f);  // linear weights decay
+  EXPECT_FLOAT_EQ(w.data()[L.head], 0.95f);
   std::vector<float> g2 = {3.f, -4.f};
-  EXPECT_DOUBLE_EQ(grad_norm(g2), 5.0);
+  EXPECT_DOUBLE_EQ(grad_norm(kormo::backend::cpu(), g2.data(), 2), 5.0);
 }

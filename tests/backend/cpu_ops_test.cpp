@@ -7,10 +7,10 @@
 #include <functional>
 #include <vector>
 
-#include "kormo/model/ops.h"
+#include "kormo/backend/cpu/ops.h"
 #include "kormo/util/rng.h"
 
-using namespace kormo::model;
+using namespace kormo::backend::cpu_ops;
 
 namespace {
 std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.f) {
@@ -78,11 +78,11 @@ TEST(Ops, MatmulBackward) {
   auto x = randn(N * C, 6), w = randn(OC * C, 7), r = randn(N * OC, 8);
   std::vector<float> out(N * OC), dx(N * C, 0.f), dw(OC * C, 0.f);
   auto f = [&] {
-    matmul_forward(out.data(), x.data(), w.data(), N, C, OC);
+    kormo::backend::cpu().matmul_forward(out.data(), x.data(), w.data(), N, C, OC);
     return weighted_sum(out, r);
   };
   f();
-  matmul_backward(dx.data(), dw.data(), r.data(), x.data(), w.data(), N, C, OC, false);
+  kormo::backend::cpu().matmul_backward(dx.data(), dw.data(), r.data(), x.data(), w.data(), N, C, OC, false);
   expect_grad(x, dx, f, "dx");
   expect_grad(w, dw, f, "dw");
 }
