@@ -9,12 +9,12 @@ printf '{"ids": [0, 5, 6, 1], "lang": "ko", "text": "안녕"}\n\n{"ids": [0, 7, 
 zstd -q "$T/a.jsonl" -o "$T/b.jsonl.zst"
 err=$("$KORMO" shard --ids "$T/a.jsonl" "$T/b.jsonl.zst" --vocab-size 100 --out "$T/a.ktok" 2>&1)
 [[ $? -eq 0 && "$err" == *"4 documents, 14 tokens"* ]] || { echo "FAIL: shard: $err"; fails=$((fails + 1)); }
-# Header: magic, version 1, vocab 100, width 2, 14 tokens, 4 docs.
+# Header: magic, version 2, vocab 100, width 2, 14 tokens, 4 docs, flags 0 (no loss mask).
 python3 - "$T/a.ktok" <<'PY' || fails=$((fails + 1))
 import struct, sys
 b = open(sys.argv[1], "rb").read()
-magic, ver, vocab, width, ntok, ndoc = struct.unpack_from("<4sIIIQQ", b, 0)
-assert (magic, ver, vocab, width, ntok, ndoc) == (b"KTOK", 1, 100, 2, 14, 4), (magic, ver, vocab, width, ntok, ndoc)
+head = struct.unpack_from("<4sIIIQQI", b, 0)
+assert head == (b"KTOK", 2, 100, 2, 14, 4, 0), head
 toks = struct.unpack_from("<14H", b, 64)
 assert toks[:4] == (0, 5, 6, 1), toks
 off_pos = 64 + (14 * 2 + 7) // 8 * 8
@@ -30,5 +30,7 @@ printf '{"ids": [1, 2]}\n{"ids": [3, 100]}\n' > "$T/bad.jsonl"
 err=$("$KORMO" shard --ids "$T/bad.jsonl" --vocab-size 100 --out "$T/bad.ktok" 2>&1); rc=$?
 [[ $rc -eq 1 && "$err" == *"bad.jsonl:2: token id 100"* ]] || { echo "FAIL: rc=$rc $err"; fails=$((fails + 1)); }
 [[ -e "$T/bad.ktok" ]] && { echo "FAIL: partial shard left"; fails=$((fails + 1)); }
+err=$("$KORMO" shard --ids "$T/a.jsonl" --vocab-size 100 --mask-span '<think>' '</think>' --out "$T/m.ktok" 2>&1); rc=$?
+[[ $rc -eq 1 && "$err" == *"--mask-span needs --docs"* ]] || { echo "FAIL: --mask-span with --ids: rc=$rc $err"; fails=$((fails + 1)); }
 [[ $fails -eq 0 ]] && echo "shard ids tests passed"
 exit $fails

@@ -12,6 +12,8 @@ DataLoader::DataLoader(const std::vector<SourceSpec>& sources, const LoaderOptio
     : opts_(opts), rng_(opts.seed) {
   if (sources.empty()) fail("data loader: no sources configured");
   if (opts.seq_len <= 0 || opts.batch_size <= 0) fail("data loader: batch_size and seq_len must be positive");
+  if (opts.world < 1 || opts.rank < 0 || opts.rank >= opts.world)
+    fail("data loader: rank {} is outside a world of {} processes", opts.rank, opts.world);
   for (const auto& spec : sources) {
     if (!(spec.weight > 0)) fail("data source '{}': weight must be positive", spec.name);
     Source src{spec.name, spec.weight, {}, {}};
@@ -69,6 +71,7 @@ LoadedBatch DataLoader::empty_batch() const {
   b.batch.doc.assign(N, 0);
   b.lang.assign(N, 0);
   b.target_bytes.assign(N, 0.f);
+  b.loss_weight.assign(N, 0.f);
   return b;
 }
 
@@ -78,21 +81,19 @@ void DataLoader::fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedB
   std::vector<int32_t> seg(T + 1);
   std::vector<uint8_t> lang(T + 1);
   std::vector<float> bpt(T + 1);
-  std::vector<uint8_t> in_think(T + 1, 0);
+  std::vector<uint8_t> mask(T + 1);
   int64_t p = 0;
   int32_t segment = 0;
   for (const Chunk& c : chunks) {
-    c.shard->copy_tokens(c.shard->doc_begin(c.doc) + c.begin, c.count, tok.data() + p);
+    const uint64_t begin = c.shard->doc_begin(c.doc) + c.begin;
+    c.shard->copy_tokens(begin, c.count, tok.data() + p);
+    c.shard->copy_mask(begin, c.count, mask.data() + p);
     DocInfo info = c.shard->doc_info(c.doc);
     float bytes_per_token = static_cast<float>(info.text_bytes) / static_cast<float>(c.shard->doc_length(c.doc));
-    bool think = false;
     for (uint64_t i = 0; i < c.count; ++i, ++p) {
       seg[p] = segment;
       lang[p] = info.lang;
       bpt[p] = bytes_per_token;
-      if (tok[p] == opts_.think_open_id) think = true;
-      in_think[p] = think;
-      if (tok[p] == opts_.think_close_id) think = false;
     }
     ++segment;
   }
@@ -101,42 +102,51 @@ void DataLoader::fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedB
     const int64_t n = row * T + t;
     b.inputs[n] = tok[t];
     b.doc[n] = seg[t];
-    bool ignore = seg[t + 1] != seg[t] || tok[t + 1] == opts_.pad_id || in_think[t + 1];
+    bool ignore = seg[t + 1] != seg[t] || tok[t + 1] == opts_.pad_id || mask[t + 1] == 0;
     b.targets[n] = ignore ? -100 : tok[t + 1];
     out.lang[n] = lang[t + 1];
     out.target_bytes[n] = ignore ? 0.f : bpt[t + 1];
+    out.loss_weight[n] = ignore ? 0.f : 1.f;
   }
+}
+
+std::vector<DataLoader::Chunk> DataLoader::next_row() {
+  double total = 0;
+  for (const auto& s : sources_) total += s.weight;
+  std::vector<Chunk> chunks;
+  uint64_t need = static_cast<uint64_t>(opts_.seq_len) + 1;
+  while (need > 0) {
+    double u = rng_.uniform() * total;
+    size_t si = 0;
+    while (si + 1 < sources_.size() && u >= sources_[si].weight) u -= sources_[si++].weight;
+    Source& s = sources_[si];
+    const DocRef& d = s.docs[s.order[s.index]];
+    const ShardReader* sh = shards_[d.shard].get();
+    uint64_t len = sh->doc_length(d.doc);
+    uint64_t take = std::min(need, len - s.offset);
+    chunks.push_back({sh, d.doc, s.offset, take});
+    need -= take;
+    s.offset += take;
+    if (s.offset == len) {
+      s.offset = 0;
+      if (++s.index == s.docs.size()) {
+        s.index = 0;
+        ++s.epoch;
+        shuffle(s);
+      }
+    }
+  }
+  return chunks;
 }
 
 LoadedBatch DataLoader::next_train() {
   LoadedBatch out = empty_batch();
-  double total = 0;
-  for (const auto& s : sources_) total += s.weight;
-  for (int64_t row = 0; row < opts_.batch_size; ++row) {
-    std::vector<Chunk> chunks;
-    uint64_t need = static_cast<uint64_t>(opts_.seq_len) + 1;
-    while (need > 0) {
-      double u = rng_.uniform() * total;
-      size_t si = 0;
-      while (si + 1 < sources_.size() && u >= sources_[si].weight) u -= sources_[si++].weight;
-      Source& s = sources_[si];
-      const DocRef& d = s.docs[s.order[s.index]];
-      const ShardReader* sh = shards_[d.shard].get();
-      uint64_t len = sh->doc_length(d.doc);
-      uint64_t take = std::min(need, len - s.offset);
-      chunks.push_back({sh, d.doc, s.offset, take});
-      need -= take;
-      s.offset += take;
-      if (s.offset == len) {
-        s.offset = 0;
-        if (++s.index == s.docs.size()) {
-          s.index = 0;
-          ++s.epoch;
-          shuffle(s);
-        }
-      }
-    }
-    fill_row(chunks, row, out);
+  // Every rank walks the whole global batch (cheap: chunk positions only) so the
+  // stream stays identical everywhere; it copies tokens for its own rows only.
+  const int64_t first = opts_.rank * opts_.batch_size;
+  for (int64_t row = 0; row < opts_.world * opts_.batch_size; ++row) {
+    std::vector<Chunk> chunks = next_row();
+    if (row >= first && row < first + opts_.batch_size) fill_row(chunks, row - first, out);
   }
   return out;
 }

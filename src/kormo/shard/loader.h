@@ -5,12 +5,16 @@
 //    not fit continues in a later row of the same source); inputs are tokens 0..T-1,
 //    targets tokens 1..T. Each row's documents are segments (Batch::doc), so attention
 //    and RoPE positions restart per document.
-//  - Ignored targets (-100): a target in the next document (the last token of a
-//    document does not predict the next one), padding ids, and tokens inside
-//    <think> … </think> spans (both markers included) when their ids are given.
+//  - Ignored targets (-100, loss_weight 0): a target in the next document (the last
+//    token of a document does not predict the next one), padding ids, and tokens whose
+//    shard loss mask is 0 (e.g. <think> … </think> spans masked by `kormo shard`).
 //  - Sources are mixed per document chunk by weight; each source walks a permutation
 //    of its training documents, reshuffled every epoch. Everything follows from the
 //    seed: same seed and state() → same batches, so restore(state()) resumes exactly.
+//  - Data parallelism: with world W, rank r and batch_size B, next_train() walks the
+//    stream as one loader with batch_size W·B would and returns rows [r·B, (r+1)·B) of
+//    that global batch; the W ranks together see exactly that batch. state() is the
+//    global position, the same on every rank. validation() ignores rank and world.
 //  - A document belongs to the validation split when the hash of (shard file name,
 //    document index) falls under val_fraction; it never appears in training batches.
 #pragma once
@@ -39,8 +43,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   double val_fraction = 0.0;
   int32_t pad_id = -1;
-  int32_t think_open_id = -1;
-  int32_t think_close_id = -1;
+  int rank = 0, world = 1;  // this process's slice of each global batch of world × batch_size rows
 };
 
 // A batch plus what evaluation needs per target position.
@@ -48,6 +51,7 @@ struct LoadedBatch {
   Batch batch;
   std::vector<uint8_t> lang;        // language id of each target's document
   std::vector<float> target_bytes;  // UTF-8 bytes attributed to each target (doc bytes / doc tokens)
+  std::vector<float> loss_weight;   // 1 where the target is trained on, 0 where ignored (target < 0)
 };
 
 class DataLoader {
@@ -85,6 +89,7 @@ class DataLoader {
     uint64_t doc, begin, count;
   };
   void shuffle(Source& s);
+  std::vector<Chunk> next_row();  // advances the training stream by one row
   void fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedBatch& out) const;
   LoadedBatch empty_batch() const;
 

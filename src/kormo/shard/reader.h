@@ -1,6 +1,7 @@
-// Reading .ktok shards through a read-only memory map. Opening validates the header,
-// the exact file size, the document offsets and every token id against vocab_size;
-// errors name the file and the byte offset of the problem.
+// Reading .ktok shards (versions 1 and 2) through a read-only memory map. Opening
+// validates the header, the exact file size, the document offsets, every token id
+// against vocab_size and every loss-mask byte (0 or 1); errors name the file and the
+// byte offset of the problem.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ class ShardReader {
   ShardReader& operator=(const ShardReader&) = delete;
 
   const std::string& path() const { return path_; }
+  uint32_t version() const { return version_; }
   uint32_t vocab_size() const { return vocab_; }
   uint32_t token_width() const { return width_; }
   uint64_t num_tokens() const { return num_tokens_; }
@@ -29,16 +31,21 @@ class ShardReader {
   int32_t token(uint64_t i) const;
   // Copies tokens [begin, begin + count) as int32.
   void copy_tokens(uint64_t begin, uint64_t count, int32_t* out) const;
+  bool has_mask() const { return mask_ != nullptr; }
+  // Copies the loss mask of tokens [begin, begin + count): 1 = trained on as a target,
+  // 0 = ignored. All 1 for a shard without a mask section (every version-1 shard).
+  void copy_mask(uint64_t begin, uint64_t count, uint8_t* out) const;
 
  private:
   std::string path_;
   MappedFile map_;
   const unsigned char* base_;
   size_t size_;
-  uint32_t vocab_ = 0, width_ = 0;
+  uint32_t version_ = 0, vocab_ = 0, width_ = 0;
   uint64_t num_tokens_ = 0, num_docs_ = 0;
   const unsigned char* offsets_ = nullptr;
   const unsigned char* infos_ = nullptr;
+  const unsigned char* mask_ = nullptr;
 };
 
 }  // namespace kormo::shard

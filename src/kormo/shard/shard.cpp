@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "kormo/shard/reader.h"
 #include "kormo/shard/writer.h"
@@ -35,7 +38,12 @@ ShardWriter::ShardWriter(std::string path, uint32_t vocab_size)
   if (vocab_size == 0) fail("{}: vocab_size must be positive", path_);
 }
 
-void ShardWriter::add(const std::vector<int32_t>& tokens, const DocInfo& info) {
+void ShardWriter::add(const std::vector<int32_t>& tokens, const DocInfo& info, std::span<const uint8_t> mask) {
+  if (!mask.empty() && mask.size() != tokens.size())
+    fail("{}: document {} has {} tokens but {} loss-mask bytes", path_, infos_.size(), tokens.size(), mask.size());
+  for (size_t i = 0; i < mask.size(); ++i)
+    if (mask[i] > 1)
+      fail("{}: document {} loss-mask byte {} is {}, expected 0 or 1", path_, infos_.size(), i, int{mask[i]});
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || static_cast<uint32_t>(tokens[i]) >= vocab_)
       fail("{}: document {} token {} has id {}, outside the vocabulary (size {})", path_, infos_.size(), i, tokens[i],
@@ -44,6 +52,17 @@ void ShardWriter::add(const std::vector<int32_t>& tokens, const DocInfo& info) {
       put<uint16_t>(tokens_, static_cast<uint16_t>(tokens[i]));
     else
       put<uint32_t>(tokens_, static_cast<uint32_t>(tokens[i]));
+  }
+  // The mask is materialised at the first 0: a shard whose tokens are all trained on has none.
+  if (!has_mask_ && std::find(mask.begin(), mask.end(), 0) != mask.end()) {
+    has_mask_ = true;
+    mask_.assign(num_tokens_, '\1');
+  }
+  if (has_mask_) {
+    if (mask.empty())
+      mask_.append(tokens.size(), '\1');
+    else
+      mask_.append(reinterpret_cast<const char*>(mask.data()), mask.size());
   }
   num_tokens_ += tokens.size();
   offsets_.push_back(num_tokens_);
@@ -57,6 +76,7 @@ void ShardWriter::finish() {
   put<uint32_t>(head, width_);
   put<uint64_t>(head, num_tokens_);
   put<uint64_t>(head, infos_.size());
+  put<uint32_t>(head, has_mask_ ? kHasLossMask : 0);
   head.append(kHeaderBytes - head.size(), '\0');
   tokens_.append(pad8(tokens_.size()) - tokens_.size(), '\0');
   std::string tail;
@@ -68,10 +88,12 @@ void ShardWriter::finish() {
     put<uint8_t>(tail, d.flags);
     put<uint16_t>(tail, 0);
   }
+  mask_.append(pad8(mask_.size()) - mask_.size(), '\0');
   AtomicWriter w(path_);
   w.write(head);
   w.write(tokens_);
   w.write(tail);
+  w.write(mask_);
   w.commit();
 }
 
@@ -87,9 +109,13 @@ ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), bas
   if (size_ < kHeaderBytes)
     fail("{}: truncated shard: {} bytes, the header alone is {}", path, size_, kHeaderBytes);
   if (std::memcmp(base_, kMagic, 4) != 0) fail("{}: not a .ktok shard (bad magic at offset 0)", path);
-  uint32_t version = get<uint32_t>(base_ + 4);
-  if (version != kVersion)
-    fail("{}: unsupported shard version {} at offset 4 (this build reads version {})", path, version, kVersion);
+  version_ = get<uint32_t>(base_ + 4);
+  if (version_ != 1 && version_ != kVersion)
+    fail("{}: unsupported shard version {} at offset 4 (this build reads versions 1 and {})", path, version_, kVersion);
+  const uint32_t flags = version_ >= 2 ? get<uint32_t>(base_ + kFlagsOffset) : 0;
+  if (flags & ~kHasLossMask)
+    fail("{}: unknown header flags {:#x} at offset {} (this build knows {:#x})", path, flags, kFlagsOffset,
+         kHasLossMask);
   vocab_ = get<uint32_t>(base_ + 8);
   width_ = get<uint32_t>(base_ + 12);
   if (width_ != 2 && width_ != 4) fail("{}: bad token width {} at offset 12 (expected 2 or 4)", path, width_);
@@ -101,14 +127,19 @@ ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), bas
   if (num_tokens_ > size_ || num_docs_ > size_)
     fail("{}: truncated shard: header counts ({} tokens, {} docs) exceed the file size {}", path, num_tokens_,
          num_docs_, size_);
+  const bool masked = flags & kHasLossMask;
   uint64_t off_pos = kHeaderBytes + pad8(num_tokens_ * width_);
   uint64_t info_pos = off_pos + 8 * (num_docs_ + 1);
-  uint64_t expected = info_pos + 16 * num_docs_;
+  uint64_t mask_pos = info_pos + 16 * num_docs_;
+  uint64_t expected = mask_pos + (masked ? pad8(num_tokens_) : 0);
+  const std::string sections =
+      masked ? fmt::format("; offset {}: a loss-mask section at offset {}", kFlagsOffset, mask_pos) : "";
   if (size_ < expected)
-    fail("{}: truncated shard: {} bytes, the header (offset 16: {} tokens, {} docs) implies {}", path, size_,
-         num_tokens_, num_docs_, expected);
+    fail("{}: truncated shard: {} bytes, the header (offset 16: {} tokens, {} docs{}) implies {}", path, size_,
+         num_tokens_, num_docs_, sections, expected);
   if (size_ > expected)
-    fail("{}: corrupt shard: {} trailing bytes after offset {}", path, size_ - expected, expected);
+    fail("{}: corrupt shard: {} trailing bytes after offset {} (header: {} tokens, {} docs{})", path, size_ - expected,
+         expected, num_tokens_, num_docs_, sections);
   offsets_ = base_ + off_pos;
   infos_ = base_ + info_pos;
   uint64_t prev = 0;
@@ -125,6 +156,11 @@ ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), bas
       fail("{}: token id {} at byte offset {} is >= the shard's vocab size {}", path, t, kHeaderBytes + width_ * i,
            vocab_);
   }
+  if (!masked) return;
+  mask_ = base_ + mask_pos;
+  for (uint64_t i = 0; i < num_tokens_; ++i)
+    if (mask_[i] > 1)
+      fail("{}: loss-mask byte {} at byte offset {} is not 0 or 1", path, int{mask_[i]}, mask_pos + i);
 }
 
 ShardReader::~ShardReader() = default;
@@ -148,6 +184,13 @@ void ShardReader::copy_tokens(uint64_t begin, uint64_t count, int32_t* out) cons
   } else {
     for (uint64_t i = 0; i < count; ++i) out[i] = token(begin + i);
   }
+}
+
+void ShardReader::copy_mask(uint64_t begin, uint64_t count, uint8_t* out) const {
+  if (mask_)
+    std::memcpy(out, mask_ + begin, count);
+  else
+    std::memset(out, 1, count);
 }
 
 }  // namespace kormo::shard
