@@ -174,17 +174,25 @@ void run_pipeline(const RunOptions& o) {
   // ---- shard: documents + tokenizer → .ktok
   const std::string shard_path = (out / "shards" / "all.ktok").string();
   {
-    std::string key = xxh3_128_hex(file_xxh3_128_hex(curated) + file_xxh3_128_hex(tok_dir + "/tokenizer.json"));
+    // Reasoning spans are not trained on: the shard's loss mask leaves them out.
+    shard::DocsShardOptions so;
+    so.inputs = {curated};
+    so.tokenizer = tok_dir;
+    so.out_path = shard_path;
+    const tok::Tokenizer t = tok::Tokenizer::load(tok_dir);
+    const tok::SpecialIds& sp = t.special_ids();
+    if (sp.think >= 0 && sp.think_end >= 0) so.mask_spans = {{t.id_to_token(sp.think), t.id_to_token(sp.think_end)}};
+    std::string spans;
+    for (const auto& m : so.mask_spans) spans += "mask-span " + m.open + " " + m.close + "\n";
+    std::string key =
+        xxh3_128_hex(spans + file_xxh3_128_hex(curated) + file_xxh3_128_hex(tok_dir + "/tokenizer.json"));
     StageRecord rec{"shard", {}, {}, 0, 0, {}};
     if (!cache.done("shard", key)) {
       log_info("run: [3/4] shard — tokenizing the curated documents");
       auto t0 = std::chrono::steady_clock::now();
-      shard::DocsShardOptions so;
-      so.inputs = {curated};
-      so.tokenizer = tok_dir;
-      so.out_path = shard_path;
       shard::DocsShardSummary s = shard::shard_from_docs(so);
-      rec.summary = {{"documents", s.documents}, {"tokens", s.tokens}, {"text_bytes", s.bytes}};
+      rec.summary = {{"documents", s.documents}, {"tokens", s.tokens}, {"text_bytes", s.bytes},
+                     {"masked_tokens", s.masked_tokens}};
       rec.seconds = seconds_since(t0);
     } else {
       log_info("run: [3/4] shard — reusing {}", shard_path);
@@ -206,9 +214,6 @@ void run_pipeline(const RunOptions& o) {
     toml::table data = subtable(pre, "data");
     const tok::SpecialIds sp = tok::Tokenizer::load(tok_dir).special_ids();
     if (!data.contains("pad_id") && sp.pad >= 0) data.insert_or_assign("pad_id", int64_t{sp.pad});
-    if (!data.contains("think_open_id") && sp.think >= 0) data.insert_or_assign("think_open_id", int64_t{sp.think});
-    if (!data.contains("think_close_id") && sp.think_end >= 0)
-      data.insert_or_assign("think_close_id", int64_t{sp.think_end});
     toml::table all;
     all.insert_or_assign("shards", toml::array{shard_path});
     all.insert_or_assign("weight", 1.0);

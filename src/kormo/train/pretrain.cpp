@@ -50,8 +50,6 @@ PretrainConfig load_config(const std::string& path) {
   c.loader.val_fraction = d.get_double("val_fraction", 0.01);
   c.val_tokens = d.get_int("val_tokens", 65536);
   c.loader.pad_id = static_cast<int32_t>(d.get_int("pad_id", c.model.pad_token_id));
-  c.loader.think_open_id = static_cast<int32_t>(d.get_int("think_open_id", -1));
-  c.loader.think_close_id = static_cast<int32_t>(d.get_int("think_close_id", -1));
   ConfigSection srcs = d.section("sources");
   for (const auto& [name, node] : *srcs.table()) {
     ConfigSection s = srcs.section(std::string(name.str()));
