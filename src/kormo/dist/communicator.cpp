@@ -1,0 +1,92 @@
+#include "kormo/dist/communicator.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "kormo/dist/mpi_communicator.h"
+#include "kormo/util/error.h"
+
+namespace kormo::dist {
+
+namespace {
+
+void check_count(const void* data, int64_t n) {
+  if (n < 0) fail("all_reduce_sum: negative element count {}", n);
+  if (n > 0 && data == nullptr) fail("all_reduce_sum: null buffer for {} elements", n);
+}
+
+class SingleCommunicator final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "single"; }
+  double timeout_s() const override { return 0; }
+
+ protected:
+  // Never called: the public calls return early when size() == 1.
+  void sum_f32(float*, int64_t) override {}
+  void sum_f64(double*, int64_t) override {}
+  void sum_i64(int64_t*, int64_t) override {}
+  void do_broadcast(void*, size_t, int) override {}
+  void do_barrier() override {}
+};
+
+}  // namespace
+
+void Communicator::all_reduce_sum(float* data, int64_t n) {
+  check_count(data, n);
+  if (n > 0 && size() > 1) sum_f32(data, n);
+}
+void Communicator::all_reduce_sum(double* data, int64_t n) {
+  check_count(data, n);
+  if (n > 0 && size() > 1) sum_f64(data, n);
+}
+void Communicator::all_reduce_sum(int64_t* data, int64_t n) {
+  check_count(data, n);
+  if (n > 0 && size() > 1) sum_i64(data, n);
+}
+double Communicator::all_reduce_sum(double x) {
+  all_reduce_sum(&x, 1);
+  return x;
+}
+int64_t Communicator::all_reduce_sum(int64_t x) {
+  all_reduce_sum(&x, 1);
+  return x;
+}
+
+void Communicator::broadcast(void* data, size_t bytes, int root) {
+  if (root < 0 || root >= size()) fail("broadcast: root {} is not a rank of {}", root, size());
+  if (bytes > 0 && data == nullptr) fail("broadcast: null buffer for {} bytes", bytes);
+  if (bytes > 0 && size() > 1) do_broadcast(data, bytes, root);
+}
+
+void Communicator::barrier() {
+  if (size() > 1) do_barrier();
+}
+
+std::unique_ptr<Communicator> make_single_communicator() { return std::make_unique<SingleCommunicator>(); }
+
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (const char* v = std::getenv(name); v && *v) return true;
+  return false;
+}
+
+double timeout_from_env() {
+  const char* v = std::getenv("KORMO_DIST_TIMEOUT_S");
+  if (!v || !*v) return 300;
+  char* end = nullptr;
+  errno = 0;
+  double s = std::strtod(v, &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(s) || s < 0)
+    fail("KORMO_DIST_TIMEOUT_S='{}': expected a number of seconds >= 0 (0 = no limit)", v);
+  return s;
+}
+
+std::unique_ptr<Communicator> make_communicator() {
+  if (!launched_by_mpi()) return make_single_communicator();
+  return make_mpi_communicator(timeout_from_env());
+}
+
+}  // namespace kormo::dist
