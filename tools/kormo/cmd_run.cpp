@@ -1,5 +1,6 @@
 // kormo run: the whole pipeline from one TOML config (or the embedded default).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kormo/run/run.h"
 #include "verb.h"
@@ -9,22 +10,27 @@ namespace {
 void setup(CLI::App& verb) {
   static kormo::run::RunOptions o;
   static bool print_default = false;
+  std::vector<std::string> stages;
+  for (const kormo::run::Stage& s : kormo::run::pipeline_stages()) stages.push_back(s.name);
   verb.add_option("config", o.config_path, "Run config (TOML); default: the embedded demo config");
   verb.add_option("-o,--out", o.out_dir, "Run directory for every output and manifest.json")->default_val("runs/demo");
-  verb.add_option("--until", o.until, "Stop after this stage: data, tokenizer, shard or pretrain");
+  verb.add_option("--until", o.until, fmt::format("Stop after this stage: {}", fmt::join(stages, ", ")));
   verb.add_flag("--print-default", print_default, "Print the embedded default config and exit");
-  verb.footer(
-      "Stages: data (curate raw text) -> tokenizer -> shard -> pretrain. Each stage's resolved config is\n"
-      "written to RUN/config/ (rerun a stage alone with its own verb), and RUN/manifest.json records\n"
-      "every input and output with content hashes. Rerunning into the same directory reuses finished\n"
-      "stages and resumes pretraining, so a killed run continues where it stopped.\n\n"
+  verb.footer(fmt::format(
+      "Stages: {}.\n"
+      "Each stage's config, resolved from the run config, is written to RUN/config/<stage>.toml\n"
+      "(data.toml and pretrain.toml rerun alone with `kormo data pipeline` and `kormo pretrain`), and\n"
+      "RUN/manifest.json records every input and output with content hashes. Rerunning into the same\n"
+      "directory reuses finished stages and resumes pretraining, so a killed run continues where it\n"
+      "stopped.\n\n"
       "The default config fetches real Korean and English text with `apt-get download` (nothing is\n"
       "installed), so it needs the Debian package mirrors.\n\n"
       "Examples:\n"
       "  kormo run                              # the demo into runs/demo\n"
       "  kormo run --print-default > my.toml    # start your own config from it\n"
       "  kormo run my.toml -o runs/exp1 --until tokenizer\n"
-      "  kormo verify runs/exp1");
+      "  kormo verify runs/exp1",
+      fmt::join(stages, " -> ")));
   verb.callback([] {
     if (print_default) {
       fmt::print("{}", kormo::run::default_config());

@@ -1,21 +1,14 @@
 // kormo tokenizer: train, encode, decode and measure byte-level BPE tokenizers.
-#include <omp.h>
-
 #include <charconv>
 #include <cstdio>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
-#include "kormo/text/unicode.h"
-#include "kormo/text/utf8.h"
-#include "kormo/tok/pretokenizer.h"
+#include "kormo/tok/encode_lines.h"
 #include "kormo/tok/stats.h"
 #include "kormo/tok/tokenizer.h"
-#include "kormo/tok/trainer.h"
+#include "kormo/tok/train_tokenizer.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
-#include "kormo/util/log.h"
 #include "verb.h"
 
 namespace kormo::cli {
@@ -42,10 +35,20 @@ class Output {
   std::unique_ptr<AtomicWriter> file_;
 };
 
-InputFormat parse_format(const std::string& f) {
-  if (f == "text") return InputFormat::kText;
-  if (f == "jsonl") return InputFormat::kJsonl;
-  return InputFormat::kAuto;
+// An option whose value a library parser reads: a bad value is a usage error naming the flag.
+template <class T>
+CLI::Option* add_parsed(CLI::App* app, const std::string& flag, T& into, T (*parse)(const std::string&),
+                        const std::string& help) {
+  return app->add_option_function<std::string>(
+      flag,
+      [&into, parse, flag](const std::string& v) {
+        try {
+          into = parse(v);
+        } catch (const Error& e) {
+          throw CLI::ValidationError(flag, e.what());
+        }
+      },
+      help);
 }
 
 const char* kTrainHelp = R"(Learn a byte-level BPE tokenizer (Qwen2 pre-tokenizer, NFC, GPT-2 byte alphabet) and write
@@ -61,73 +64,37 @@ Examples:
   kormo tokenizer train -o tok/ --vocab-size 4096 --on-invalid fail notes.txt)";
 
 void setup_train(CLI::App& app) {
-  struct Args {
-    std::vector<std::string> inputs;
-    std::string out, mix, max_memory, max_input, format = "auto", on_invalid = "skip", text_field = "text",
-                                                 lang_field = "lang";
-    size_t vocab_size = 32000;
-    int threads = 0, model_max_length = 4096;
-    std::vector<std::string> specials;
-  };
-  auto a = std::make_shared<Args>();
+  auto c = std::make_shared<TokenizerTrainConfig>();
   auto* t = app.add_subcommand("train", "Learn a BPE tokenizer from text");
   t->footer(kTrainHelp);
-  t->add_option("inputs", a->inputs, "Text or JSON Lines files, directories or globs (.zst ok)")->required();
-  t->add_option("-o,--output", a->out, "Output directory for tokenizer.json and the config files")->required();
-  t->add_option("--vocab-size", a->vocab_size, "Total ids: 256 bytes + merges + special tokens (1K-256K)")
-      ->check(CLI::Range(size_t{1000}, size_t{262144}))
+  t->add_option("inputs", c->inputs, "Text or JSON Lines files, directories or globs (.zst ok)")->required();
+  t->add_option("-o,--output", c->out_dir, "Output directory for tokenizer.json and the config files")->required();
+  t->add_option("--vocab-size", c->bpe.vocab_size, "Total ids: 256 bytes + merges + special tokens (1K-256K)")
+      ->check(CLI::Range(kMinVocabSize, kMaxVocabSize))
       ->capture_default_str();
-  t->add_option("--mix", a->mix, "Target language shares by bytes, e.g. ko=0.5,en=0.5 (others left out)");
-  t->add_option("--max-memory", a->max_memory, "Memory bound, e.g. 2G (default: half the RAM); rare words are "
-                                               "dropped when it bites");
-  t->add_option("--max-input-bytes", a->max_input, "Read at most this much text, e.g. 500M");
-  t->add_option("--threads", a->threads, "Worker threads (default: all cores)");
-  t->add_option("--format", a->format, "Input format: auto (.jsonl = JSON Lines), text, jsonl")
-      ->check(CLI::IsMember({"auto", "text", "jsonl"}))
+  add_parsed(t, "--mix", c->corpus.mix, parse_mix,
+             "Target language shares by bytes, e.g. ko=0.5,en=0.5 (others left out)");
+  add_parsed(t, "--max-memory", c->corpus.max_memory, parse_byte_size,
+             "Memory bound, e.g. 2G (default: half the RAM); rare words are dropped when it bites");
+  add_parsed(t, "--max-input-bytes", c->corpus.max_input_bytes, parse_byte_size,
+             "Read at most this much text, e.g. 500M");
+  t->add_option("--threads", c->corpus.threads, "Worker threads (default: all cores)");
+  add_parsed(t, "--format", c->corpus.format, parse_input_format,
+             "Input format: auto (.jsonl = JSON Lines), text, jsonl")
+      ->default_str("auto");
+  add_parsed(t, "--on-invalid", c->corpus.on_invalid, parse_on_invalid,
+             "Lines with invalid UTF-8: skip (counted, warned) or fail")
+      ->default_str("skip");
+  t->add_option("--text-field", c->corpus.text_field, "JSON field holding the text")->capture_default_str();
+  t->add_option("--lang-field", c->corpus.lang_field, "JSON field holding the language (else guessed by script)")
       ->capture_default_str();
-  t->add_option("--on-invalid", a->on_invalid, "Lines with invalid UTF-8: skip (counted, warned) or fail")
-      ->check(CLI::IsMember({"skip", "fail"}))
+  t->add_option_function<std::vector<std::string>>(
+      "--special", [c](const std::vector<std::string>& v) { c->bpe.specials = special_tokens_in_roles(v); },
+      "Special tokens in the roles BOS EOT(=EOS) PAD BOT THINK THINK_END, then extras "
+      "(default <|BOS|> <|EOT|> <|PAD|> <|BOT|> <think> </think>)");
+  t->add_option("--model-max-length", c->model_max_length, "model_max_length in tokenizer_config.json")
       ->capture_default_str();
-  t->add_option("--text-field", a->text_field, "JSON field holding the text")->capture_default_str();
-  t->add_option("--lang-field", a->lang_field, "JSON field holding the language (else guessed by script)")
-      ->capture_default_str();
-  t->add_option("--special", a->specials,
-                "Special tokens in the roles BOS EOT(=EOS) PAD BOT THINK THINK_END, then extras "
-                "(default <|BOS|> <|EOT|> <|PAD|> <|BOT|> <think> </think>)");
-  t->add_option("--model-max-length", a->model_max_length, "model_max_length in tokenizer_config.json")
-      ->capture_default_str();
-  t->callback([a] {
-    CorpusOptions co;
-    co.format = parse_format(a->format);
-    co.text_field = a->text_field;
-    co.lang_field = a->lang_field;
-    if (!a->mix.empty()) co.mix = parse_mix(a->mix);
-    co.on_invalid = a->on_invalid == "fail" ? OnInvalid::kFail : OnInvalid::kSkip;
-    if (!a->max_memory.empty()) co.max_memory = parse_byte_size(a->max_memory);
-    if (!a->max_input.empty()) co.max_input_bytes = parse_byte_size(a->max_input);
-    co.threads = a->threads;
-    BpeOptions bo;
-    bo.vocab_size = a->vocab_size;
-    if (!a->specials.empty()) {
-      SpecialTokenNames s;
-      std::string* slots[] = {&s.bos, &s.eot, &s.pad, &s.bot, &s.think, &s.think_end};
-      for (auto* slot : slots) slot->clear();
-      for (size_t i = 0; i < a->specials.size(); ++i) {
-        if (i < 6) *slots[i] = a->specials[i];
-        else s.extra.push_back(a->specials[i]);
-      }
-      bo.specials = s;
-    }
-    std::vector<std::string> files = expand_inputs(a->inputs);
-    WordCounts wc = count_words(files, co);
-    if (wc.words.empty()) fail("no text to learn from in {} input file(s)", files.size());
-    log_info("{} documents, {} bytes, {} distinct words", wc.documents, wc.text_bytes, wc.words.size());
-    bo.memory_budget = wc.memory_budget;
-    if (co.threads > 0) omp_set_num_threads(co.threads);
-    Tokenizer tok = train_bpe(std::move(wc), bo);
-    tok.save(a->out, a->model_max_length);
-    log_info("wrote {}/tokenizer.json ({} ids, {} merges)", a->out, tok.vocab_size(), tok.merges().size());
-  });
+  t->callback([c] { train_tokenizer(*c); });
 }
 
 const char* kEncodeHelp = R"(Each input line becomes one output line of space-separated ids (the newline itself is not
@@ -158,79 +125,13 @@ void setup_encode(CLI::App& app) {
   e->add_flag("--pieces", a->pieces, "Print each line's pre-tokenizer pieces as a JSON array instead of ids");
   e->add_option("--threads", a->threads, "Worker threads (default: all cores)");
   e->callback([a] {
-    Tokenizer tok = Tokenizer::load(a->tok);
-    EncodeOptions eo;
-    eo.allow_special = a->allow_special;
-    eo.normalize = !a->no_normalize;
-    int threads = a->threads > 0 ? a->threads : omp_get_max_threads();
+    EncodeLinesOptions eo;
+    eo.encode.allow_special = a->allow_special;
+    eo.encode.normalize = !a->no_normalize;
+    eo.output = a->pieces ? LineOutput::kPieces : a->binary ? LineOutput::kBinary : LineOutput::kIds;
+    eo.threads = a->threads;
     Output out(a->out);
-    std::string arena;
-    std::vector<std::pair<size_t, size_t>> lines;
-    std::vector<std::string> rendered;
-    std::vector<std::pair<uint32_t, uint64_t>> where;  // (file index, line number) for error messages
-    std::vector<std::string> files = expand_inputs(a->inputs);
-    auto flush = [&] {
-      rendered.assign(lines.size(), {});
-      std::vector<std::string> errors(lines.size());
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 64)
-      for (size_t i = 0; i < lines.size(); ++i) {
-        std::string_view line(arena.data() + lines[i].first, lines[i].second);
-        std::vector<int32_t> ids;
-        try {
-          if (a->pieces) {
-            std::string norm = eo.normalize ? text::normalize(line, text::NormForm::kNFC) : std::string(line);
-            nlohmann::json arr = nlohmann::json::array();
-            for_each_piece(norm, [&](std::string_view p) { arr.push_back(std::string(p)); });
-            rendered[i] = arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-            continue;
-          }
-          tok.encode_append(line, ids, eo);
-        } catch (const std::exception& ex) {
-          errors[i] = ex.what();
-          continue;
-        }
-        std::string& r = rendered[i];
-        if (a->binary) {
-          r.resize(ids.size() * 4);
-          for (size_t k = 0; k < ids.size(); ++k) {
-            uint32_t v = static_cast<uint32_t>(ids[k]);
-            unsigned char b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
-            std::memcpy(&r[k * 4], b, 4);
-          }
-        } else {
-          char buf[16];
-          for (size_t k = 0; k < ids.size(); ++k) {
-            if (k) r.push_back(' ');
-            auto res = std::to_chars(buf, buf + sizeof buf, ids[k]);
-            r.append(buf, res.ptr);
-          }
-          r.push_back('\n');
-        }
-      }
-      for (size_t i = 0; i < lines.size(); ++i) {
-        if (!errors[i].empty()) fail("{}:{}: {}", files[where[i].first], where[i].second, errors[i]);
-        out.write(rendered[i]);
-      }
-      arena.clear();
-      lines.clear();
-      where.clear();
-    };
-    for (uint32_t f = 0; f < files.size(); ++f) {
-      LineReader r(files[f]);
-      std::string_view line;
-      while (r.next(line)) {
-        bool had_newline = r.bytes_read() > 0;  // LineReader strips '\n'; binary mode puts it back
-        lines.emplace_back(arena.size(), line.size());
-        arena.append(line);
-        if (a->binary && had_newline) {
-          arena.push_back('\n');
-          ++lines.back().second;
-        }
-        where.emplace_back(f, r.line_number());
-        if (arena.size() >= (8u << 20)) flush();
-      }
-    }
-    flush();
+    encode_lines(Tokenizer::load(a->tok), expand_inputs(a->inputs), eo, [&](std::string_view s) { out.write(s); });
     out.commit();
   });
 }
@@ -309,10 +210,10 @@ Examples:
 
 void setup_stats(CLI::App& app) {
   struct Args {
-    std::string tok, out, format = "auto", max_input;
+    std::string tok, out;
     std::vector<std::string> inputs;
     bool json = false;
-    size_t top = 20;
+    StatsOptions so;
   };
   auto a = std::make_shared<Args>();
   auto* s = app.add_subcommand("stats", "Compression and vocabulary report on held-out text");
@@ -321,16 +222,12 @@ void setup_stats(CLI::App& app) {
   s->add_option("inputs", a->inputs, "Held-out text or JSON Lines files")->required();
   s->add_option("-o,--output", a->out, "Output file (default: stdout)");
   s->add_flag("--json", a->json, "Write JSON instead of a table");
-  s->add_option("--top", a->top, "How many longest / unused tokens to list")->capture_default_str();
-  s->add_option("--format", a->format, "Input format: auto, text, jsonl")->check(CLI::IsMember({"auto", "text", "jsonl"}));
-  s->add_option("--max-input-bytes", a->max_input, "Read at most this much text, e.g. 10M");
+  s->add_option("--top", a->so.top, "How many longest / unused tokens to list")->capture_default_str();
+  add_parsed(s, "--format", a->so.format, parse_input_format, "Input format: auto, text, jsonl")->default_str("auto");
+  add_parsed(s, "--max-input-bytes", a->so.max_input_bytes, parse_byte_size, "Read at most this much text, e.g. 10M");
   s->callback([a] {
     Tokenizer tok = Tokenizer::load(a->tok);
-    StatsOptions so;
-    so.format = parse_format(a->format);
-    so.top = a->top;
-    if (!a->max_input.empty()) so.max_input_bytes = parse_byte_size(a->max_input);
-    TokenizerStats st = compute_stats(tok, expand_inputs(a->inputs), so);
+    TokenizerStats st = compute_stats(tok, expand_inputs(a->inputs), a->so);
     Output out(a->out);
     out.write(a->json ? stats_to_json(tok, st) : stats_to_text(tok, st));
     out.commit();

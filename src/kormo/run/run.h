@@ -1,21 +1,27 @@
 // `kormo run`: the whole pipeline from one TOML config, with a manifest.
 //
-// Stages: data (curate raw text) → tokenizer (train BPE) → shard (tokenize the
-// curated documents) → pretrain. Each stage's config is resolved into
-// RUN/config/<stage>.toml (so it can be rerun alone with its own verb), and
-// RUN/manifest.json records every stage's inputs and outputs with content
-// hashes. A stage whose outputs exist under the same resolved config is
-// reused, so a killed run continues where it stopped; a changed config for an
-// existing run directory is an error rather than a silent mix.
+// Stages, in table order (pipeline_stages()): data (curate raw text) →
+// tokenizer (train BPE) → shard (tokenize the curated documents) → pretrain.
+// The runner (stage.h) resolves each stage's config from the run config into
+// RUN/config/<stage>.toml, records every input and output with content hashes
+// in RUN/manifest.json, and reuses a stage whose config and inputs are
+// unchanged, so a killed run continues where it stopped; a changed config for
+// an existing run directory is an error rather than a silent mix.
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "kormo/run/stage.h"
 
 namespace kormo::run {
 
 // The configuration used when `kormo run` gets no config file: real Korean and
 // English text fetched from Debian packages, an 8K tokenizer, a tiny model.
 const char* default_config();
+
+// data, tokenizer, shard, pretrain: each calls its module's library entry point.
+std::vector<Stage> pipeline_stages();
 
 struct RunOptions {
   std::string config_path;  // empty: default_config()

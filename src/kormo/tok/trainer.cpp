@@ -52,23 +52,45 @@ std::vector<std::pair<std::string, double>> parse_mix(const std::string& s) {
     size_t comma = s.find(',', pos);
     std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) fail("--mix '{}': expected LANG=WEIGHT[,LANG=WEIGHT...]", s);
+    if (eq == std::string::npos || eq == 0)
+      fail("'{}' is not a language mix (expected LANG=WEIGHT[,LANG=WEIGHT...])", s);
     double w = 0;
     try {
       size_t used = 0;
       w = std::stod(item.substr(eq + 1), &used);
       if (used != item.size() - eq - 1) throw std::invalid_argument("trailing");
     } catch (...) {
-      fail("--mix '{}': weight of '{}' is not a number", s, item.substr(0, eq));
+      fail("'{}': weight of '{}' is not a number", s, item.substr(0, eq));
     }
-    if (!(w > 0)) fail("--mix '{}': weight of '{}' must be positive", s, item.substr(0, eq));
+    if (!(w > 0)) fail("'{}': weight of '{}' must be positive", s, item.substr(0, eq));
     for (auto& [l, _] : mix)
-      if (l == item.substr(0, eq)) fail("--mix '{}': language '{}' given twice", s, l);
+      if (l == item.substr(0, eq)) fail("'{}': language '{}' given twice", s, l);
     mix.emplace_back(item.substr(0, eq), w);
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   return mix;
+}
+
+InputFormat parse_input_format(const std::string& s) {
+  if (s == "auto") return InputFormat::kAuto;
+  if (s == "text") return InputFormat::kText;
+  if (s == "jsonl") return InputFormat::kJsonl;
+  fail("'{}' is not an input format (expected auto, text or jsonl)", s);
+}
+
+OnInvalid parse_on_invalid(const std::string& s) {
+  if (s == "skip") return OnInvalid::kSkip;
+  if (s == "fail") return OnInvalid::kFail;
+  fail("'{}' is not a way to handle invalid UTF-8 (expected skip or fail)", s);
+}
+
+SpecialTokenNames special_tokens_in_roles(const std::vector<std::string>& tokens) {
+  SpecialTokenNames s;
+  std::string* roles[] = {&s.bos, &s.eot, &s.pad, &s.bot, &s.think, &s.think_end};
+  for (size_t i = 0; i < std::size(roles); ++i) *roles[i] = i < tokens.size() ? tokens[i] : "";
+  for (size_t i = std::size(roles); i < tokens.size(); ++i) s.extra.push_back(tokens[i]);
+  return s;
 }
 
 namespace {

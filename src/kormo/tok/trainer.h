@@ -67,9 +67,19 @@ struct BpeOptions {
 
 Tokenizer train_bpe(WordCounts counts, const BpeOptions& opt);
 
-// Parses "2G", "512M", "100k", "123" (bytes; powers of 1024). Throws on junk.
+// Value parsers shared by the command line and config files; each throws
+// kormo::Error quoting the value (the caller adds the flag or key).
+//
+// "2G", "512M", "100k", "123" (bytes; powers of 1024).
 uint64_t parse_byte_size(const std::string& s);
-// Parses "ko=0.5,en=0.5". Throws on junk or non-positive weights.
+// "ko=0.5,en=0.5"; weights must be positive.
 std::vector<std::pair<std::string, double>> parse_mix(const std::string& s);
+// "auto", "text" or "jsonl".
+InputFormat parse_input_format(const std::string& s);
+// "skip" or "fail".
+OnInvalid parse_on_invalid(const std::string& s);
+// Special tokens in the roles BOS, EOT, PAD, BOT, THINK, THINK_END, then
+// extras; roles past the end of the list are left without a token.
+SpecialTokenNames special_tokens_in_roles(const std::vector<std::string>& tokens);
 
 }  // namespace kormo::tok

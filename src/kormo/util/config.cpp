@@ -87,6 +87,11 @@ std::vector<std::string> ConfigSection::get_strings(const std::string& key, cons
   return out;
 }
 
+void ConfigSection::bad_value(const std::string& key, const std::string& why) const {
+  const toml::node* n = table_->get(key);
+  fail("{}: '{}': {}", n ? at(*n) : where_, key, why);
+}
+
 ConfigSection ConfigSection::section(const std::string& key) {
   const toml::node* n = find(key);
   if (!n) return ConfigSection(nullptr, where_ + "." + key);

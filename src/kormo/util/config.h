@@ -34,6 +34,9 @@ class ConfigSection {
   const toml::table* table() const { return table_; }
   // Throws Error listing the unknown keys and the accepted ones.
   void check_unused() const;
+  // Throws Error naming the key's place (section, line) and why its value is
+  // wrong, for values a caller parses further (sizes, lists, names).
+  [[noreturn]] void bad_value(const std::string& key, const std::string& why) const;
 
  private:
   const toml::node* find(const std::string& key);

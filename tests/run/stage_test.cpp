@@ -1,0 +1,212 @@
+#include "kormo/run/stage.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "kormo/run/run.h"
+#include "kormo/util/config.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "../temp_dir.h"
+
+namespace fs = std::filesystem;
+using namespace kormo;
+using namespace kormo::run;
+
+namespace {
+
+// A two-stage pipeline over small files: "upper" upper-cases in.txt and adds
+// the [upper] suffix; "count" (no settings) counts what "upper" wrote.
+class StageTable : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    write_file_atomic(input(), "abc");
+    set_config("suffix = \"!\"");
+  }
+
+  std::string input() const { return (dir_ / "in.txt").string(); }
+  void set_config(const std::string& upper_keys) { config_ = load_toml("", "[upper]\n" + upper_keys + "\n"); }
+
+  std::vector<Stage> stages() {
+    return {
+        {.name = "upper",
+         .doing = "upper-casing",
+         .sections = {"upper"},
+         .resolve =
+             [](const RunContext& c) {
+               ConfigSection sec(c.config["upper"].as_table(), c.source + " [upper]");
+               std::string suffix = sec.get_string("suffix", "");
+               sec.check_unused();
+               return "suffix = \"" + suffix + "\"\n";
+             },
+         .inputs = [this](const RunContext&) { return std::vector<std::string>{input()}; },
+         .run =
+             [this](const RunContext& c, const std::string& config_path) {
+               ++runs_["upper"];
+               std::string s = read_file(input());
+               std::transform(s.begin(), s.end(), s.begin(), ::toupper);
+               s += *load_toml(config_path)["suffix"].value<std::string>();
+               make_dirs(c.path("out"));
+               write_file_atomic(c.path("out/upper.txt"), s);
+               return nlohmann::json{{"bytes", s.size()}};
+             },
+         .outputs = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt"}; }},
+        {.name = "count",
+         .doing = "counting",
+         .inputs = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt"}; },
+         .run =
+             [this](const RunContext& c, const std::string& config_path) {
+               EXPECT_EQ(config_path, "");  // no settings, no config file
+               if (fail_count_) fail("count: killed");
+               ++runs_["count"];
+               make_dirs(c.path("out/count"));
+               write_file_atomic(c.path("out/count/n.txt"), std::to_string(read_file(c.path("out/upper.txt")).size()));
+               write_file_atomic(c.path("out/count/done.txt"), "yes");
+               return nlohmann::json{};
+             },
+         .outputs = [](const RunContext&) { return std::vector<std::string>{"out/count"}; },
+         .summarize = [](const RunContext& c, nlohmann::json& s) { s["n"] = read_file(c.path("out/count/n.txt")); }},
+    };
+  }
+
+  void run(const std::string& until = "") {
+    RunContext ctx{dir_ / "run", config_, "test.toml"};
+    run_stages(stages(), ctx, until);
+  }
+
+  nlohmann::json manifest(const std::string& name = "manifest.json") const {
+    return nlohmann::json::parse(read_file((dir_ / "run" / name).string()));
+  }
+
+  static std::vector<std::string> paths(const nlohmann::json& files) {
+    std::vector<std::string> out;
+    for (const auto& f : files) out.push_back(f["path"]);
+    return out;
+  }
+
+  std::string error_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  toml::table config_;
+  std::map<std::string, int> runs_;
+  bool fail_count_ = false;
+};
+
+TEST_F(StageTable, KeyFollowsConfigAndInputContent) {
+  const std::vector<FileRecord> in = hash_path(input(), dir_.string());
+  const std::string key = stage_key("suffix = \"!\"\n", in);
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_EQ(stage_key("suffix = \"!\"\n", hash_path(input(), dir_.string())), key);
+  EXPECT_NE(stage_key("suffix = \"?\"\n", in), key);
+  write_file_atomic(input(), "abd");
+  EXPECT_NE(stage_key("suffix = \"!\"\n", hash_path(input(), dir_.string())), key);
+  EXPECT_NE(stage_key("suffix = \"!\"\n", {}), key);
+}
+
+TEST_F(StageTable, RecordsEveryStageInputsAndOutputs) {
+  run();
+  EXPECT_EQ(read_file((dir_ / "run/out/upper.txt").string()), "ABC!");
+  EXPECT_FALSE(fs::exists(dir_ / "run/manifest.partial.json"));
+  nlohmann::json m = manifest();
+  EXPECT_EQ(m["config_source"], "test.toml");
+  EXPECT_EQ(m["config"]["upper"]["suffix"], "!");
+  ASSERT_EQ(m["stages"].size(), 2u);
+  const nlohmann::json& upper = m["stages"][0];
+  const nlohmann::json& count = m["stages"][1];
+  EXPECT_EQ(upper["name"], "upper");
+  // The resolved config is written and is the stage's first input.
+  EXPECT_EQ(read_file((dir_ / "run/config/upper.toml").string()), "suffix = \"!\"\n");
+  EXPECT_EQ(paths(upper["inputs"]), (std::vector<std::string>{"config/upper.toml", "../in.txt"}));
+  EXPECT_EQ(paths(upper["outputs"]), std::vector<std::string>{"out/upper.txt"});
+  EXPECT_EQ(upper["summary"]["bytes"], 4);
+  EXPECT_EQ(count["name"], "count");
+  EXPECT_FALSE(fs::exists(dir_ / "run/config/count.toml"));
+  EXPECT_EQ(paths(count["inputs"]), std::vector<std::string>{"out/upper.txt"});
+  EXPECT_EQ(paths(count["outputs"]), (std::vector<std::string>{"out/count/done.txt", "out/count/n.txt"}));
+  EXPECT_EQ(count["summary"]["n"], "4");
+  EXPECT_TRUE(verify_manifest((dir_ / "run/manifest.json").string()).empty());
+}
+
+TEST_F(StageTable, UnchangedConfigAndInputsAreReused) {
+  run();
+  run();
+  EXPECT_EQ(runs_["upper"], 1);
+  EXPECT_EQ(runs_["count"], 1);
+  // A reused stage is recorded like a fresh one; summarize still reads its outputs.
+  nlohmann::json m = manifest();
+  ASSERT_EQ(m["stages"].size(), 2u);
+  EXPECT_EQ(paths(m["stages"][1]["outputs"]).size(), 2u);
+  EXPECT_EQ(m["stages"][1]["summary"]["n"], "4");
+  EXPECT_EQ(m["stages"][0]["seconds"], 0);
+}
+
+TEST_F(StageTable, ChangedConfigIsRefusedWithoutWriting) {
+  run();
+  set_config("suffix = \"?\"");
+  std::string err = error_of([&] { run(); });
+  EXPECT_NE(err.find("stage 'upper' was completed under a different configuration"), std::string::npos) << err;
+  EXPECT_EQ(read_file((dir_ / "run/config/upper.toml").string()), "suffix = \"!\"\n");
+  EXPECT_EQ(runs_["upper"], 1);
+}
+
+TEST_F(StageTable, ChangedInputIsRefused) {
+  run();
+  write_file_atomic(input(), "abd");
+  std::string err = error_of([&] { run(); });
+  EXPECT_NE(err.find("stage 'upper'"), std::string::npos) << err;
+  // A later stage sees a changed input too: its marker no longer matches.
+  write_file_atomic(input(), "abc");
+  write_file_atomic((dir_ / "run/out/upper.txt").string(), "ABC?");
+  err = error_of([&] { run(); });
+  EXPECT_NE(err.find("stage 'count'"), std::string::npos) << err;
+}
+
+TEST_F(StageTable, KilledRunContinuesWhereItStopped) {
+  fail_count_ = true;
+  EXPECT_NE(error_of([&] { run(); }), "");
+  EXPECT_FALSE(fs::exists(dir_ / "run/manifest.json"));
+  EXPECT_EQ(manifest("manifest.partial.json")["stages"].size(), 1u);
+  fail_count_ = false;
+  run();
+  EXPECT_EQ(runs_["upper"], 1);
+  EXPECT_EQ(runs_["count"], 1);
+  EXPECT_EQ(manifest()["stages"].size(), 2u);
+}
+
+TEST_F(StageTable, UntilStopsAfterTheNamedStage) {
+  run("upper");
+  EXPECT_EQ(manifest()["stages"].size(), 1u);
+  EXPECT_EQ(runs_["count"], 0);
+  std::string err = error_of([&] { run("cont"); });
+  EXPECT_NE(err.find("--until: expected one of upper, count; got 'cont'"), std::string::npos) << err;
+}
+
+TEST_F(StageTable, UnknownTablesAreRejectedBeforeAnythingRuns) {
+  config_ = load_toml("", "[uper]\nsuffix = \"!\"\n");
+  std::string err = error_of([&] { run(); });
+  EXPECT_NE(err.find("test.toml: unknown key(s) uper"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "run"));
+}
+
+TEST(PipelineStages, TableOrderAndSections) {
+  std::vector<std::string> names, sections;
+  for (const Stage& s : pipeline_stages()) {
+    names.push_back(s.name);
+    sections.insert(sections.end(), s.sections.begin(), s.sections.end());
+    EXPECT_TRUE(s.run && s.outputs) << s.name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"data", "tokenizer", "shard", "pretrain"}));
+  EXPECT_EQ(sections, (std::vector<std::string>{"data", "tokenizer", "model", "pretrain"}));
+}
+
+}  // namespace
