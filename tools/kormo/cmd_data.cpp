@@ -121,11 +121,11 @@ void setup(CLI::App& verb) {
       AtomicWriter rej(rej_path);
       data::IngestSink sink{&docs, &rej};
       if (*source == "debian") {
-        if (!inputs->empty()) fail("--source debian takes no input files");
+        if (!inputs->empty()) fail_usage("--source debian takes no input files");
         deb->limit = opt->limit;
         data::ingest_debian(*deb, sink);
       } else {
-        if (inputs->empty()) fail("no input files (or use --source debian)");
+        if (inputs->empty()) fail_usage("no input files (or use --source debian)");
         if (!fields->empty()) opt->fields = *fields;
         data::ingest_files(expand_inputs(*inputs), *opt, sink);
       }
@@ -208,7 +208,7 @@ void setup(CLI::App& verb) {
         else if (s == "gopher_quality") sc.gopher_quality = false;
         else if (s == "c4") sc.c4 = false;
         else if (s == "fineweb") sc.fineweb = false;
-        else fail("--skip: unknown rule group \"{}\"", s);
+        else fail_usage("--skip: unknown rule group \"{}\"", s);
       }
       run_stage_job(*a, sc);
     });
@@ -288,11 +288,11 @@ void setup(CLI::App& verb) {
     c->callback([=] {
       for (const auto& t : *targets) {
         size_t eq = t.rfind('=');
-        if (eq == std::string::npos || eq == 0) fail("--target {}: expected GROUP=SHARE", t);
+        if (eq == std::string::npos || eq == 0) fail_usage("--target {}: expected GROUP=SHARE", t);
         try {
           o->targets[t.substr(0, eq)] = std::stod(t.substr(eq + 1));
         } catch (const std::exception&) {
-          fail("--target {}: expected a number after '='", t);
+          fail_usage("--target {}: expected a number after '='", t);
         }
       }
       o->by_chars = *unit == "chars";

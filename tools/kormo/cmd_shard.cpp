@@ -29,15 +29,15 @@ void setup(CLI::App& verb) {
       "  kormo shard --docs curated.jsonl.zst --tokenizer tok/ --out shards/web.ktok\n"
       "  kormo shard --ids ids.jsonl --vocab-size 32000 --out shards/ids.ktok");
   verb.callback([] {
-    if (doc_inputs.empty() == id_inputs.empty()) kormo::fail("give exactly one of --docs or --ids");
+    if (doc_inputs.empty() == id_inputs.empty()) kormo::fail_usage("give exactly one of --docs or --ids");
     if (!doc_inputs.empty()) {
-      if (docs.tokenizer.empty()) kormo::fail("--docs needs --tokenizer");
+      if (docs.tokenizer.empty()) kormo::fail_usage("--docs needs --tokenizer");
       docs.inputs = kormo::expand_inputs(doc_inputs);
       docs.out_path = out;
       docs.source_id = source_id;
       kormo::shard::shard_from_docs(docs);
     } else {
-      if (ids.vocab_size == 0) kormo::fail("--ids needs --vocab-size");
+      if (ids.vocab_size == 0) kormo::fail_usage("--ids needs --vocab-size");
       ids.inputs = kormo::expand_inputs(id_inputs);
       ids.out_path = out;
       ids.source_id = source_id;
