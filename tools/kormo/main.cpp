@@ -6,6 +6,7 @@
 
 #include "kormo/util/error.h"
 #include "kormo/util/log.h"
+#include "kormo/version.h"
 #include "verb.h"
 
 namespace kormo::cli {
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
       "Each verb is one pipeline stage; stages exchange documented files (docs/FORMATS.md).\n"
       "Run `kormo <verb> --help` for a verb's options and examples.",
       "kormo"};
-  app.set_version_flag("--version", std::string("kormo ") + KORMO_VERSION + " (" + KORMO_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string("kormo ") + kVersion + " (" + kGitCommit + ")");
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only print warnings and errors");
   app.add_flag("-v,--verbose", verbose, "Print debugging detail");
