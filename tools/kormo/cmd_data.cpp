@@ -1,6 +1,7 @@
 // kormo data: curation verbs (ingest, normalize, langid, filter, dedup,
 // decontam, mix, stats, pipeline). Argument parsing only; the work is in
 // src/kormo/data.
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <cstdio>
@@ -170,7 +171,9 @@ void setup(CLI::App& verb) {
     auto min_score = std::make_shared<double>(-1);
     c->add_option("--keep", *keep, "Languages to keep (default ko,en)")->delimiter(',');
     c->add_flag("--keep-all", *keep_all, "Only label (meta.lang_score, lang); remove nothing");
-    c->add_option("--min-score", *min_score, "Score threshold for every language (default: ko 0.842, en 0.65)");
+    c->add_option("--min-score", *min_score,
+                  fmt::format("Score threshold for every language (default: ko {}, en {})",
+                              data::default_thresholds("ko").lang_score, data::default_thresholds("en").lang_score));
     c->callback([=] {
       data::StageConfig sc;
       sc.langid = true;
@@ -220,11 +223,11 @@ void setup(CLI::App& verb) {
     auto a = std::make_shared<JobArgs>();
     add_job_options(c, *a);
     auto evals = std::make_shared<std::vector<std::string>>();
-    auto ngram = std::make_shared<int>(13);
-    auto min_words = std::make_shared<int>(8);
+    auto ngram = std::make_shared<int>(data::DecontamIndex::kDefaultNgram);
+    auto min_words = std::make_shared<int>(data::DecontamIndex::kDefaultMinWords);
     auto flag = std::make_shared<bool>(false);
     c->add_option("--eval", *evals, "Evaluation files (JSONL/TSV/CSV), directories or globs")->required();
-    c->add_option("--ngram", *ngram, "Words per n-gram (default 13)")->check(CLI::PositiveNumber);
+    c->add_option("--ngram", *ngram, fmt::format("Words per n-gram (default {})", *ngram))->check(CLI::PositiveNumber);
     c->add_option("--min-words", *min_words, "Shorter eval segments of at least this many words match whole");
     c->add_flag("--flag", *flag, "Keep contaminated documents, marked in meta.contamination");
     c->callback([=] {
@@ -249,12 +252,15 @@ void setup(CLI::App& verb) {
     c->add_option("inputs", *inputs, "Document files")->required();
     c->add_option("-o,--output", *out, "Output documents")->required();
     c->add_option("--rejects", *rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
-    c->add_option("--ngram", o->minhash.ngram, "Words per shingle (default 5)")->check(CLI::PositiveNumber);
-    c->add_option("--bands", o->minhash.bands, "LSH bands (default 14)")->check(CLI::PositiveNumber);
-    c->add_option("--rows", o->minhash.rows, "Hashes per band (default 8)")->check(CLI::PositiveNumber);
-    c->add_option("--verify", o->minhash.verify_threshold,
-                  "Accept a band collision when the MinHash Jaccard estimate reaches this (default 0.7; 0 = off)");
-    c->add_option("--seed", o->minhash.seed, "Hash seed");
+    data::MinHashParams& mh = o->minhash;
+    c->add_option("--ngram", mh.ngram, fmt::format("Words per shingle (default {})", mh.ngram))
+        ->check(CLI::PositiveNumber);
+    c->add_option("--bands", mh.bands, fmt::format("LSH bands (default {})", mh.bands))->check(CLI::PositiveNumber);
+    c->add_option("--rows", mh.rows, fmt::format("Hashes per band (default {})", mh.rows))->check(CLI::PositiveNumber);
+    c->add_option("--verify", mh.verify_threshold,
+                  fmt::format("Accept a band collision when the MinHash Jaccard estimate reaches this (default {}; 0 = off)",
+                              mh.verify_threshold));
+    c->add_option("--seed", mh.seed, "Hash seed");
     c->add_flag("--no-exact", *no_exact, "Skip exact dedup");
     c->add_flag("--no-near", *no_near, "Skip near-duplicate dedup");
     c->add_option("--threads", *threads, "Worker threads");
