@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "kormo/data/words.h"
+#include "kormo/util/config.h"
+#include "kormo/util/io.h"
 
 namespace kormo::data {
 namespace {
@@ -155,6 +157,34 @@ TEST(Filters, VeryLongDocumentIsHandled) {
   EXPECT_EQ(gopher_quality(big, default_thresholds("en")).rule, "");
   Thresholds t = default_thresholds("en");
   EXPECT_EQ(gopher_repetition(big, t).rule.rfind("gopher_repetition.", 0), 0u);  // the template repeats
+}
+
+// The defaults are written once (default_thresholds); their TOML form must read
+// back to the same values, and docs/data.md must quote it unchanged.
+TEST(Thresholds, DefaultsTomlReadsBackToTheDefaults) {
+  toml::table t = load_toml("", default_thresholds_toml());
+  ConfigSection top(&t, "<default thresholds>");
+  ConfigSection filter = top.section("filter");
+  for (const char* lang : {"en", "ko", "default"}) {
+    Thresholds got = default_thresholds("en");  // ko and default list only what differs from en
+    ConfigSection sec = filter.section(lang);
+    read_thresholds(sec, got);
+    sec.check_unused();
+    const Thresholds want = default_thresholds(lang);
+    for_each_threshold([&](const char* key, auto field) { EXPECT_EQ(got.*field, want.*field) << lang << " " << key; });
+  }
+}
+
+TEST(Thresholds, DocsQuoteTheDefaults) {
+  const std::string doc = read_file(std::string(KORMO_TEST_DIR) + "/../docs/data.md");
+  const std::string open = "<!-- default_thresholds_toml() -->\n```toml\n";
+  size_t b = doc.find(open);
+  ASSERT_NE(b, std::string::npos) << "docs/data.md lost the marker " << open;
+  b += open.size();
+  size_t e = doc.find("```", b);
+  ASSERT_NE(e, std::string::npos);
+  EXPECT_EQ(doc.substr(b, e - b), default_thresholds_toml())
+      << "docs/data.md's default thresholds differ from the code; paste default_thresholds_toml() there";
 }
 
 }  // namespace

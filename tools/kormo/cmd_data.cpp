@@ -1,6 +1,7 @@
 // kormo data: curation verbs (ingest, normalize, langid, filter, dedup,
-// decontam, mix, stats, pipeline). Argument parsing only; the work is in
-// src/kormo/data.
+// decontam, mix, stats, pipeline), one add_<subcommand>() each. Argument
+// parsing only; the work is in src/kormo/data.
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <cstdio>
@@ -42,12 +43,16 @@ void add_job_options(CLI::App* c, JobArgs& a) {
   c->add_option("--text-field", a.text_field, "JSON field holding the text");
 }
 
+void set_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
 void print_counts(const Counts& c) {
   for (const auto& [k, v] : c) log_info("  {:<52} {}", k, v);
 }
 
 void run_stage_job(const JobArgs& a, const data::StageConfig& sc) {
-  if (a.threads > 0) omp_set_num_threads(a.threads);
+  set_threads(a.threads);
   data::JobOptions jo;
   jo.inputs = expand_inputs(a.inputs);
   jo.output = a.output;
@@ -64,6 +69,269 @@ void run_stage_job(const JobArgs& a, const data::StageConfig& sc) {
   log_info("wrote {} ({} shards, {} reused from an earlier run); rejects in {}", rep.output, rep.shards,
            rep.shards_done_before, rep.rejects);
   print_counts(rep.counts);
+}
+
+void add_ingest(CLI::App& verb) {
+  struct Args {
+    std::vector<std::string> inputs, fields;
+    std::string output, rejects, source = "files";
+    data::IngestOptions files;
+    data::DebianOptions debian;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("ingest", "Raw files (text, JSONL, JSON, CSV/TSV, HTML) or Debian packages -> documents");
+  c->add_option("inputs", a->inputs, "Files, directories or globs (not with --source debian)");
+  c->add_option("-o,--output", a->output, "Output documents")->required();
+  c->add_option("--rejects", a->rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
+  c->add_option("--source", a->source, "files (default) or debian (apt-get download + dpkg-deb -x, nothing installed)")
+      ->check(CLI::IsMember({"files", "debian"}));
+  c->add_option("--format", a->files.format, "auto (by suffix), text, jsonl, json, csv, tsv, html");
+  c->add_option("--split", a->files.split, "text: one document per file, paragraph (blank-line block) or line");
+  c->add_option("--field", a->fields, "Text field(s) for jsonl/json or column(s) for csv/tsv (repeat to join)");
+  c->add_option("--lang", a->files.lang, "Language to record (default: empty, set by langid)");
+  c->add_option("--name", a->files.source, "Source name recorded in each document (default: the format)");
+  c->add_option("--limit", a->files.limit, "Stop after this many documents");
+  c->add_option("--packages", a->debian.packages, "Debian packages (default: LibreOffice help ko/en, Debian FAQ ko/en, "
+                                                  "installation guide, coreutils dpkg apt grep findutils catalogs)")
+      ->delimiter(',');
+  c->add_option("--cache-dir", a->debian.cache_dir, "Where .deb files are kept and extracted (default ~/.cache/kormo/debian)");
+  c->callback([a] {
+    const bool debian = a->source == "debian";
+    if (debian && !a->inputs.empty()) fail_usage("--source debian takes no input files");
+    if (!debian && a->inputs.empty()) fail_usage("no input files (or use --source debian)");
+    std::string rej_path = a->rejects.empty() ? data::default_rejects_path(a->output) : a->rejects;
+    data::check_output_path(a->output);
+    data::check_output_path(rej_path);
+    AtomicWriter docs(a->output);
+    AtomicWriter rej(rej_path);
+    data::IngestSink sink{&docs, &rej};
+    if (debian) {
+      a->debian.limit = a->files.limit;
+      data::ingest_debian(a->debian, sink);
+    } else {
+      if (!a->fields.empty()) a->files.fields = a->fields;
+      data::ingest_files(expand_inputs(a->inputs), a->files, sink);
+    }
+    docs.commit();
+    rej.commit();
+    log_info("wrote {} documents to {}", sink.written, a->output);
+    print_counts(sink.counts);
+  });
+}
+
+void add_normalize(CLI::App& verb) {
+  struct Args {
+    JobArgs job;
+    std::string form = "NFC", rules;
+    bool no_builtin = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("normalize", "NFC/NFKC, whitespace and control characters, boilerplate rules");
+  add_job_options(c, a->job);
+  c->add_option("--form", a->form, "NFC (default) or NFKC")->check(CLI::IsMember({"NFC", "NFKC"}));
+  c->add_option("--rules", a->rules, "Extra boilerplate rules file (cut_before/cut_after/drop_line TEXT)");
+  c->add_flag("--no-builtin-rules", a->no_builtin, "Do not apply the built-in Project Gutenberg rules");
+  c->callback([a] {
+    data::StageConfig sc;
+    sc.normalize = true;
+    sc.form = a->form == "NFKC" ? text::NormForm::kNFKC : text::NormForm::kNFC;
+    if (a->no_builtin) sc.boilerplate.clear();
+    if (!a->rules.empty()) {
+      auto extra = data::parse_boilerplate_rules(read_file(a->rules), a->rules);
+      sc.boilerplate.insert(sc.boilerplate.end(), extra.begin(), extra.end());
+    }
+    run_stage_job(a->job, sc);
+  });
+}
+
+void add_langid(CLI::App& verb) {
+  struct Args {
+    JobArgs job;
+    std::vector<std::string> keep = {"ko", "en"};
+    bool keep_all = false;
+    double min_score = -1;  // < 0: each language's default
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("langid", "Identify ko / en / other with a score; keep chosen languages");
+  add_job_options(c, a->job);
+  c->add_option("--keep", a->keep, "Languages to keep (default ko,en)")->delimiter(',');
+  c->add_flag("--keep-all", a->keep_all, "Only label (meta.lang_score, lang); remove nothing");
+  c->add_option("--min-score", a->min_score,
+                fmt::format("Score threshold for every language (default: ko {}, en {})",
+                            data::default_thresholds("ko").lang_score, data::default_thresholds("en").lang_score));
+  c->callback([a] {
+    data::StageConfig sc;
+    sc.langid = true;
+    default_threshold_table(sc);
+    sc.keep_langs = a->keep_all ? std::vector<std::string>{} : a->keep;
+    for (auto& [l, t] : sc.thresholds)
+      t.lang_score = a->keep_all ? 0.0 : (a->min_score >= 0 ? a->min_score : t.lang_score);
+    run_stage_job(a->job, sc);
+  });
+}
+
+void add_filter(CLI::App& verb) {
+  struct Args {
+    JobArgs job;
+    std::string config;
+    std::vector<std::string> skip;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("filter", "Gopher quality/repetition, C4, FineWeb rules and PII masking");
+  add_job_options(c, a->job);
+  c->add_option("--config", a->config, "TOML with a [filter] section ([filter.ko], [filter.en] thresholds)");
+  c->add_option("--skip", a->skip, "Rule groups to skip: pii, gopher_repetition, gopher_quality, c4, fineweb")
+      ->delimiter(',');
+  c->callback([a] {
+    data::StageConfig sc;
+    sc.filter = true;
+    default_threshold_table(sc);
+    if (!a->config.empty()) {
+      toml::table t = load_toml(a->config);
+      ConfigSection top(&t, a->config);
+      ConfigSection f = top.section("filter");
+      read_filter_config(f, sc);
+      f.check_unused();
+    }
+    for (const auto& s : a->skip) {
+      if (s == "pii") sc.pii = false;
+      else if (s == "gopher_repetition") sc.gopher_repetition = false;
+      else if (s == "gopher_quality") sc.gopher_quality = false;
+      else if (s == "c4") sc.c4 = false;
+      else if (s == "fineweb") sc.fineweb = false;
+      else fail_usage("--skip: unknown rule group \"{}\"", s);
+    }
+    run_stage_job(a->job, sc);
+  });
+}
+
+void add_decontam(CLI::App& verb) {
+  struct Args {
+    JobArgs job;
+    std::vector<std::string> evals;
+    int ngram = data::DecontamIndex::kDefaultNgram, min_words = data::DecontamIndex::kDefaultMinWords;
+    bool flag = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("decontam", "Remove or flag documents sharing long n-grams with evaluation sets");
+  add_job_options(c, a->job);
+  c->add_option("--eval", a->evals, "Evaluation files (JSONL/TSV/CSV), directories or globs")->required();
+  c->add_option("--ngram", a->ngram, fmt::format("Words per n-gram (default {})", a->ngram))->check(CLI::PositiveNumber);
+  c->add_option("--min-words", a->min_words, "Shorter eval segments of at least this many words match whole");
+  c->add_flag("--flag", a->flag, "Keep contaminated documents, marked in meta.contamination");
+  c->callback([a] {
+    data::StageConfig sc;
+    sc.decontam = std::make_shared<data::DecontamIndex>(a->ngram, a->min_words);
+    for (const auto& f : expand_inputs(a->evals)) sc.decontam->add_file(f);
+    log_info("decontam: {} n-grams from {} evaluation files", sc.decontam->size(), sc.decontam->files().size());
+    sc.decontam_flag_only = a->flag;
+    run_stage_job(a->job, sc);
+  });
+}
+
+void add_dedup(CLI::App& verb) {
+  struct Args {
+    std::vector<std::string> inputs;
+    std::string output, rejects;
+    data::DedupOptions dedup;
+    bool no_exact = false, no_near = false;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  data::MinHashParams& mh = a->dedup.minhash;
+  auto* c = verb.add_subcommand("dedup", "Exact (xxh3) and near-duplicate (MinHash-LSH) removal; keeps the first");
+  c->add_option("inputs", a->inputs, "Document files")->required();
+  c->add_option("-o,--output", a->output, "Output documents")->required();
+  c->add_option("--rejects", a->rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
+  c->add_option("--ngram", mh.ngram, fmt::format("Words per shingle (default {})", mh.ngram))
+      ->check(CLI::PositiveNumber);
+  c->add_option("--bands", mh.bands, fmt::format("LSH bands (default {})", mh.bands))
+      ->check(CLI::PositiveNumber);
+  c->add_option("--rows", mh.rows, fmt::format("Hashes per band (default {})", mh.rows))
+      ->check(CLI::PositiveNumber);
+  c->add_option("--verify", mh.verify_threshold,
+                fmt::format("Accept a band collision when the MinHash Jaccard estimate reaches this (default {}; 0 = off)",
+                            mh.verify_threshold));
+  c->add_option("--seed", mh.seed, "Hash seed");
+  c->add_flag("--no-exact", a->no_exact, "Skip exact dedup");
+  c->add_flag("--no-near", a->no_near, "Skip near-duplicate dedup");
+  c->add_option("--threads", a->threads, "Worker threads");
+  c->add_option("--text-field", a->dedup.text_field, "JSON field holding the text");
+  c->callback([a] {
+    set_threads(a->threads);
+    a->dedup.exact = !a->no_exact;
+    a->dedup.near = !a->no_near;
+    Counts counts = data::dedup_files(expand_inputs(a->inputs), a->output,
+                                      a->rejects.empty() ? data::default_rejects_path(a->output) : a->rejects, a->dedup);
+    print_counts(counts);
+  });
+}
+
+void add_mix(CLI::App& verb) {
+  struct Args {
+    std::vector<std::string> inputs, targets;
+    std::string output, unit = "docs";
+    data::MixOptions mix;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("mix", "Sample to target shares by language/source/synthetic (deterministic)");
+  c->add_option("inputs", a->inputs, "Document files")->required();
+  c->add_option("-o,--output", a->output, "Output documents")->required();
+  c->add_option("--by", a->mix.by, "Group key fields: lang, source, synthetic (default lang)")->delimiter(',');
+  c->add_option("--target", a->targets, "GROUP=SHARE, e.g. ko=0.6 or ko/synthetic=0.3 (repeat)")->required();
+  c->add_option("--unit", a->unit, "Shares of docs (default) or chars")->check(CLI::IsMember({"docs", "chars"}));
+  c->add_option("--total", a->mix.total, "Output size in units (default: the input's size)");
+  c->add_option("--seed", a->mix.seed, "Sampling seed");
+  c->add_flag("--keep-others", a->mix.keep_others, "Keep groups without a target unchanged");
+  c->callback([a] {
+    for (const auto& t : a->targets) {
+      size_t eq = t.rfind('=');
+      if (eq == std::string::npos || eq == 0) fail_usage("--target {}: expected GROUP=SHARE", t);
+      try {
+        a->mix.targets[t.substr(0, eq)] = std::stod(t.substr(eq + 1));
+      } catch (const std::exception&) {
+        fail_usage("--target {}: expected a number after '='", t);
+      }
+    }
+    a->mix.by_chars = a->unit == "chars";
+    auto report = data::mix_files(expand_inputs(a->inputs), a->output, a->mix);
+    std::printf("%s\n", report.dump(1).c_str());
+  });
+}
+
+void add_stats(CLI::App& verb) {
+  struct Args {
+    std::vector<std::string> inputs, rejects;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("stats", "Documents, characters, bytes per language/source; synthetic share; rejects");
+  c->add_option("inputs", a->inputs, "Document files")->required();
+  c->add_option("--rejects", a->rejects, "Rejects files to count removals per rule");
+  c->add_flag("--json", a->json, "Print JSON instead of a table");
+  c->callback([a] {
+    std::vector<std::string> rej;
+    if (!a->rejects.empty()) rej = expand_inputs(a->rejects);
+    auto s = data::corpus_stats(expand_inputs(a->inputs), rej);
+    std::printf("%s", a->json ? (s.dump(1) + "\n").c_str() : data::format_stats(s).c_str());
+  });
+}
+
+void add_pipeline(CLI::App& verb) {
+  struct Args {
+    std::string config, output;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("pipeline", "ingest -> normalize -> langid -> filter -> decontam -> dedup from a TOML config");
+  c->add_option("config", a->config, "Pipeline config (see configs/data/*.toml)")->required();
+  c->add_option("-o,--output", a->output, "Override [pipeline] output");
+  c->add_option("--threads", a->threads, "Worker threads");
+  c->callback([a] {
+    set_threads(a->threads);
+    auto summary = data::run_pipeline(a->config, a->output);
+    if (!summary.empty()) std::printf("%s\n", summary.dump(1).c_str());
+  });
 }
 
 const char* kDataExamples = R"(Documents are JSON Lines {"id","text","lang","source","synthetic","meta"} (.zst ok).
@@ -87,252 +355,15 @@ See docs/data.md for rules, thresholds and file formats.)";
 void setup(CLI::App& verb) {
   verb.footer(kDataExamples);
   verb.require_subcommand(1);
-
-  // ingest
-  {
-    auto* c = verb.add_subcommand("ingest", "Raw files (text, JSONL, JSON, CSV/TSV, HTML) or Debian packages -> documents");
-    auto inputs = std::make_shared<std::vector<std::string>>();
-    auto out = std::make_shared<std::string>();
-    auto rejects = std::make_shared<std::string>();
-    auto opt = std::make_shared<data::IngestOptions>();
-    auto deb = std::make_shared<data::DebianOptions>();
-    auto source = std::make_shared<std::string>("files");
-    auto fields = std::make_shared<std::vector<std::string>>();
-    c->add_option("inputs", *inputs, "Files, directories or globs (not with --source debian)");
-    c->add_option("-o,--output", *out, "Output documents")->required();
-    c->add_option("--rejects", *rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
-    c->add_option("--source", *source, "files (default) or debian (apt-get download + dpkg-deb -x, nothing installed)")
-        ->check(CLI::IsMember({"files", "debian"}));
-    c->add_option("--format", opt->format, "auto (by suffix), text, jsonl, json, csv, tsv, html");
-    c->add_option("--split", opt->split, "text: one document per file, paragraph (blank-line block) or line");
-    c->add_option("--field", *fields, "Text field(s) for jsonl/json or column(s) for csv/tsv (repeat to join)");
-    c->add_option("--lang", opt->lang, "Language to record (default: empty, set by langid)");
-    c->add_option("--name", opt->source, "Source name recorded in each document (default: the format)");
-    c->add_option("--limit", opt->limit, "Stop after this many documents");
-    c->add_option("--packages", deb->packages, "Debian packages (default: LibreOffice help ko/en, Debian FAQ ko/en, "
-                                               "installation guide, coreutils dpkg apt grep findutils catalogs)")
-        ->delimiter(',');
-    c->add_option("--cache-dir", deb->cache_dir, "Where .deb files are kept and extracted (default ~/.cache/kormo/debian)");
-    c->callback([=] {
-      std::string rej_path = rejects->empty() ? data::default_rejects_path(*out) : *rejects;
-      data::check_output_path(*out);
-      data::check_output_path(rej_path);
-      AtomicWriter docs(*out);
-      AtomicWriter rej(rej_path);
-      data::IngestSink sink{&docs, &rej};
-      if (*source == "debian") {
-        if (!inputs->empty()) fail("--source debian takes no input files");
-        deb->limit = opt->limit;
-        data::ingest_debian(*deb, sink);
-      } else {
-        if (inputs->empty()) fail("no input files (or use --source debian)");
-        if (!fields->empty()) opt->fields = *fields;
-        data::ingest_files(expand_inputs(*inputs), *opt, sink);
-      }
-      docs.commit();
-      rej.commit();
-      log_info("wrote {} documents to {}", sink.written, *out);
-      print_counts(sink.counts);
-    });
-  }
-
-  // normalize
-  {
-    auto* c = verb.add_subcommand("normalize", "NFC/NFKC, whitespace and control characters, boilerplate rules");
-    auto a = std::make_shared<JobArgs>();
-    add_job_options(c, *a);
-    auto form = std::make_shared<std::string>("NFC");
-    auto rules = std::make_shared<std::string>();
-    auto no_builtin = std::make_shared<bool>(false);
-    c->add_option("--form", *form, "NFC (default) or NFKC")->check(CLI::IsMember({"NFC", "NFKC"}));
-    c->add_option("--rules", *rules, "Extra boilerplate rules file (cut_before/cut_after/drop_line TEXT)");
-    c->add_flag("--no-builtin-rules", *no_builtin, "Do not apply the built-in Project Gutenberg rules");
-    c->callback([=] {
-      data::StageConfig sc;
-      sc.normalize = true;
-      sc.form = *form == "NFKC" ? text::NormForm::kNFKC : text::NormForm::kNFC;
-      if (*no_builtin) sc.boilerplate.clear();
-      if (!rules->empty()) {
-        auto extra = data::parse_boilerplate_rules(read_file(*rules), *rules);
-        sc.boilerplate.insert(sc.boilerplate.end(), extra.begin(), extra.end());
-      }
-      run_stage_job(*a, sc);
-    });
-  }
-
-  // langid
-  {
-    auto* c = verb.add_subcommand("langid", "Identify ko / en / other with a score; keep chosen languages");
-    auto a = std::make_shared<JobArgs>();
-    add_job_options(c, *a);
-    auto keep = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"ko", "en"});
-    auto keep_all = std::make_shared<bool>(false);
-    auto min_score = std::make_shared<double>(-1);
-    c->add_option("--keep", *keep, "Languages to keep (default ko,en)")->delimiter(',');
-    c->add_flag("--keep-all", *keep_all, "Only label (meta.lang_score, lang); remove nothing");
-    c->add_option("--min-score", *min_score, "Score threshold for every language (default: ko 0.842, en 0.65)");
-    c->callback([=] {
-      data::StageConfig sc;
-      sc.langid = true;
-      default_threshold_table(sc);
-      sc.keep_langs = *keep_all ? std::vector<std::string>{} : *keep;
-      for (auto& [l, t] : sc.thresholds) t.lang_score = *keep_all ? 0.0 : (*min_score >= 0 ? *min_score : t.lang_score);
-      run_stage_job(*a, sc);
-    });
-  }
-
-  // filter
-  {
-    auto* c = verb.add_subcommand("filter", "Gopher quality/repetition, C4, FineWeb rules and PII masking");
-    auto a = std::make_shared<JobArgs>();
-    add_job_options(c, *a);
-    auto config = std::make_shared<std::string>();
-    auto skip = std::make_shared<std::vector<std::string>>();
-    c->add_option("--config", *config, "TOML with a [filter] section ([filter.ko], [filter.en] thresholds)");
-    c->add_option("--skip", *skip, "Rule groups to skip: pii, gopher_repetition, gopher_quality, c4, fineweb")
-        ->delimiter(',');
-    c->callback([=] {
-      data::StageConfig sc;
-      sc.filter = true;
-      default_threshold_table(sc);
-      if (!config->empty()) {
-        toml::table t = load_toml(*config);
-        ConfigSection top(&t, *config);
-        ConfigSection f = top.section("filter");
-        read_filter_config(f, sc);
-        f.check_unused();
-      }
-      for (const auto& s : *skip) {
-        if (s == "pii") sc.pii = false;
-        else if (s == "gopher_repetition") sc.gopher_repetition = false;
-        else if (s == "gopher_quality") sc.gopher_quality = false;
-        else if (s == "c4") sc.c4 = false;
-        else if (s == "fineweb") sc.fineweb = false;
-        else fail("--skip: unknown rule group \"{}\"", s);
-      }
-      run_stage_job(*a, sc);
-    });
-  }
-
-  // decontam
-  {
-    auto* c = verb.add_subcommand("decontam", "Remove or flag documents sharing long n-grams with evaluation sets");
-    auto a = std::make_shared<JobArgs>();
-    add_job_options(c, *a);
-    auto evals = std::make_shared<std::vector<std::string>>();
-    auto ngram = std::make_shared<int>(13);
-    auto min_words = std::make_shared<int>(8);
-    auto flag = std::make_shared<bool>(false);
-    c->add_option("--eval", *evals, "Evaluation files (JSONL/TSV/CSV), directories or globs")->required();
-    c->add_option("--ngram", *ngram, "Words per n-gram (default 13)")->check(CLI::PositiveNumber);
-    c->add_option("--min-words", *min_words, "Shorter eval segments of at least this many words match whole");
-    c->add_flag("--flag", *flag, "Keep contaminated documents, marked in meta.contamination");
-    c->callback([=] {
-      data::StageConfig sc;
-      sc.decontam = std::make_shared<data::DecontamIndex>(*ngram, *min_words);
-      for (const auto& f : expand_inputs(*evals)) sc.decontam->add_file(f);
-      log_info("decontam: {} n-grams from {} evaluation files", sc.decontam->size(), sc.decontam->files().size());
-      sc.decontam_flag_only = *flag;
-      run_stage_job(*a, sc);
-    });
-  }
-
-  // dedup
-  {
-    auto* c = verb.add_subcommand("dedup", "Exact (xxh3) and near-duplicate (MinHash-LSH) removal; keeps the first");
-    auto inputs = std::make_shared<std::vector<std::string>>();
-    auto out = std::make_shared<std::string>();
-    auto rejects = std::make_shared<std::string>();
-    auto o = std::make_shared<data::DedupOptions>();
-    auto no_exact = std::make_shared<bool>(false), no_near = std::make_shared<bool>(false);
-    auto threads = std::make_shared<int>(0);
-    c->add_option("inputs", *inputs, "Document files")->required();
-    c->add_option("-o,--output", *out, "Output documents")->required();
-    c->add_option("--rejects", *rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
-    c->add_option("--ngram", o->minhash.ngram, "Words per shingle (default 5)")->check(CLI::PositiveNumber);
-    c->add_option("--bands", o->minhash.bands, "LSH bands (default 14)")->check(CLI::PositiveNumber);
-    c->add_option("--rows", o->minhash.rows, "Hashes per band (default 8)")->check(CLI::PositiveNumber);
-    c->add_option("--verify", o->minhash.verify_threshold,
-                  "Accept a band collision when the MinHash Jaccard estimate reaches this (default 0.7; 0 = off)");
-    c->add_option("--seed", o->minhash.seed, "Hash seed");
-    c->add_flag("--no-exact", *no_exact, "Skip exact dedup");
-    c->add_flag("--no-near", *no_near, "Skip near-duplicate dedup");
-    c->add_option("--threads", *threads, "Worker threads");
-    c->add_option("--text-field", o->text_field, "JSON field holding the text");
-    c->callback([=] {
-      if (*threads > 0) omp_set_num_threads(*threads);
-      o->exact = !*no_exact;
-      o->near = !*no_near;
-      Counts counts = data::dedup_files(expand_inputs(*inputs), *out,
-                                        rejects->empty() ? data::default_rejects_path(*out) : *rejects, *o);
-      print_counts(counts);
-    });
-  }
-
-  // mix
-  {
-    auto* c = verb.add_subcommand("mix", "Sample to target shares by language/source/synthetic (deterministic)");
-    auto inputs = std::make_shared<std::vector<std::string>>();
-    auto out = std::make_shared<std::string>();
-    auto o = std::make_shared<data::MixOptions>();
-    auto targets = std::make_shared<std::vector<std::string>>();
-    auto unit = std::make_shared<std::string>("docs");
-    c->add_option("inputs", *inputs, "Document files")->required();
-    c->add_option("-o,--output", *out, "Output documents")->required();
-    c->add_option("--by", o->by, "Group key fields: lang, source, synthetic (default lang)")->delimiter(',');
-    c->add_option("--target", *targets, "GROUP=SHARE, e.g. ko=0.6 or ko/synthetic=0.3 (repeat)")->required();
-    c->add_option("--unit", *unit, "Shares of docs (default) or chars")->check(CLI::IsMember({"docs", "chars"}));
-    c->add_option("--total", o->total, "Output size in units (default: the input's size)");
-    c->add_option("--seed", o->seed, "Sampling seed");
-    c->add_flag("--keep-others", o->keep_others, "Keep groups without a target unchanged");
-    c->callback([=] {
-      for (const auto& t : *targets) {
-        size_t eq = t.rfind('=');
-        if (eq == std::string::npos || eq == 0) fail("--target {}: expected GROUP=SHARE", t);
-        try {
-          o->targets[t.substr(0, eq)] = std::stod(t.substr(eq + 1));
-        } catch (const std::exception&) {
-          fail("--target {}: expected a number after '='", t);
-        }
-      }
-      o->by_chars = *unit == "chars";
-      auto report = data::mix_files(expand_inputs(*inputs), *out, *o);
-      std::printf("%s\n", report.dump(1).c_str());
-    });
-  }
-
-  // stats
-  {
-    auto* c = verb.add_subcommand("stats", "Documents, characters, bytes per language/source; synthetic share; rejects");
-    auto inputs = std::make_shared<std::vector<std::string>>();
-    auto rejects = std::make_shared<std::vector<std::string>>();
-    auto json_out = std::make_shared<bool>(false);
-    c->add_option("inputs", *inputs, "Document files")->required();
-    c->add_option("--rejects", *rejects, "Rejects files to count removals per rule");
-    c->add_flag("--json", *json_out, "Print JSON instead of a table");
-    c->callback([=] {
-      std::vector<std::string> rej;
-      if (!rejects->empty()) rej = expand_inputs(*rejects);
-      auto s = data::corpus_stats(expand_inputs(*inputs), rej);
-      std::printf("%s", *json_out ? (s.dump(1) + "\n").c_str() : data::format_stats(s).c_str());
-    });
-  }
-
-  // pipeline
-  {
-    auto* c = verb.add_subcommand("pipeline", "ingest -> normalize -> langid -> filter -> decontam -> dedup from a TOML config");
-    auto config = std::make_shared<std::string>();
-    auto out = std::make_shared<std::string>();
-    auto threads = std::make_shared<int>(0);
-    c->add_option("config", *config, "Pipeline config (see configs/data/*.toml)")->required();
-    c->add_option("-o,--output", *out, "Override [pipeline] output");
-    c->add_option("--threads", *threads, "Worker threads");
-    c->callback([=] {
-      if (*threads > 0) omp_set_num_threads(*threads);
-      auto summary = data::run_pipeline(*config, *out);
-      if (!summary.empty()) std::printf("%s\n", summary.dump(1).c_str());
-    });
-  }
+  add_ingest(verb);
+  add_normalize(verb);
+  add_langid(verb);
+  add_filter(verb);
+  add_decontam(verb);
+  add_dedup(verb);
+  add_mix(verb);
+  add_stats(verb);
+  add_pipeline(verb);
 }
 
 }  // namespace

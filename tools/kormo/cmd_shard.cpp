@@ -36,17 +36,17 @@ void setup(CLI::App& verb) {
       "  kormo shard --docs reasoning.jsonl --tokenizer tok/ --mask-span '<think>' '</think>' --out shards/r.ktok\n"
       "  kormo shard --ids ids.jsonl --vocab-size 32000 --out shards/ids.ktok");
   verb.callback([] {
-    if (doc_inputs.empty() == id_inputs.empty()) kormo::fail("give exactly one of --docs or --ids");
+    if (doc_inputs.empty() == id_inputs.empty()) kormo::fail_usage("give exactly one of --docs or --ids");
     if (!doc_inputs.empty()) {
-      if (docs.tokenizer.empty()) kormo::fail("--docs needs --tokenizer");
+      if (docs.tokenizer.empty()) kormo::fail_usage("--docs needs --tokenizer");
       docs.inputs = kormo::expand_inputs(doc_inputs);
       docs.out_path = out;
       docs.source_id = source_id;
       for (const auto& [open, close] : mask_spans) docs.mask_spans.push_back({open, close});
       kormo::shard::shard_from_docs(docs);
     } else {
-      if (ids.vocab_size == 0) kormo::fail("--ids needs --vocab-size");
-      if (!mask_spans.empty()) kormo::fail("--mask-span needs --docs (it names tokenizer special tokens)");
+      if (ids.vocab_size == 0) kormo::fail_usage("--ids needs --vocab-size");
+      if (!mask_spans.empty()) kormo::fail_usage("--mask-span needs --docs (it names tokenizer special tokens)");
       ids.inputs = kormo::expand_inputs(id_inputs);
       ids.out_path = out;
       ids.source_id = source_id;

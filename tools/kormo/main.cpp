@@ -6,6 +6,7 @@
 
 #include "kormo/util/error.h"
 #include "kormo/util/log.h"
+#include "kormo/version.h"
 #include "verb.h"
 
 namespace kormo::cli {
@@ -19,6 +20,22 @@ struct Verb {
 std::vector<Verb>& registry() {
   static std::vector<Verb> verbs;
   return verbs;
+}
+
+// Process exit codes shared by every verb: 2 = the command line must change.
+enum ExitCode : int { kExitOk = 0, kExitError = 1, kExitUsage = 2 };
+
+// Prints a library error the way every verb reports one; returns the exit code.
+int report(const Error& e) {
+  switch (e.kind()) {
+    case ErrorKind::kUsage:
+      std::fprintf(stderr, "kormo: usage error: %s\nRun with --help for more information.\n", e.what());
+      return kExitUsage;
+    case ErrorKind::kBadInput: std::fprintf(stderr, "kormo: error: %s\n", e.what()); break;
+    case ErrorKind::kIo: std::fprintf(stderr, "kormo: I/O error: %s\n", e.what()); break;
+    case ErrorKind::kInternal: std::fprintf(stderr, "kormo: internal error: %s\n", e.what()); break;
+  }
+  return kExitError;
 }
 }  // namespace
 
@@ -36,7 +53,7 @@ int main(int argc, char** argv) {
       "Each verb is one pipeline stage; stages exchange documented files (docs/FORMATS.md).\n"
       "Run `kormo <verb> --help` for a verb's options and examples.",
       "kormo"};
-  app.set_version_flag("--version", std::string("kormo ") + KORMO_VERSION + " (" + KORMO_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string("kormo ") + kVersion + " (" + kGitCommit + ")");
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Only print warnings and errors");
   app.add_flag("-v,--verbose", verbose, "Print debugging detail");
@@ -57,16 +74,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    return rc == 0 ? cli::kExitOk : cli::kExitUsage;
   } catch (const Error& e) {
-    std::fprintf(stderr, "kormo: error: %s\n", e.what());
-    return kExitError;
+    return cli::report(e);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "kormo: error: out of memory (lower the memory budget or the batch size)\n");
-    return kExitError;
+    return cli::kExitError;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kormo: internal error: %s\n", e.what());
-    return kExitError;
+    return cli::report(Error(e.what(), ErrorKind::kInternal));
   }
-  return kExitOk;
+  return cli::kExitOk;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -156,7 +157,7 @@ bool page_language(const std::string& rel, std::string& lang, std::string& key) 
 
 std::string read_whole(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail("{}: cannot read", path);
+  if (!f) fail_io("{}: cannot read: {}", path, std::strerror(errno));
   std::string s;
   std::array<char, 65536> buf;
   size_t n;

@@ -1,5 +1,5 @@
-// Decontamination: finds documents that share long word n-grams (13 by
-// default) with evaluation sets.
+// Decontamination: finds documents that share long word n-grams
+// (kDefaultNgram words by default) with evaluation sets.
 //
 // Evaluation files are read as the evaluator reads them: JSON Lines (every
 // string and string-array field of each record: llm-foundry {query, choices},
@@ -22,7 +22,9 @@ namespace kormo::data {
 
 class DecontamIndex {
  public:
-  DecontamIndex(int ngram = 13, int min_words = 8) : ngram_(ngram), min_words_(min_words) {}
+  static constexpr int kDefaultNgram = 13, kDefaultMinWords = 8;
+  explicit DecontamIndex(int ngram = kDefaultNgram, int min_words = kDefaultMinWords)
+      : ngram_(ngram), min_words_(min_words) {}
   // Adds all segments of an evaluation file; returns the number of n-grams added.
   size_t add_file(const std::string& path);
   void add_segment(std::string_view text, uint32_t file_index);

@@ -1,9 +1,11 @@
 #include "kormo/data/filters.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -93,31 +95,55 @@ Thresholds default_thresholds(const std::string& lang) {
 }
 
 void read_thresholds(ConfigSection& s, Thresholds& t) {
-  t.min_words = s.get_int("min_words", t.min_words);
-  t.max_words = s.get_int("max_words", t.max_words);
-  t.min_avg_word_length = s.get_double("min_avg_word_length", t.min_avg_word_length);
-  t.max_avg_word_length = s.get_double("max_avg_word_length", t.max_avg_word_length);
-  t.max_symbol_word_ratio = s.get_double("max_symbol_word_ratio", t.max_symbol_word_ratio);
-  t.max_bullet_lines_ratio = s.get_double("max_bullet_lines_ratio", t.max_bullet_lines_ratio);
-  t.max_ellipsis_lines_ratio = s.get_double("max_ellipsis_lines_ratio", t.max_ellipsis_lines_ratio);
-  t.max_non_alpha_words_ratio = s.get_double("max_non_alpha_words_ratio", t.max_non_alpha_words_ratio);
-  t.min_stop_words = s.get_int("min_stop_words", t.min_stop_words);
-  t.stop_words = s.get_strings("stop_words", t.stop_words);
-  t.stop_word_suffix = s.get_bool("stop_word_suffix", t.stop_word_suffix);
-  t.dup_line_frac = s.get_double("dup_line_frac", t.dup_line_frac);
-  t.dup_para_frac = s.get_double("dup_para_frac", t.dup_para_frac);
-  t.dup_line_char_frac = s.get_double("dup_line_char_frac", t.dup_line_char_frac);
-  t.dup_para_char_frac = s.get_double("dup_para_char_frac", t.dup_para_char_frac);
-  t.c4_min_words_per_line = s.get_int("c4_min_words_per_line", t.c4_min_words_per_line);
-  t.c4_min_sentences = s.get_int("c4_min_sentences", t.c4_min_sentences);
-  t.c4_max_word_length = s.get_int("c4_max_word_length", t.c4_max_word_length);
-  t.c4_terminal_punct = s.get_bool("c4_terminal_punct", t.c4_terminal_punct);
-  t.line_punct_thr = s.get_double("line_punct_thr", t.line_punct_thr);
-  t.short_line_thr = s.get_double("short_line_thr", t.short_line_thr);
-  t.short_line_length = s.get_int("short_line_length", t.short_line_length);
-  t.char_duplicates_ratio = s.get_double("char_duplicates_ratio", t.char_duplicates_ratio);
-  t.new_line_ratio = s.get_double("new_line_ratio", t.new_line_ratio);
-  t.lang_score = s.get_double("lang_score", t.lang_score);
+  for_each_threshold([&](const char* key, auto field) {
+    auto& v = t.*field;
+    using V = std::remove_cvref_t<decltype(v)>;
+    if constexpr (std::is_same_v<V, int64_t>) v = s.get_int(key, v);
+    else if constexpr (std::is_same_v<V, double>) v = s.get_double(key, v);
+    else if constexpr (std::is_same_v<V, bool>) v = s.get_bool(key, v);
+    else v = s.get_strings(key, v);
+  });
+}
+
+namespace {
+std::string toml_value(int64_t v) { return std::to_string(v); }
+std::string toml_value(bool v) { return v ? "true" : "false"; }
+std::string toml_value(double v) {
+  std::string s = fmt::format("{}", v);
+  // TOML reads "3" as an integer; keep floats recognisable.
+  return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;
+}
+std::string toml_value(const std::vector<std::string>& v) {
+  std::string s = "[";
+  // JSON string escapes are valid in TOML basic strings.
+  for (const auto& x : v) s += (s.size() > 1 ? ", " : "") + nlohmann::json(x).dump();
+  return s + "]";
+}
+std::string toml_value(const std::vector<std::pair<int, double>>& v) {
+  std::string s = "[";
+  for (const auto& [n, frac] : v) s += fmt::format("{}[{}, {}]", s.size() > 1 ? ", " : "", n, toml_value(frac));
+  return s + "]";
+}
+
+// `key = value` lines for the thresholds of t that differ from *base (all when null).
+std::string thresholds_toml(const Thresholds& t, const Thresholds* base) {
+  std::string out;
+  for_each_threshold([&](const char* key, auto field) {
+    if (!base || t.*field != base->*field) out += fmt::format("{} = {}\n", key, toml_value(t.*field));
+  });
+  return out;
+}
+}  // namespace
+
+std::string default_thresholds_toml() {
+  const Thresholds en = default_thresholds("en");
+  return "[filter.en]        # datatrove's / FineWeb's English settings\n" + thresholds_toml(en, nullptr) +
+         "# fixed for every language (datatrove's), not configurable:\n" +
+         "#   top_n_grams = " + toml_value(en.top_n_grams) + "\n#   dup_n_grams = " + toml_value(en.dup_n_grams) +
+         "\n\n[filter.ko]        # FineWeb-2's Korean settings: what differs from en\n" +
+         thresholds_toml(default_thresholds("ko"), &en) +
+         "\n[filter.default]   # any other language: what differs from en\n" +
+         thresholds_toml(default_thresholds("default"), &en);
 }
 
 RuleResult gopher_quality(const std::string& text, const Thresholds& t) {

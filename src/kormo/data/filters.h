@@ -9,10 +9,11 @@
 // come from split_words() (Korean eojeol + punctuation split), lengths are in
 // code points.
 //
-// Defaults: "en" = datatrove's/FineWeb's English settings; "ko" = FineWeb-2's
-// Korean settings (duplicate-line fraction 0.374, line punctuation 0.062,
-// newline ratio 0.196, non-alpha-word ratio 0.791, average word length 1-6,
-// 21 stop words matched as eojeol suffixes since particles are not split off).
+// The default thresholds are written once, in default_thresholds(); docs/data.md
+// quotes default_thresholds_toml() and tests/data/filters_test.cpp keeps the two
+// equal. "en" = datatrove's/FineWeb's English settings; "ko" = FineWeb-2's
+// Korean settings, with stop words matched as eojeol suffixes since particles are
+// not split off; any other language = "en" without the stop-word rule.
 #pragma once
 
 #include <map>
@@ -52,8 +53,46 @@ struct Thresholds {
 
 Thresholds default_thresholds(const std::string& lang);
 
-// Reads overrides from a config section (keys named as the fields above).
+// Calls visit(key, &Thresholds::field) for every configurable threshold, in the
+// order above: the one list of config keys, walked by read_thresholds(), the
+// job fingerprint and default_thresholds_toml(). The n-gram tables are fixed
+// (datatrove's).
+template <class Visit>
+void for_each_threshold(Visit&& visit) {
+  visit("min_words", &Thresholds::min_words);
+  visit("max_words", &Thresholds::max_words);
+  visit("min_avg_word_length", &Thresholds::min_avg_word_length);
+  visit("max_avg_word_length", &Thresholds::max_avg_word_length);
+  visit("max_symbol_word_ratio", &Thresholds::max_symbol_word_ratio);
+  visit("max_bullet_lines_ratio", &Thresholds::max_bullet_lines_ratio);
+  visit("max_ellipsis_lines_ratio", &Thresholds::max_ellipsis_lines_ratio);
+  visit("max_non_alpha_words_ratio", &Thresholds::max_non_alpha_words_ratio);
+  visit("min_stop_words", &Thresholds::min_stop_words);
+  visit("stop_words", &Thresholds::stop_words);
+  visit("stop_word_suffix", &Thresholds::stop_word_suffix);
+  visit("dup_line_frac", &Thresholds::dup_line_frac);
+  visit("dup_para_frac", &Thresholds::dup_para_frac);
+  visit("dup_line_char_frac", &Thresholds::dup_line_char_frac);
+  visit("dup_para_char_frac", &Thresholds::dup_para_char_frac);
+  visit("c4_min_words_per_line", &Thresholds::c4_min_words_per_line);
+  visit("c4_min_sentences", &Thresholds::c4_min_sentences);
+  visit("c4_max_word_length", &Thresholds::c4_max_word_length);
+  visit("c4_terminal_punct", &Thresholds::c4_terminal_punct);
+  visit("line_punct_thr", &Thresholds::line_punct_thr);
+  visit("short_line_thr", &Thresholds::short_line_thr);
+  visit("char_duplicates_ratio", &Thresholds::char_duplicates_ratio);
+  visit("new_line_ratio", &Thresholds::new_line_ratio);
+  visit("short_line_length", &Thresholds::short_line_length);
+  visit("lang_score", &Thresholds::lang_score);
+}
+
+// Reads overrides from a config section (keys as in for_each_threshold).
 void read_thresholds(ConfigSection& sec, Thresholds& t);
+
+// The built-in thresholds as a TOML config: every key of [filter.en] (and, as a
+// comment, the fixed n-gram tables), then only the keys [filter.ko] and
+// [filter.default] (any other language) change.
+std::string default_thresholds_toml();
 
 struct RuleResult {
   std::string rule;  // "" = passed

@@ -3,8 +3,10 @@
 #include <omp.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -55,7 +57,7 @@ json inputs_fingerprint(const std::vector<std::string>& files) {
   json j = json::array();
   for (const auto& f : files) {
     struct stat st {};
-    if (::stat(f.c_str(), &st) != 0) fail("{}: cannot stat input", f);
+    if (::stat(f.c_str(), &st) != 0) fail_io("{}: cannot stat input: {}", f, std::strerror(errno));
     j.push_back({f, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
   }
   return j;

@@ -124,8 +124,9 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   std::vector<std::string> eval_files = dc.get_strings("files", {});
   bool dc_on = dc.get_bool("enabled", !eval_files.empty());
   if (dc_on) {
-    sc.decontam = std::make_shared<DecontamIndex>(static_cast<int>(dc.get_int("ngram", 13)),
-                                                  static_cast<int>(dc.get_int("min_words", 8)));
+    sc.decontam = std::make_shared<DecontamIndex>(
+        static_cast<int>(dc.get_int("ngram", DecontamIndex::kDefaultNgram)),
+        static_cast<int>(dc.get_int("min_words", DecontamIndex::kDefaultMinWords)));
     for (const auto& f : expand_inputs(eval_files)) sc.decontam->add_file(f);
     std::string action = dc.get_string("action", "remove");
     if (action != "remove" && action != "flag") fail("{} [decontam] action: expected remove or flag", config_path);
@@ -137,11 +138,12 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   bool dedup_on = dd.get_bool("enabled", true);
   dopt.exact = dd.get_bool("exact", true);
   dopt.near = dd.get_bool("near", true);
-  dopt.minhash.ngram = static_cast<int>(dd.get_int("ngram", 5));
-  dopt.minhash.bands = static_cast<int>(dd.get_int("bands", 14));
-  dopt.minhash.rows = static_cast<int>(dd.get_int("rows", 8));
-  dopt.minhash.verify_threshold = dd.get_double("verify_threshold", 0.7);
-  dopt.minhash.seed = static_cast<uint64_t>(dd.get_int("seed", 1));
+  MinHashParams& mh = dopt.minhash;
+  mh.ngram = static_cast<int>(dd.get_int("ngram", mh.ngram));
+  mh.bands = static_cast<int>(dd.get_int("bands", mh.bands));
+  mh.rows = static_cast<int>(dd.get_int("rows", mh.rows));
+  mh.verify_threshold = dd.get_double("verify_threshold", mh.verify_threshold);
+  mh.seed = static_cast<uint64_t>(dd.get_int("seed", static_cast<int64_t>(mh.seed)));
   dopt.where_label = "stages.jsonl";
   if (dopt.minhash.ngram < 1 || dopt.minhash.bands < 1 || dopt.minhash.rows < 1)
     fail("{} [dedup]: ngram, bands and rows must be positive", config_path);

@@ -42,20 +42,8 @@ void read_filter_config(ConfigSection& sec, StageConfig& c) {
 }
 
 static json thresholds_json(const Thresholds& t) {
-  json j = {{"min_words", t.min_words}, {"max_words", t.max_words}, {"min_avg_word_length", t.min_avg_word_length},
-            {"max_avg_word_length", t.max_avg_word_length}, {"max_symbol_word_ratio", t.max_symbol_word_ratio},
-            {"max_bullet_lines_ratio", t.max_bullet_lines_ratio},
-            {"max_ellipsis_lines_ratio", t.max_ellipsis_lines_ratio},
-            {"max_non_alpha_words_ratio", t.max_non_alpha_words_ratio}, {"min_stop_words", t.min_stop_words},
-            {"stop_words", t.stop_words}, {"stop_word_suffix", t.stop_word_suffix},
-            {"dup_line_frac", t.dup_line_frac}, {"dup_para_frac", t.dup_para_frac},
-            {"dup_line_char_frac", t.dup_line_char_frac}, {"dup_para_char_frac", t.dup_para_char_frac},
-            {"top_n_grams", t.top_n_grams}, {"dup_n_grams", t.dup_n_grams},
-            {"c4_min_words_per_line", t.c4_min_words_per_line}, {"c4_min_sentences", t.c4_min_sentences},
-            {"c4_max_word_length", t.c4_max_word_length}, {"c4_terminal_punct", t.c4_terminal_punct},
-            {"line_punct_thr", t.line_punct_thr}, {"short_line_thr", t.short_line_thr},
-            {"short_line_length", t.short_line_length}, {"char_duplicates_ratio", t.char_duplicates_ratio},
-            {"new_line_ratio", t.new_line_ratio}, {"lang_score", t.lang_score}};
+  json j = {{"top_n_grams", t.top_n_grams}, {"dup_n_grams", t.dup_n_grams}};
+  for_each_threshold([&](const char* key, auto field) { j[key] = t.*field; });
   return j;
 }
 

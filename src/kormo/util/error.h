@@ -1,8 +1,11 @@
-// Errors: one exception type carrying a complete, user-facing message.
+// Errors: one exception type carrying a complete, user-facing message and the
+// kind of failure.
 //
 // Library code throws kormo::Error with the context a user needs to act on it
-// (file, line or byte offset, what was expected). The CLI catches it once at
-// the boundary, prints "kormo: <message>" and exits non-zero.
+// (file, line or byte offset, what was expected). The kind says whose move it is,
+// so each boundary answers in its own terms: the CLI exits 2 for usage errors and
+// 1 otherwise; a server answers usage and bad input with 4xx (the request must
+// change) and I/O and internal errors with 5xx (the request may be fine).
 #pragma once
 
 #include <fmt/format.h>
@@ -12,21 +15,44 @@
 
 namespace kormo {
 
+enum class ErrorKind {
+  kUsage,     // the command line or call is wrong: unknown option, conflicting flags
+  kBadInput,  // a document, config or model file is malformed or inconsistent
+  kIo,        // a file could not be opened, read, written or renamed
+  kInternal,  // kormo broke its own invariant: a bug
+};
+
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message, ErrorKind kind = ErrorKind::kBadInput)
+      : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  ErrorKind kind_;
 };
 
 template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw Error(fmt::format(f, std::forward<Args>(args)...));
+[[noreturn]] void fail_as(ErrorKind kind, fmt::format_string<Args...> f, Args&&... args) {
+  throw Error(fmt::format(f, std::forward<Args>(args)...), kind);
 }
 
-// Process exit codes shared by every verb.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitError = 1,   // bad input, failed run
-  kExitUsage = 2,   // bad command line
-};
+// Bad input, the common case.
+template <class... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
+  fail_as(ErrorKind::kBadInput, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+[[noreturn]] void fail_usage(fmt::format_string<Args...> f, Args&&... args) {
+  fail_as(ErrorKind::kUsage, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+[[noreturn]] void fail_io(fmt::format_string<Args...> f, Args&&... args) {
+  fail_as(ErrorKind::kIo, f, std::forward<Args>(args)...);
+}
+template <class... Args>
+[[noreturn]] void fail_internal(fmt::format_string<Args...> f, Args&&... args) {
+  fail_as(ErrorKind::kInternal, f, std::forward<Args>(args)...);
+}
 
 }  // namespace kormo

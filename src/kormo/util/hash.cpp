@@ -23,13 +23,13 @@ std::string xxh3_128_hex(std::string_view data) { return hex128(XXH3_128bits(dat
 
 std::string file_xxh3_128_hex(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) fail("{}: cannot open: {}", path, std::strerror(errno));
+  if (!f) fail_io("{}: cannot open: {}", path, std::strerror(errno));
   std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> st(XXH3_createState(), &XXH3_freeState);
   XXH3_128bits_reset(st.get());
   std::vector<char> buf(1 << 20);
   size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) XXH3_128bits_update(st.get(), buf.data(), n);
-  if (std::ferror(f.get())) fail("{}: read error", path);
+  if (std::ferror(f.get())) fail_io("{}: read error", path);
   return hex128(XXH3_128bits_digest(st.get()));
 }
 

@@ -50,7 +50,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& patterns)
     }
     if (rc != 0) {
       globfree(&g);
-      fail("input '{}': cannot expand pattern", pat);
+      fail_io("input '{}': cannot expand pattern", pat);
     }
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       fs::path p(g.gl_pathv[i]);
@@ -92,7 +92,7 @@ LineReader::LineReader(const std::string& path) : path_(path), src_(std::make_un
     src_->fd = 0;
   } else {
     src_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (src_->fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+    if (src_->fd < 0) fail_io("{}: cannot open: {}", path, std::strerror(errno));
     src_->own_fd = true;
   }
   if (has_zst_suffix(path)) {
@@ -114,7 +114,7 @@ bool LineReader::fill() {
     buf_.resize(old + kChunk);
     ssize_t n;
     do n = ::read(s.fd, buf_.data() + old, kChunk); while (n < 0 && errno == EINTR);
-    if (n < 0) fail("{}: read error: {}", path_, std::strerror(errno));
+    if (n < 0) fail_io("{}: read error: {}", path_, std::strerror(errno));
     buf_.resize(old + static_cast<size_t>(n));
     s.file_bytes += static_cast<uint64_t>(n);
     return n > 0;
@@ -123,7 +123,7 @@ bool LineReader::fill() {
     if (s.zin.pos == s.zin.size && !s.file_eof) {
       ssize_t n;
       do n = ::read(s.fd, s.in.data(), s.in.size()); while (n < 0 && errno == EINTR);
-      if (n < 0) fail("{}: read error: {}", path_, std::strerror(errno));
+      if (n < 0) fail_io("{}: read error: {}", path_, std::strerror(errno));
       if (n == 0) s.file_eof = true;
       s.file_bytes += static_cast<uint64_t>(n);
       s.zin = {s.in.data(), static_cast<size_t>(n), 0};
@@ -196,7 +196,7 @@ AtomicWriter::AtomicWriter(std::string path, int zstd_level) : path_(std::move(p
   if (p.has_parent_path()) make_dirs(p.parent_path().string());
   tmp_path_ = path_ + ".tmp." + std::to_string(::getpid());
   file_ = std::fopen(tmp_path_.c_str(), "wb");
-  if (!file_) fail("{}: cannot create: {}", tmp_path_, std::strerror(errno));
+  if (!file_) fail_io("{}: cannot create: {}", tmp_path_, std::strerror(errno));
   if (has_zst_suffix(path_)) {
     zstd_ = std::make_unique<Compressor>();
     zstd_->cctx = ZSTD_createCCtx();
@@ -216,9 +216,10 @@ void AtomicWriter::write(std::string_view data) {
   if (buf_.size() >= (1u << 20)) flush_buffer();
 }
 
+// Compressing bytes already in memory fails only when kormo misuses zstd: internal.
 void AtomicWriter::flush_buffer() {
   auto put = [&](const char* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, file_) != n) fail("{}: write failed: {}", tmp_path_, std::strerror(errno));
+    if (n && std::fwrite(p, 1, n, file_) != n) fail_io("{}: write failed: {}", tmp_path_, std::strerror(errno));
   };
   if (!zstd_) {
     put(buf_.data(), buf_.size());
@@ -227,7 +228,7 @@ void AtomicWriter::flush_buffer() {
     while (in.pos < in.size) {
       ZSTD_outBuffer out{zstd_->out.data(), zstd_->out.size(), 0};
       size_t rc = ZSTD_compressStream2(zstd_->cctx, &out, &in, ZSTD_e_continue);
-      if (ZSTD_isError(rc)) fail("{}: zstd error: {}", tmp_path_, ZSTD_getErrorName(rc));
+      if (ZSTD_isError(rc)) fail_internal("{}: zstd error: {}", tmp_path_, ZSTD_getErrorName(rc));
       put(zstd_->out.data(), out.pos);
     }
   }
@@ -243,17 +244,17 @@ void AtomicWriter::commit() {
     do {
       ZSTD_outBuffer out{zstd_->out.data(), zstd_->out.size(), 0};
       remaining = ZSTD_compressStream2(zstd_->cctx, &out, &in, ZSTD_e_end);
-      if (ZSTD_isError(remaining)) fail("{}: zstd error: {}", tmp_path_, ZSTD_getErrorName(remaining));
+      if (ZSTD_isError(remaining)) fail_internal("{}: zstd error: {}", tmp_path_, ZSTD_getErrorName(remaining));
       if (out.pos && std::fwrite(zstd_->out.data(), 1, out.pos, file_) != out.pos)
-        fail("{}: write failed: {}", tmp_path_, std::strerror(errno));
+        fail_io("{}: write failed: {}", tmp_path_, std::strerror(errno));
     } while (remaining != 0);
   }
   if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0)
-    fail("{}: flush failed: {}", tmp_path_, std::strerror(errno));
+    fail_io("{}: flush failed: {}", tmp_path_, std::strerror(errno));
   std::fclose(file_);
   file_ = nullptr;
   if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    fail("{}: cannot rename into place: {}", path_, std::strerror(errno));
+    fail_io("{}: cannot rename into place: {}", path_, std::strerror(errno));
   committed_ = true;
 }
 
@@ -266,7 +267,7 @@ void write_file_atomic(const std::string& path, std::string_view data) {
 void make_dirs(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) fail("{}: cannot create directory: {}", path, ec.message());
+  if (ec) fail_io("{}: cannot create directory: {}", path, ec.message());
 }
 
 }  // namespace kormo

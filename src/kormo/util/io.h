@@ -6,6 +6,8 @@
 //  - AtomicWriter never leaves a half-written file under the final name: data
 //    goes to a temporary sibling that is renamed on commit() and removed if the
 //    writer is destroyed without commit (exception, early return).
+//  - A file that cannot be opened, read, written or renamed throws an Error of
+//    kind kIo naming the path; malformed content (corrupt .zst) is kBadInput.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,7 @@ bool has_zst_suffix(std::string_view path);
 std::string read_file(const std::string& path);
 
 // Expands shell globs and directories (recursively, sorted) into a sorted,
-// de-duplicated file list. A pattern that matches nothing is an error.
+// de-duplicated file list. A pattern that matches nothing is bad input.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& patterns);
 
 // Streams lines (without the trailing '\n'; a trailing '\r' is kept so CRLF text
@@ -87,7 +89,7 @@ class AtomicWriter {
 // Writes `data` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view data);
 
-// Creates a directory and its parents; throws Error on failure.
+// Creates a directory and its parents; throws an I/O Error on failure.
 void make_dirs(const std::string& path);
 
 }  // namespace kormo

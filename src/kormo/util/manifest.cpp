@@ -7,6 +7,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
+#include "kormo/version.h"
 
 namespace fs = std::filesystem;
 
@@ -54,7 +55,7 @@ nlohmann::json Manifest::to_json() const {
   nlohmann::json j;
   j["format"] = "kormo-manifest";
   j["version"] = 1;
-  j["program"] = {{"name", "kormo"}, {"version", KORMO_VERSION}, {"git_commit", KORMO_GIT_COMMIT}};
+  j["program"] = {{"name", "kormo"}, {"version", kVersion}, {"git_commit", kGitCommit}};
   std::time_t now = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

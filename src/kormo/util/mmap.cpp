@@ -14,19 +14,19 @@ namespace kormo {
 
 MappedFile::MappedFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  if (fd < 0) fail_io("{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
-    fail("{}: cannot stat: {}", path, std::strerror(err));
+    fail_io("{}: cannot stat: {}", path, std::strerror(err));
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
     void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     int err = errno;
     ::close(fd);
-    if (m == MAP_FAILED) fail("{}: cannot map: {}", path, std::strerror(err));
+    if (m == MAP_FAILED) fail_io("{}: cannot map: {}", path, std::strerror(err));
     data_ = static_cast<const unsigned char*>(m);
   } else {
     ::close(fd);

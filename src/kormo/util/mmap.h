@@ -9,7 +9,7 @@ namespace kormo {
 
 class MappedFile {
  public:
-  // Throws Error naming the path when it cannot be opened or mapped. An empty
+  // Throws an I/O Error naming the path when it cannot be opened or mapped. An empty
   // file maps to data() == nullptr, size() == 0.
   explicit MappedFile(const std::string& path);
   ~MappedFile();
