@@ -31,6 +31,6 @@ err=$("$KORMO" shard --ids "$T/bad.jsonl" --vocab-size 100 --out "$T/bad.ktok" 2
 [[ $rc -eq 1 && "$err" == *"bad.jsonl:2: token id 100"* ]] || { echo "FAIL: rc=$rc $err"; fails=$((fails + 1)); }
 [[ -e "$T/bad.ktok" ]] && { echo "FAIL: partial shard left"; fails=$((fails + 1)); }
 err=$("$KORMO" shard --ids "$T/a.jsonl" --vocab-size 100 --mask-span '<think>' '</think>' --out "$T/m.ktok" 2>&1); rc=$?
-[[ $rc -eq 1 && "$err" == *"--mask-span needs --docs"* ]] || { echo "FAIL: --mask-span with --ids: rc=$rc $err"; fails=$((fails + 1)); }
+[[ $rc -eq 2 && "$err" == *"--mask-span needs --docs"* ]] || { echo "FAIL: --mask-span with --ids: rc=$rc $err"; fails=$((fails + 1)); }
 [[ $fails -eq 0 ]] && echo "shard ids tests passed"
 exit $fails
