@@ -2,6 +2,7 @@
 # Installs everything kormo needs on Debian 12 (as root) and builds it.
 #   bash scripts/setup.sh            # product + test dependencies, Release build in build/
 #   KORMO_SKIP_TEST_DEPS=1 bash scripts/setup.sh   # product dependencies only
+#   KORMO_CUDA=OFF bash scripts/setup.sh            # CPU-only even where nvcc is installed
 # Idempotent: packages already present are not reinstalled; the build is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +35,8 @@ if [[ "${KORMO_SKIP_TEST_DEPS:-0}" != 1 ]]; then
   fi
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKORMO_WERROR="${KORMO_WERROR:-ON}" >/dev/null
+# The CUDA backend is built whenever a CUDA toolkit is found (KORMO_CUDA=AUTO; ON/OFF to force).
+if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKORMO_WERROR="${KORMO_WERROR:-ON}" \
+  -DKORMO_CUDA="${KORMO_CUDA:-AUTO}" >/dev/null
 cmake --build build

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# The CUDA backend's check on a GPU machine: run from the repo root with .gpu/ present
+# (made by scripts/gpu-pack.sh on the build machine). Needs python3 and the NVIDIA driver
+# and cuBLAS 13 (a CUDA toolkit or the nvidia-cublas Python wheel); no network.
+#   bash scripts/gpu-check.sh        # logs and summary.txt under $OUT (default /tmp/kormo-gpu-check)
+# Sections, each under a timeout inside one overall budget (GPU_CHECK_BUDGET seconds,
+# default 480); a failing section is reported and the others still run:
+#   env     nvidia-smi, library paths
+#   data    random-walk token shards (python3 + kormo shard --ids)
+#   parity  kormo_cuda_tests: every op and a tiny model against the CPU backend
+#   curves  200 steps of the tiny model on cuda (fp32 and bf16 GEMM) and on cpu: |Δloss|
+#   speed   ~10 steps of a 126M model and of the 1B proxy: tokens/s and MFU against
+#           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
+#   resume  40 steps straight vs 20 + --resume 20 on the GPU: checkpoints bit-identical
+# summary.txt (also printed at the end) is the block to paste into bench/. Exit status 0
+# when every section passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-/tmp/kormo-gpu-check}
+BUDGET=${GPU_CHECK_BUDGET:-480}
+BIN=$ROOT/.gpu/bin
+KORMO=$BIN/kormo
+mkdir -p "$OUT"
+SUMMARY=$OUT/summary.txt
+: >"$SUMMARY"
+for b in kormo kormo_cuda_tests; do
+  [[ -x $BIN/$b ]] || { echo "gpu-check: $BIN/$b is missing: run scripts/gpu-pack.sh and carry .gpu" | tee -a "$SUMMARY"; exit 2; }
+done
+
+# Checkpoints of the 1B proxy are ~16 GB: work in memory when there is room.
+shm_gb=$(df -BG --output=avail /dev/shm 2>/dev/null | tail -1 | tr -dc 0-9)
+if [[ ${shm_gb:-0} -ge 40 ]]; then WORK=$(mktemp -d /dev/shm/kormo-gpu.XXXXXX); else WORK=$(mktemp -d /tmp/kormo-gpu.XXXXXX); fi
+CPU_PID=
+cleanup() {
+  [[ -n $CPU_PID ]] && pkill -P "$CPU_PID" 2>/dev/null  # the timeout wrapping the CPU run
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- libraries: .gpu/lib, then cuBLAS from a CUDA toolkit or a Python wheel
+find_lib_dir() {  # find_lib_dir NAME: the first directory holding NAME
+  local roots=(/usr/local/cuda*/lib64 /usr/local/cuda*/targets/*/lib /usr/lib/x86_64-linux-gnu /usr/lib64)
+  local r f
+  for r in $(python3 -c 'import site; print(" ".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null); do
+    roots+=("$r/nvidia")
+  done
+  for r in "${roots[@]}"; do
+    [[ -d $r ]] || continue
+    f=$(find -L "$r" -maxdepth 3 -name "$1" -print -quit 2>/dev/null)
+    [[ -n $f ]] && { dirname "$f"; return 0; }
+  done
+  return 1
+}
+CUBLAS_DIR=$(find_lib_dir libcublas.so.13) || CUBLAS_DIR=
+CUBLASLT_DIR=$(find_lib_dir libcublasLt.so.13) || CUBLASLT_DIR=
+export LD_LIBRARY_PATH="$ROOT/.gpu/lib:$CUBLAS_DIR:$CUBLASLT_DIR:${LD_LIBRARY_PATH:-}"
+if ! "$KORMO" --version >/dev/null 2>&1; then
+  export LD_LIBRARY_PATH="$ROOT/.gpu/compat:$LD_LIBRARY_PATH"  # an older system libstdc++
+fi
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
+# ---- sections
+FAILED=()
+note() { echo "$*" | tee -a "$SUMMARY"; }
+section() {  # section NAME LIMIT_S FUNCTION: FUNCTION's output goes to $OUT/NAME.log
+  local name=$1 limit=$2 fn=$3 left=$((BUDGET - SECONDS)) t0=$SECONDS rc
+  ((limit > left)) && limit=$left
+  if ((limit < 10)); then
+    note "$name: SKIP (overall budget of ${BUDGET}s spent)"
+    FAILED+=("$name")
+    return
+  fi
+  echo "== $name (up to ${limit}s)"
+  timeout -k 10 "$limit" bash -c "$fn" >"$OUT/$name.log" 2>&1
+  rc=$?
+  if ((rc == 0)); then
+    echo "   $name: ok ($((SECONDS - t0))s)"
+  else
+    if ((rc == 124 || rc == 137)); then note "$name: FAIL (timed out after ${limit}s)"; else note "$name: FAIL (exit $rc, see $name.log)"; fi
+    tail -n 15 "$OUT/$name.log" | sed 's/^/   | /'
+    FAILED+=("$name")
+  fi
+}
+export ROOT OUT WORK KORMO BIN SUMMARY
+
+sec_env() {
+  set -e
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi
+    echo "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)" >>"$SUMMARY"
+  fi
+  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  "$KORMO" --version | tee -a "$SUMMARY"
+  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; cuBLAS from ${CUBLAS_DIR:-?}; work dir $WORK" | tee -a "$SUMMARY"
+  [[ -n $CUBLAS_DIR && -n $CUBLASLT_DIR ]] || { echo "libcublas.so.13 / libcublasLt.so.13 not found"; exit 1; }
+}
+
+# Documents are random walks over ids 3..1002 (next = 7·id + 13 mod 1000 with
+# probability 0.8): a pattern a model learns within 200 steps, so loss curves move.
+sec_data() {
+  set -e
+  python3 - "$WORK/ids.jsonl" <<'PY'
+import json, random, sys
+rng = random.Random(1)
+with open(sys.argv[1], "w") as f:
+    for _ in range(4000):
+        t, ids = rng.randrange(1000), []
+        for _ in range(rng.randint(100, 700)):
+            ids.append(t + 3)
+            t = (7 * t + 13) % 1000 if rng.random() < 0.8 else rng.randrange(1000)
+        f.write(json.dumps({"ids": ids}) + "\n")
+PY
+  "$KORMO" -q shard --ids "$WORK/ids.jsonl" --vocab-size 8192 --out "$WORK/data.ktok"
+  cat >"$WORK/model-126m.toml" <<'TOML'
+[model]
+vocab_size = 32768
+hidden_size = 768
+intermediate_size = 2048
+num_layers = 12
+num_heads = 12
+num_kv_heads = 4
+head_dim = 64
+max_seq_len = 2048
+rope_theta = 500000.0
+rms_eps = 1e-5
+TOML
+}
+
+config() {  # config NAME BACKEND MODEL_FILE STEPS BATCH SEQ [extra [train] lines]: writes $WORK/NAME.toml
+  cat >"$WORK/$1.toml" <<TOML
+[data]
+batch_size = $5
+seq_len = $6
+val_fraction = 0.0
+val_tokens = 0
+sources.walk = { shards = ["$WORK/data.ktok"] }
+[train]
+model = "$3"
+out_dir = "$WORK/run-$1"
+backend = "$2"
+steps = $4
+lr = 1e-3
+warmup_frac = 0.05
+weight_decay = 0.033
+grad_clip = 1.0
+spike_factor = 0.0
+threads = $(($(nproc) > 4 ? $(nproc) - 4 : 1))
+seed = 1
+peak_gflops = 989000
+${7:-}
+TOML
+}
+export -f config
+
+sec_parity() {
+  # KORMO_CUDA_SYNC=1: a kernel fault is reported under the op that caused it.
+  if KORMO_CUDA_SYNC=1 "$BIN/kormo_cuda_tests" --gtest_filter='Cuda*' --gtest_color=no; then
+    if grep -q '^\[  SKIPPED \]' "$OUT/parity.log"; then
+      echo "parity: FAIL (tests skipped: $(grep -m1 'no CUDA GPU' "$OUT/parity.log"))" >>"$SUMMARY"
+      return 1
+    fi
+    echo "parity: PASS ($(grep -c '^\[       OK \]' "$OUT/parity.log") tests)" >>"$SUMMARY"
+    grep '^\[ model' "$OUT/parity.log" >>"$SUMMARY"
+    return 0
+  fi
+  # A fault poisons the CUDA context for every later test: rerun the failed ones alone.
+  echo "parity: FAIL; the failed tests, each in a process of its own:" >>"$SUMMARY"
+  for t in $(grep -o '^\[  FAILED  \] Cuda[A-Za-z0-9_.]*' "$OUT/parity.log" | awk '{print $4}' | sort -u); do
+    if KORMO_CUDA_SYNC=1 "$BIN/kormo_cuda_tests" --gtest_filter="$t" --gtest_color=no >"$OUT/parity-$t.log" 2>&1; then
+      echo "  $t: passes alone" >>"$SUMMARY"
+    else
+      echo "  $t: FAIL: $(grep -m3 -E 'Failure|error|Expected|Which is' "$OUT/parity-$t.log" | tr '\n' ' ' | cut -c1-300)" >>"$SUMMARY"
+    fi
+  done
+  grep '^\[ model' "$OUT/parity.log" >>"$SUMMARY"
+  return 1
+}
+
+sec_curves() {
+  set -e
+  config tiny-cuda-fp32 cuda "$ROOT/configs/model/tiny.toml" 200 8 256
+  config tiny-cuda-bf16 cuda "$ROOT/configs/model/tiny.toml" 200 8 256
+  KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/tiny-cuda-fp32.toml"
+  KORMO_CUDA_GEMM=bf16 "$KORMO" -q pretrain "$WORK/tiny-cuda-bf16.toml"
+  echo "waiting for the CPU run"
+  while [[ ! -f $WORK/cpu.rc ]]; do sleep 1; done
+  [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; exit 1; }
+  python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
+import json, math, sys
+w = sys.argv[1]
+def losses(name):  # a non-finite loss is written as null
+    return [float("nan") if x is None else x for x in (json.loads(l)["loss"] for l in open(f"{w}/run-{name}/metrics.jsonl"))]
+cpu = losses("tiny-cpu")
+ok = True
+# step-1 loss: same weights and batch, so only op rounding differs; the later steps
+# drift apart as any two fp32 implementations do; the limits catch a wrong op.
+for name, first_tol, max_tol in (("tiny-cuda-fp32", 1e-4, 0.05), ("tiny-cuda-bf16", 1e-2, 0.15)):
+    c = losses(name)
+    d = [abs(a - b) for a, b in zip(c, cpu)]
+    good = len(c) == len(cpu) == 200 and all(math.isfinite(x) for x in c) and d[0] <= first_tol and max(d) <= max_tol
+    ok &= good
+    print(f"curves {name[5:]} vs cpu, 200 steps (tiny, B=8 T=256): loss {c[0]:.4f} -> {c[-1]:.4f} (cpu {cpu[0]:.4f} -> {cpu[-1]:.4f}); "
+          f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e} at step {d.index(max(d)) + 1}, last {d[-1]:.2e}: {'PASS' if good else 'FAIL'}")
+sys.exit(0 if ok else 1)
+PY
+}
+
+speed_report() {  # speed_report RUN LABEL: median tokens/s, step time and MFU over steps ≥ 3
+  python3 - "$WORK/run-$1/metrics.jsonl" "$2" <<'PY' | tee -a "$SUMMARY"
+import json, statistics, sys
+m = [json.loads(l) for l in open(sys.argv[1])][2:]
+med = lambda k: statistics.median(x[k] for x in m)
+print(f"speed {sys.argv[2]}: {med('tokens_per_s'):,.0f} tokens/s, {med('step_s'):.3f} s/step, MFU {100 * med('mfu'):.1f}% "
+      f"(median of steps 3..{len(m) + 2}; loss {m[-1]['loss']:.3f})")
+PY
+}
+export -f speed_report
+
+sec_speed_126m() {
+  set -e
+  config s126m cuda "$WORK/model-126m.toml" 12 8 2048
+  "$KORMO" -q pretrain "$WORK/s126m.toml"
+  speed_report s126m "126M (12x768, GQA 12/4, vocab 32768) B=8 T=2048 bf16 GEMM"
+  rm -rf "$WORK/run-s126m"
+  config s126m-tf32 cuda "$WORK/model-126m.toml" 8 8 2048
+  KORMO_CUDA_GEMM=tf32 "$KORMO" -q pretrain "$WORK/s126m-tf32.toml"
+  speed_report s126m-tf32 "126M B=8 T=2048 tf32 GEMM"
+  # Per-op GPU time: synchronise after every op so the timers measure the kernels.
+  config s126m-profile cuda "$WORK/model-126m.toml" 4 8 2048 "profile = true"
+  KORMO_CUDA_SYNC=1 "$KORMO" pretrain "$WORK/s126m-profile.toml" 2>&1 | grep -o 'profile .*' | tee "$OUT/profile-126m.txt"
+  { echo "profile 126M B=8 T=2048 bf16 (4 steps, synchronised per op):"; sed 's/^profile /  /' "$OUT/profile-126m.txt"; } >>"$SUMMARY"
+}
+
+sec_speed_1b() {
+  set -e
+  config s1b cuda "$ROOT/configs/model/proxy-1b.toml" 8 4 2048
+  "$KORMO" -q pretrain "$WORK/s1b.toml"
+  speed_report s1b "1B proxy (16x2048, GQA 16/8, vocab 125184) B=4 T=2048 bf16 GEMM"
+  rm -rf "$WORK/run-s1b"
+}
+
+sec_resume() {
+  set -e
+  config straight cuda "$ROOT/configs/model/tiny.toml" 40 8 256
+  config split cuda "$ROOT/configs/model/tiny.toml" 40 8 256
+  "$KORMO" -q pretrain "$WORK/straight.toml"
+  "$KORMO" -q pretrain "$WORK/split.toml" --max-steps 20
+  "$KORMO" -q pretrain "$WORK/split.toml" --resume
+  local a=$WORK/run-straight/step-0000040 b=$WORK/run-split/step-0000040 ok=PASS
+  cmp "$a/model.safetensors" "$b/model.safetensors" || ok=FAIL
+  cmp "$a/trainer_state/optimizer.safetensors" "$b/trainer_state/optimizer.safetensors" || ok=FAIL
+  echo "resume on cuda: 40 steps vs 20 + --resume 20 (tiny, bf16 GEMM): model and optimizer state bit-identical: $ok" >>"$SUMMARY"
+  [[ $ok == PASS ]]
+}
+export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume
+export CUBLAS_DIR CUBLASLT_DIR
+
+echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
+section env 30 sec_env
+section data 60 sec_data
+if [[ -f $WORK/data.ktok ]]; then
+  # The CPU reference of the loss curves runs beside the GPU sections.
+  config tiny-cpu cpu "$ROOT/configs/model/tiny.toml" 200 8 256
+  (
+    timeout -k 10 400 "$KORMO" -q pretrain "$WORK/tiny-cpu.toml" >"$OUT/curves-cpu.log" 2>&1
+    echo $? >"$WORK/cpu.rc"
+  ) &
+  CPU_PID=$!
+fi
+section parity 150 sec_parity
+section curves 150 sec_curves
+section speed-126m 100 sec_speed_126m
+section speed-1b 150 sec_speed_1b
+section resume 90 sec_resume
+
+{
+  echo
+  echo "==== kormo CUDA backend check ($(date -u +%Y-%m-%dT%H:%MZ), ${SECONDS}s) ===="
+  cat "$SUMMARY"
+  if ((${#FAILED[@]})); then echo "FAILED sections: ${FAILED[*]}"; else echo "all sections passed"; fi
+} | tee "$OUT/summary.block.txt"
+((${#FAILED[@]} == 0))

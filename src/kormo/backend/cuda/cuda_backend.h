@@ -1,0 +1,31 @@
+// The CUDA backend (src/kormo/backend/cuda): the Backend of the first visible GPU — fp32
+// storage in device memory, the decoder's ops as hand-written kernels (ops.cu,
+// attention.cu), GEMMs through cuBLAS, everything on one stream. backend::get("cuda")
+// or get("auto") is the usual way in; this header adds what tests need beyond the
+// Backend interface. Only built when CMake finds a CUDA compiler (KORMO_HAVE_CUDA).
+//
+// Environment: KORMO_CUDA_GEMM = bf16 (default) | tf32 | fp32 picks the GEMM precision;
+// KORMO_CUDA_SYNC=1 synchronises after every op, so an asynchronous failure is reported
+// under the op that caused it (and `profile = true` timings become per-op GPU time).
+#pragma once
+
+#include <string>
+
+#include "kormo/backend/backend.h"
+
+namespace kormo::backend {
+
+// GEMM precision; inputs and outputs stay fp32 in memory either way.
+//  kFp32: fp32 arithmetic (parity with the CPU backend to ~1e-5; the debug mode).
+//  kTf32: tensor cores with inputs rounded to TF32 (10-bit mantissa), fp32 accumulation.
+//  kBf16: tensor cores with inputs rounded to bfloat16, fp32 accumulation.
+enum class CudaGemm { kFp32, kTf32, kBf16 };
+
+// The process-wide backend of the first visible GPU, or nullptr with `why` saying why
+// there is none. Throws Error if a GPU is visible but cannot be set up.
+Backend* cuda_backend(std::string& why);
+// Changes the GEMM precision of `be`, which must be the CUDA backend (tests compare modes
+// in one process).
+void set_cuda_gemm(Backend& be, CudaGemm mode);
+
+}  // namespace kormo::backend
