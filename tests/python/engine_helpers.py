@@ -37,7 +37,7 @@ SMALL_MODEL = dict(vocab_size=256, hidden_size=48, intermediate_size=96, num_lay
                    num_kv_heads=2, head_dim=12, max_seq_len=64)
 
 
-def small_run(kormo_bin, tmp_path, out_name="run", train=None):
+def small_run(kormo_bin, tmp_path, out_name="run", train=None, data=None):
     """Shards two synthetic sources and writes a short-run config; returns the config path."""
     shards = {}
     for i, lang in enumerate(["ko", "en"]):
@@ -48,5 +48,8 @@ def small_run(kormo_bin, tmp_path, out_name="run", train=None):
         shards[lang] = (shard, 2.0 if lang == "ko" else 1.0)
     t = dict(steps=16, lr=3e-3, eval_every=8, checkpoint_every=8, threads=2, seed=7)
     t.update(train or {})
-    return write_config(tmp_path / f"{out_name}.toml", tmp_path / out_name, shards, SMALL_MODEL,
-                        dict(batch_size=4, seq_len=32, grad_accum=2, val_fraction=0.1, val_tokens=1024), t)
+    d = dict(batch_size=4, seq_len=32, grad_accum=2, val_fraction=0.1, val_tokens=1024)
+    d.update(data or {})
+    if "grad_accum" in t:  # a [data] key, accepted in `train` for brevity
+        d["grad_accum"] = t.pop("grad_accum")
+    return write_config(tmp_path / f"{out_name}.toml", tmp_path / out_name, shards, SMALL_MODEL, d, t)

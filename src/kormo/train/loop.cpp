@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "kormo/model/runner.h"
 #include "kormo/train/checkpoint.h"
@@ -57,9 +58,15 @@ void print_profile() {
 }  // namespace
 
 void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
-                  const std::vector<shard::LoadedBatch>& validation) {
+                  const std::vector<shard::LoadedBatch>& validation, dist::Communicator& comm) {
   const std::string from = resume_point(cfg);
+  // Every rank has looked at out_dir before rank 0 writes into it.
+  comm.barrier();
+  const bool lead = comm.rank() == 0;
   backend::Backend& be = w.backend();
+  if (comm.size() > 1 && !be.host_accessible())
+    fail("data parallelism over {} needs host memory; backend {} needs a device communicator (NCCL, not built yet)",
+         comm.name(), be.name());
   AdamW opt(cfg.adamw, w);
   TrainerState st;
   if (from.empty()) {
@@ -74,11 +81,14 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   }
   st.seed = cfg.seed;
   st.threads = omp_get_max_threads();
-  make_dirs(cfg.out_dir);
   const std::string metrics_path = cfg.out_dir + "/metrics.jsonl";
-  truncate_metrics(metrics_path, st.step);
-  std::ofstream metrics(metrics_path, std::ios::app);
-  if (!metrics) fail("{}: cannot open for appending", metrics_path);
+  std::ofstream metrics;
+  if (lead) {
+    make_dirs(cfg.out_dir);
+    truncate_metrics(metrics_path, st.step);
+    metrics.open(metrics_path, std::ios::app);
+    if (!metrics) fail_io("{}: cannot open for appending", metrics_path);
+  }
 
   model::Runner runner(w, model::Runner::Mode::kTraining);
   const int64_t total = cfg.schedule.total_steps;
@@ -86,8 +96,8 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   const int64_t warmup_steps = static_cast<int64_t>(std::floor(cfg.schedule.warmup_frac * total));
   op_profile().enabled = cfg.profile;
 
-  Progress progress(cfg.name, static_cast<double>(stop), "steps");
-  progress.update(static_cast<double>(st.step));
+  std::optional<Progress> progress;  // rank 0's alone
+  if (lead) progress.emplace(cfg.name, static_cast<double>(stop), "steps"), progress->update(static_cast<double>(st.step));
   std::vector<shard::LoadedBatch> micro(cfg.grad_accum);
   std::vector<float> weight;
   while (st.step < stop) {
@@ -98,9 +108,10 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       OpTimer tm("data");
       for (auto& mb : micro) {
         mb = source.next();
-        for (int32_t t : mb.batch.targets) weight_sum += t >= 0;
-        step_tokens += mb.batch.B * mb.batch.T;
+        for (float x : mb.loss_weight) weight_sum += x;
+        step_tokens += mb.batch.B * mb.batch.T * comm.size();
       }
+      weight_sum = comm.all_reduce_sum(weight_sum);
     }
     {
       OpTimer tm("zero_grads");
@@ -110,11 +121,22 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     model::ForwardOptions fo;
     fo.z_loss = static_cast<float>(cfg.z_loss);
     for (auto& mb : micro) {
-      loss_sum += runner.forward(mb.batch, fo);
-      weight.resize(mb.batch.targets.size());
-      for (size_t n = 0; n < weight.size(); ++n)
-        weight[n] = mb.batch.targets[n] >= 0 ? static_cast<float>(1.0 / weight_sum) : 0.f;
+      runner.forward(mb.batch, fo);
+      const std::vector<float> losses = runner.losses_host();
+      weight.resize(mb.loss_weight.size());
+      for (size_t n = 0; n < weight.size(); ++n) {
+        loss_sum += static_cast<double>(mb.loss_weight[n]) * losses[n];
+        weight[n] = static_cast<float>(mb.loss_weight[n] / weight_sum);
+      }
       runner.backward(mb.batch, weight);
+    }
+    double allreduce_s = 0;
+    if (comm.size() > 1) {
+      OpTimer tm("all_reduce");
+      const auto a0 = std::chrono::steady_clock::now();
+      loss_sum = comm.all_reduce_sum(loss_sum);
+      comm.all_reduce_sum(runner.grads(), w.size());
+      allreduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
     }
     const double loss = weight_sum > 0 ? loss_sum / weight_sum : NAN;
     double norm;
@@ -127,10 +149,11 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     if (!skip && cfg.spike_factor > 0 && st.step >= warmup_steps && st.loss_ema > 0 &&
         loss > cfg.spike_factor * st.loss_ema)
       skip = true;
-    if (skip) {
+    if (skip && lead) {
       log_warn("step {}: skipped the update (loss {}, grad norm {}, running loss {:.4f})", st.step + 1, loss, norm,
                st.loss_ema);
-    } else {
+    }
+    if (!skip) {
       OpTimer tm("adamw");
       const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
       opt.step(w, runner.grads(), lr, ++st.updates, clip);
@@ -145,7 +168,9 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     nlohmann::ordered_json line = {{"step", st.step},     {"loss", loss},    {"lr", lr},
                                    {"grad_norm", norm},   {"skipped", skip}, {"tokens", st.tokens},
                                    {"tokens_per_s", tps}, {"mfu", mfu},      {"step_s", dt}};
+    if (comm.size() > 1) line["allreduce_s"] = allreduce_s;
     const bool last = st.step == stop;
+    if (!lead) continue;
     if (!validation.empty() && ((cfg.eval_every > 0 && st.step % cfg.eval_every == 0) || (last && st.step == total))) {
       EvalResult er = evaluate(runner, validation);
       for (auto& [k, v] : er.fields.items()) line[k] = v;
@@ -153,14 +178,15 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     }
     metrics << line.dump() << "\n";
     metrics.flush();
-    progress.update(static_cast<double>(st.step),
+    progress->update(static_cast<double>(st.step),
                     fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s MFU {:.1f}%", loss, lr, tps, 100 * mfu));
     if (last || (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0)) {
       st.source = source.state();
       save_checkpoint(cfg.out_dir, w, opt, st, cfg.extra_files);
     }
   }
-  progress.finish();
+  if (!lead) return;
+  progress->finish();
   if (cfg.profile) print_profile();
 }
 

@@ -11,8 +11,14 @@
 //    and is logged.
 //  - out_dir/metrics.jsonl gets one JSON line per step (validation fields on eval
 //    steps); checkpoints are written by train/checkpoint.h. A run directory holding a
-//    run is only continued with resume = true, and then continues exactly: same config
-//    and thread count → bit-identical weights and identical deterministic metric fields.
+//    run is only continued with resume = true, and then continues exactly: same config,
+//    world size and thread count → bit-identical weights and identical deterministic
+//    metric fields.
+//  - Data parallelism: every rank of `comm` runs the loop on its own slice of each
+//    global batch (the source's business); the loss-weight total, the loss and the
+//    gradients are summed across ranks (in rank order, so every rank holds the same
+//    bits and takes the same update). Rank 0 alone writes metrics and checkpoints and
+//    evaluates. A rank that dies makes the others fail with an error, not hang.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "kormo/dist/communicator.h"
 #include "kormo/model/weights.h"
 #include "kormo/shard/loader.h"
 #include "kormo/train/optimizer.h"
@@ -58,6 +65,6 @@ struct LoopConfig {
 // Trains `w` in place. Fresh run: weights initialised from cfg.seed. Resume: weights,
 // optimizer, source position and counters from the newest checkpoint in out_dir.
 void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
-                  const std::vector<shard::LoadedBatch>& validation);
+                  const std::vector<shard::LoadedBatch>& validation, dist::Communicator& comm);
 
 }  // namespace kormo::train

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "kormo/backend/backend.h"
+#include "kormo/dist/communicator.h"
 #include "kormo/model/config_io.h"
 #include "kormo/shard/loader.h"
 #include "kormo/train/loop.h"
@@ -130,6 +131,12 @@ void pretrain(const PretrainOptions& opts) {
   PretrainConfig cfg = load_config(opts.config_path);
   if (cfg.threads > 0) omp_set_num_threads(static_cast<int>(cfg.threads));
   backend::Backend& be = backend::get(cfg.backend);
+  // Under mpirun/srun each process is one rank with micro-batch batch_size: the global
+  // batch is world × batch_size rows, each rank packing its own slice of it.
+  std::unique_ptr<dist::Communicator> comm = dist::make_communicator();
+  cfg.loader.rank = comm->rank();
+  cfg.loader.world = comm->size();
+  if (comm->rank() != 0) set_log_level(LogLevel::kQuiet);
   shard::DataLoader loader(cfg.sources, cfg.loader);
   if (loader.vocab_size() > cfg.model.vocab_size)
     fail("{}: shards use a vocabulary of {} ids but the model's vocab_size is {} (config/vocab mismatch)",
@@ -144,11 +151,13 @@ void pretrain(const PretrainOptions& opts) {
   if (loop.eval_every > 0 || cfg.val_tokens > 0) val = loader.validation(cfg.val_tokens);
   if (val.empty()) log_warn("no validation text (val_fraction {} of the documents)", cfg.loader.val_fraction);
   model::Weights w(cfg.model, be);
-  log_info("model {} parameters, backend {}, {} threads, {} tokens/step, {} training / {} validation documents",
-           model::num_parameters(cfg.model), be.name(), omp_get_max_threads(),
-           loop.grad_accum * cfg.loader.batch_size * cfg.loader.seq_len, loader.train_docs(), loader.val_docs());
+  log_info("model {} parameters, backend {}, {} rank(s) × {} threads, {} tokens/step, {} training / {} validation "
+           "documents",
+           model::num_parameters(cfg.model), be.name(), comm->size(), omp_get_max_threads(),
+           comm->size() * loop.grad_accum * cfg.loader.batch_size * cfg.loader.seq_len, loader.train_docs(),
+           loader.val_docs());
   ShardSource source(loader);
-  run_training(loop, w, source, val);
+  run_training(loop, w, source, val, *comm);
 }
 
 }  // namespace kormo::train
