@@ -9,9 +9,9 @@
 #   data    random-walk token shards (python3 + kormo shard --ids)
 #   parity  kormo_cuda_tests: every op and a tiny model against the CPU backend
 #   curves  200 steps of the tiny model on cuda (fp32 and bf16 GEMM) and on cpu: |Δloss|
+#   resume  40 steps straight vs 20 + --resume 20 on the GPU: checkpoints bit-identical
 #   speed   ~10 steps of a 126M model and of the 1B proxy: tokens/s and MFU against
 #           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
-#   resume  40 steps straight vs 20 + --resume 20 on the GPU: checkpoints bit-identical
 # summary.txt (also printed at the end) is the block to paste into bench/. Exit status 0
 # when every section passed.
 set -uo pipefail
@@ -270,9 +270,9 @@ if [[ -f $WORK/data.ktok ]]; then
 fi
 section parity 150 sec_parity
 section curves 150 sec_curves
+section resume 90 sec_resume
 section speed-126m 100 sec_speed_126m
 section speed-1b 150 sec_speed_1b
-section resume 90 sec_resume
 
 {
   echo
