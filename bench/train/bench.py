@@ -3,6 +3,7 @@ the same model shape, batch and sequence length, on the same machine in the same
 Runs alternate kormo/torch; figures are medians of the per-step tokens/s (first step
 of each run dropped as warm-up). Usage:
     python3 bench/train/bench.py --kormo build/kormo [--rounds 2] [--steps 5] [--threads 2]
+        [--baseline OTHER_KORMO]   # also an earlier kormo build, alternating: regression check
 OMP_WAIT_POLICY (default here: passive, for both kormo and torch) matters on a shared
 machine: spinning OpenMP threads steal the CPU from the threads they wait for.
 """
@@ -86,6 +87,7 @@ def run_torch(m, batch, seq, steps, threads):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kormo", default="build/kormo")
+    ap.add_argument("--baseline", help="an earlier kormo binary, run alternately with --kormo and the peer")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
@@ -99,12 +101,18 @@ def main():
         tmp = pathlib.Path(d)
         for name in a.sizes.split(","):
             m = SIZES[name]
-            k, t, prof = [], [], []
+            k, t, base, prof = [], [], [], []
             for r in range(a.rounds):
                 kr, prof = run_kormo(kormo, tmp, name, m, a.batch, a.seq, a.steps + 1, a.threads, r == a.rounds - 1)
                 k += kr
                 t += run_torch(m, a.batch, a.seq, a.steps + 1, a.threads)
+                if a.baseline:
+                    base += run_kormo(str(pathlib.Path(a.baseline).resolve()), tmp, name, m, a.batch, a.seq,
+                                      a.steps + 1, a.threads, False)[0]
             km, tm = statistics.median(k), statistics.median(t)
+            if base:
+                bm = statistics.median(base)
+                print(f"{name:5s} kormo {km:8.0f} tok/s  baseline {bm:8.0f} tok/s  ratio {km / bm:5.2f}x", flush=True)
             print(f"{name:5s} params {n_params(m) / 1e6:7.1f}M  kormo {km:8.0f} tok/s  torch {tm:8.0f} tok/s  "
                   f"ratio {km / tm:5.2f}x  (batch {a.batch} x seq {a.seq}, {a.threads} threads, "
                   f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, kormo runs {len(k)} / torch {len(t)} steps)",
