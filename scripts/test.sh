@@ -20,7 +20,7 @@ KORMO_BIN="$PWD/build/kormo" $PY -m pytest -q tests/python
 if [[ "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
   echo "== fuzz (${KORMO_FUZZ_SECONDS:-20}s per target)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DKORMO_FUZZ=ON -DKORMO_NATIVE=OFF -DBUILD_TESTING=ON >/dev/null
+    -DKORMO_FUZZ=ON -DKORMO_CUDA=OFF -DKORMO_NATIVE=OFF -DBUILD_TESTING=ON >/dev/null
   mapfile -t targets < <(cd tests/fuzz && ls *_fuzz.cpp 2>/dev/null | sed 's/\.cpp$//')
   for t in "${targets[@]}"; do
     cmake --build build-fuzz --target "$t"

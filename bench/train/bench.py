@@ -37,7 +37,8 @@ def n_params(m):
 
 
 def run_kormo(kormo, tmp, name, m, batch, seq, steps, threads, profile):
-    shard = tmp / f"{name}.ktok"
+    # Each binary shards the same ids itself: an older build may not read a newer shard version.
+    shard = tmp / f"{name}-{abs(hash(kormo))}.ktok"
     if not shard.exists():
         rnd = random.Random(0)
         ids = tmp / f"{name}.jsonl"

@@ -240,6 +240,13 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
   const float *cs = rope_cos_.data(), *sn = rope_sin_.data();
   float* dcur = a.dres_a;
   float* dnext = a.dres_b;
+  // For out = in + branch(in): both the stream (dnext) and the branch get dcur.
+  auto split_residual_grad = [&] {
+    OpTimer tm("residual");
+    be_.fill(dnext, 0.f, N * C);
+    be_.fill(a.branch, 0.f, N * C);
+    be_.residual_backward(dnext, a.branch, dcur, N * C);
+  };
   {
     OpTimer tm("crossentropy");
     be_.crossentropy_backward(a.logits, a.logits, a.ce_lse, targets_.data(), weight_.data(), N, V, z_loss_);
@@ -256,13 +263,8 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
   for (int64_t l = cfg.num_layers - 1; l >= 0; --l) {
     const LayerOffsets& o = L.layers[l];
     const Acts::Layer& s = a.layers[l];
-    // dcur = ∂/∂resid[l+1]; resid[l+1] = res2 + mlp_out, so both receive dcur.
-    {
-      OpTimer tm("residual");
-      be_.fill(dnext, 0.f, N * C);
-      be_.fill(a.branch, 0.f, N * C);
-      be_.residual_backward(dnext, a.branch, dcur, N * C);
-    }
+    // dcur = ∂/∂resid[l+1]; resid[l+1] = res2 + mlp_out.
+    split_residual_grad();
     {
       OpTimer tm("matmul");
       be_.matmul_backward(a.dh, G + o.wd, a.branch, s.h, P + o.wd, N, F, C, false);
@@ -281,12 +283,7 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
     }
     std::swap(dcur, dnext);
     // dcur = ∂/∂res2; res2 = resid[l] + attn_out.
-    {
-      OpTimer tm("residual");
-      be_.fill(dnext, 0.f, N * C);
-      be_.fill(a.branch, 0.f, N * C);
-      be_.residual_backward(dnext, a.branch, dcur, N * C);
-    }
+    split_residual_grad();
     {
       OpTimer tm("matmul");
       be_.matmul_backward(a.datt, G + o.wo, a.branch, s.att, P + o.wo, N, Q, C, false);
