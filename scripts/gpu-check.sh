@@ -12,6 +12,9 @@
 #   resume  40 steps straight vs 20 + --resume 20 on the GPU: checkpoints bit-identical
 #   speed   ~10 steps of a 126M model and of the 1B proxy: tokens/s and MFU against
 #           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
+#   peer    the same shapes in PyTorch (bench/cuda/torch_peer.py: HF Llama, SDPA, bf16
+#           autocast, fused AdamW; eager and torch.compile), right after each kormo run
+# GPU_CHECK_ONLY="speed-126m peer-126m …" runs only the named sections (env and data always).
 # summary.txt (also printed at the end) is the block to paste into bench/. Exit status 0
 # when every section passed.
 set -uo pipefail
@@ -240,6 +243,9 @@ sec_speed_1b() {
   rm -rf "$WORK/run-s1b"
 }
 
+sec_peer_126m() { python3 "$ROOT/bench/cuda/torch_peer.py" --size 126m --batch 8 --seq 2048 --steps 12 | tee -a "$SUMMARY"; }
+sec_peer_1b() { python3 "$ROOT/bench/cuda/torch_peer.py" --size 1b --batch 4 --seq 2048 --steps 10 | tee -a "$SUMMARY"; }
+
 sec_resume() {
   set -e
   config straight cuda "$ROOT/configs/model/tiny.toml" 40 8 256
@@ -253,13 +259,13 @@ sec_resume() {
   echo "resume on cuda: 40 steps vs 20 + --resume 20 (tiny, bf16 GEMM): model and optimizer state bit-identical: $ok" >>"$SUMMARY"
   [[ $ok == PASS ]]
 }
-export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume
+export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b
 export CUBLAS_DIR CUBLASLT_DIR
 
 echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
 section env 30 sec_env
 section data 60 sec_data
-if [[ -f $WORK/data.ktok ]]; then
+if [[ -f $WORK/data.ktok ]] && want curves; then
   # The CPU reference of the loss curves runs beside the GPU sections.
   config tiny-cpu cpu "$ROOT/configs/model/tiny.toml" 200 8 256
   (
@@ -268,11 +274,14 @@ if [[ -f $WORK/data.ktok ]]; then
   ) &
   CPU_PID=$!
 fi
-section parity 150 sec_parity
-section curves 150 sec_curves
-section resume 90 sec_resume
-section speed-126m 100 sec_speed_126m
-section speed-1b 150 sec_speed_1b
+want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
+want parity && section parity 150 sec_parity
+want curves && section curves 150 sec_curves
+want resume && section resume 90 sec_resume
+want speed-126m && section speed-126m 100 sec_speed_126m
+want peer-126m && section peer-126m 200 sec_peer_126m
+want speed-1b && section speed-1b 150 sec_speed_1b
+want peer-1b && section peer-1b 200 sec_peer_1b
 
 {
   echo
