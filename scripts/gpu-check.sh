@@ -262,6 +262,7 @@ sec_resume() {
 export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b
 export CUBLAS_DIR CUBLASLT_DIR
 
+want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
 echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
 section env 30 sec_env
 section data 60 sec_data
@@ -274,7 +275,6 @@ if [[ -f $WORK/data.ktok ]] && want curves; then
   ) &
   CPU_PID=$!
 fi
-want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
 want parity && section parity 150 sec_parity
 want curves && section curves 150 sec_curves
 want resume && section resume 90 sec_resume
