@@ -10,10 +10,17 @@ void setup(CLI::App& verb) {
       ->required();
   verb.add_flag("--resume", o.resume, "Continue the run in out_dir from its latest checkpoint");
   verb.add_option("--max-steps", o.max_steps, "Stop after this many steps of this invocation (checkpoint at the stop)");
-  verb.footer("Example: kormo pretrain configs/pretrain/tiny.toml");
+  verb.footer(
+      "[train] backend = \"auto\" (default) trains on the GPU when this build has CUDA and one is visible,\n"
+      "else on the CPU; \"cpu\" or \"cuda\" force one. Under an MPI launcher each process is one\n"
+      "data-parallel rank with micro-batch [data] batch_size; rank 0 writes metrics and checkpoints.\n\n"
+      "Examples:\n"
+      "  kormo pretrain configs/pretrain/tiny.toml\n"
+      "  kormo pretrain configs/pretrain/tiny.toml --resume          # continue a stopped run\n"
+      "  mpirun -np 2 --bind-to none kormo pretrain configs/pretrain/tiny.toml   # 2 ranks");
   verb.callback([] { kormo::train::pretrain(o); });
 }
 
 }  // namespace
 
-KORMO_VERB("pretrain", "Pretrain a decoder on .ktok shards (CPU, fp32), HF checkpoints, exact resume", 60, setup);
+KORMO_VERB("pretrain", "Pretrain a decoder on .ktok shards (CPU or GPU, data-parallel under mpirun), HF checkpoints, exact resume", 60, setup);
