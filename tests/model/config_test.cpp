@@ -61,3 +61,24 @@ TEST(Model, DocIdsFromBos) {
   auto d = kormo::doc_ids_from_bos(tok, 2, 3, 0);
   EXPECT_EQ(d, (std::vector<int32_t>{0, 1, 1, 0, 1, 1}));
 }
+
+TEST(ModelConfig, GpuPlanShardsMomentsAndTradesMemoryForRecompute) {
+  ModelConfig c = load_model_config(src("configs/model/proxy-1b.toml"));
+  GpuPlanOptions o;
+  o.gpus = 8, o.batch = 2, o.seq = 4096;
+  GpuPlan plain = plan_gpu(c, o);
+  EXPECT_DOUBLE_EQ(plain.per_gpu.optimizer, 8.0 * num_parameters(c));  // two fp32 moments
+  o.zero_stage = 1;
+  GpuPlan zero = plan_gpu(c, o);
+  EXPECT_DOUBLE_EQ(zero.per_gpu.optimizer, plain.per_gpu.optimizer / 8);
+  o.recompute = true;
+  GpuPlan rec = plan_gpu(c, o);
+  // 16 layers keep one input each; the LM head's logits (N × V) stay and dominate what is left.
+  EXPECT_LT(rec.activations, plain.activations / 2);
+  EXPECT_DOUBLE_EQ(rec.step_s, plain.step_s * 4 / 3);  // one more forward pass
+  // step = FLOPs per GPU step / (peak × MFU); tokens/s counts every GPU.
+  EXPECT_NEAR(plain.step_s, train_flops_per_token(c, 4096) * 2 * 4096 / (989e12 * 0.45), 1e-12);
+  EXPECT_NEAR(plain.tokens_per_s, 8 * 2 * 4096 / plain.step_s, 1e-6);
+  o.zero_stage = 3;
+  EXPECT_THROW(plan_gpu(c, o), kormo::Error);
+}

@@ -35,6 +35,8 @@ void setup(CLI::App& verb) {
   static std::string config, backend_name = "cpu";
   static int64_t batch = 1, seq = 4096;
   static bool load = false;
+  static kormo::model::GpuPlanOptions plan;
+  static double gpu_tflops = 989, gpu_gib = 141;
   CLI::App* info = verb.add_subcommand("info", "Parameter count, FLOPs per token and fp32 training memory");
   info->add_option("config", config, "Model TOML ([model] section) or HF config.json / model directory")->required();
   info->add_option("--batch", batch, "Sequences per step for the activation estimate")->capture_default_str();
@@ -43,11 +45,19 @@ void setup(CLI::App& verb) {
                  "Also load the model directory's weights for inference and report the memory it took (peak RSS)");
   info->add_option("--backend", backend_name, "Backend to load into with --load: cpu, cuda, auto")
       ->capture_default_str();
+  info->add_option("--gpus", plan.gpus, "Print a GPU plan for this many data-parallel GPUs (--batch is per GPU)");
+  info->add_option("--zero", plan.zero_stage, "GPU plan: ZeRO stage (0, or 1 = AdamW moments sharded)")
+      ->capture_default_str();
+  info->add_flag("--recompute", plan.recompute, "GPU plan: recompute each layer's activations in backward");
+  info->add_option("--mfu", plan.mfu, "GPU plan: model FLOPs utilisation to assume")->capture_default_str();
+  info->add_option("--gpu-tflops", gpu_tflops, "GPU plan: dense bf16 peak per GPU")->capture_default_str();
+  info->add_option("--gpu-memory", gpu_gib, "GPU plan: memory per GPU in GiB")->capture_default_str();
   info->footer(
       "Examples:\n"
       "  kormo model info configs/model/proxy-1b.toml --batch 8 --seq 4096\n"
+      "  kormo model info configs/model/kormo-10b.toml --batch 1 --seq 4096 --gpus 64 --zero 1 --recompute\n"
       "  kormo model info runs/demo/pretrain/step-0000300 --load");
-  info->callback([] {
+  info->callback([info] {
     auto c = read_config(config);
     auto mem = kormo::model::estimate_memory(c, batch, seq);
     int64_t n = kormo::model::num_parameters(c);
@@ -61,6 +71,19 @@ void setup(CLI::App& verb) {
                seq, gib(mem.weights), gib(mem.grads), gib(mem.optimizer), gib(mem.activations),
                gib(mem.weights + mem.grads + mem.optimizer + mem.activations));
     fmt::print("backends          {} (default for training: auto)\n", kormo::backend::available());
+    if (info->count("--gpus")) {
+      plan.batch = batch, plan.seq = seq, plan.peak_flops = gpu_tflops * 1e12;
+      const auto g = kormo::model::plan_gpu(c, plan);
+      fmt::print("GPU plan          {} GPU(s) × batch {} × seq {}, ZeRO-{}, recompute {} (fp32 storage, as the CUDA "
+                 "backend keeps it)\n",
+                 plan.gpus, batch, seq, plan.zero_stage, plan.recompute ? "on" : "off");
+      fmt::print("  per GPU         weights {}, grads {}, AdamW {}, activations {}, total {} of {:.0f} GiB: {}\n",
+                 gib(g.per_gpu.weights), gib(g.per_gpu.grads), gib(g.per_gpu.optimizer), gib(g.activations),
+                 gib(g.total_bytes), gpu_gib,
+                 g.total_bytes <= gpu_gib * 1024 * 1024 * 1024 ? "fits" : "does NOT fit");
+      fmt::print("  step            {:.3f} s at MFU {:.0f}% of {:.0f} TFLOP/s → {:.0f} tokens/s over all GPUs\n",
+                 g.step_s, 100 * plan.mfu, gpu_tflops, g.tokens_per_s);
+    }
     if (load) {
       if (!std::filesystem::is_directory(config)) kormo::fail("--load needs a model directory, not {}", config);
       kormo::backend::Backend& be = kormo::backend::get(backend_name);

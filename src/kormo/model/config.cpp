@@ -43,8 +43,27 @@ MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq)
   // Saved per layer: input, 2 norm outputs, q, k, v, attention output, residual, gate, up, h,
   // 2 rstd and the attention log-sum-exp; plus final norm, logits and their gradient scratch.
   double per_layer = N * (4 * C + 2 * q + 2 * kv + 3 * F + 2 + c.num_heads);
-  double act = c.num_layers * per_layer + N * (2 * C + 1 + c.vocab_size) + N * (2 * C + 2 * q + 2 * kv + 3 * F);
-  return {p, p, 2 * p, act * 4};
+  double rest = N * (2 * C + 1 + c.vocab_size) + N * (2 * C + 2 * q + 2 * kv + 3 * F);
+  double act = c.num_layers * per_layer + rest;
+  double act_recompute = c.num_layers * N * C + per_layer + rest;
+  return {p, p, 2 * p, act * 4, act_recompute * 4};
+}
+
+GpuPlan plan_gpu(const ModelConfig& c, const GpuPlanOptions& o) {
+  if (o.gpus < 1 || o.batch < 1 || o.seq < 1) fail("GPU plan: gpus, batch and seq must be positive");
+  if (o.zero_stage != 0 && o.zero_stage != 1) fail("GPU plan: ZeRO stage {} is not supported (0 or 1)", o.zero_stage);
+  if (!(o.mfu > 0 && o.mfu <= 1) || !(o.peak_flops > 0)) fail("GPU plan: MFU must be in (0, 1] and the peak positive");
+  GpuPlan g;
+  g.per_gpu = estimate_memory(c, o.batch, o.seq);
+  if (o.zero_stage == 1) g.per_gpu.optimizer /= static_cast<double>(o.gpus);
+  g.activations = o.recompute ? g.per_gpu.activations_recompute : g.per_gpu.activations;
+  g.total_bytes = g.per_gpu.weights + g.per_gpu.grads + g.per_gpu.optimizer + g.activations;
+  const double tokens_per_gpu = static_cast<double>(o.batch * o.seq);
+  // Recomputation repeats the forward pass: 4 instead of 3 passes' worth of FLOPs.
+  const double flops = train_flops_per_token(c, o.seq) * tokens_per_gpu * (o.recompute ? 4.0 / 3.0 : 1.0);
+  g.step_s = flops / (o.peak_flops * o.mfu);
+  g.tokens_per_s = tokens_per_gpu * static_cast<double>(o.gpus) / g.step_s;
+  return g;
 }
 
 }  // namespace kormo::model

@@ -37,7 +37,28 @@ double train_flops_per_token(const ModelConfig& c, int64_t seq);
 
 struct MemoryEstimate {
   double weights, grads, optimizer, activations;  // bytes, fp32
+  // Activations when each layer keeps only its input and backward recomputes the rest
+  // one layer at a time.
+  double activations_recompute;
 };
 MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq);
+
+// What a data-parallel GPU run needs per GPU and how long a step takes at a given MFU,
+// for the storage the CUDA backend uses (fp32 weights, gradients, moments, activations).
+struct GpuPlanOptions {
+  int64_t gpus = 1;
+  int64_t batch = 1, seq = 4096;  // micro-batch per GPU
+  int zero_stage = 0;             // 1: AdamW moments sharded across the GPUs
+  bool recompute = false;
+  double mfu = 0.45;
+  double peak_flops = 989e12;     // per GPU (H100/H200 dense bf16)
+};
+struct GpuPlan {
+  MemoryEstimate per_gpu;  // optimizer already divided for ZeRO-1
+  double activations;      // the activations figure that applies (recomputed or not)
+  double total_bytes;
+  double step_s, tokens_per_s;
+};
+GpuPlan plan_gpu(const ModelConfig& c, const GpuPlanOptions& o);
 
 }  // namespace kormo::model
