@@ -103,3 +103,33 @@ def test_diverged_training_stops_with_an_error(kormo_bin, tmp_path):
     lines = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [l["skipped"] for l in lines][-3:] == [True, True, True]
     assert len(lines) < 10
+
+
+def test_checkpoint_config_takes_special_ids_from_the_tokenizer(kormo_bin, tmp_path):
+    from tokenizers import Tokenizer
+
+    from engine_helpers import SMALL_MODEL, write_config
+
+    with open(tmp_path / "docs.jsonl", "w") as f:
+        for i in range(200):
+            f.write(json.dumps({"text": f"document {i}: " + " ".join(f"w{(i * j) % 37}" for j in range(40))}) + "\n")
+    run_kormo(kormo_bin, "-q", "tokenizer", "train", "-o", tmp_path / "tok", "--vocab-size", 1000,
+              "--special", "<|BOS|>", "<|EOT|>", "<|PAD|>", tmp_path / "docs.jsonl")
+    tok = Tokenizer.from_file(str(tmp_path / "tok" / "tokenizer.json"))
+    want = {"bos_token_id": tok.token_to_id("<|BOS|>"), "eos_token_id": tok.token_to_id("<|EOT|>"),
+            "pad_token_id": tok.token_to_id("<|PAD|>")}
+    assert sorted(want.values()) != [0, 1, 2] and None not in want.values()
+    run_kormo(kormo_bin, "-q", "shard", "--docs", tmp_path / "docs.jsonl", "--tokenizer", tmp_path / "tok",
+              "--out", tmp_path / "d.ktok")
+    model = dict(SMALL_MODEL, vocab_size=tok.get_vocab_size())
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "run", {"a": (tmp_path / "d.ktok", 1.0)}, model,
+                       dict(batch_size=2, seq_len=16, val_fraction=0.0),
+                       dict(steps=2, threads=2, tokenizer=str(tmp_path / "tok")))
+    run_kormo(kormo_bin, "-q", "pretrain", cfg)
+    ckpt = tmp_path / "run" / "step-0000002"
+    config = json.loads((ckpt / "config.json").read_text())
+    generation = json.loads((ckpt / "generation_config.json").read_text())
+    for k, v in want.items():
+        assert config[k] == v, (k, config[k], v)
+        if k in generation:
+            assert generation[k] == v, (k, generation[k], v)

@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "kormo/backend/backend.h"
 #include "kormo/dist/communicator.h"
 #include "kormo/model/config_io.h"
 #include "kormo/shard/loader.h"
+#include "kormo/tok/tokenizer.h"
 #include "kormo/train/loop.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
@@ -128,6 +130,23 @@ std::vector<std::string> tokenizer_files(const std::string& tok) {
   return out;
 }
 
+// The checkpoint's config.json/generation_config.json carry bos/eos/pad ids; with a
+// tokenizer copied into the checkpoint they must be that tokenizer's, or generation
+// stops on (and starts with) the wrong token.
+void adopt_special_ids(model::ModelConfig& m, const std::string& tokenizer) {
+  const tok::SpecialIds ids = tok::Tokenizer::load(tokenizer).special_ids();
+  for (auto [id, field, name] : {std::tuple{ids.bos, &m.bos_token_id, "bos"}, std::tuple{ids.eot, &m.eos_token_id, "eos"},
+                                 std::tuple{ids.pad, &m.pad_token_id, "pad"}}) {
+    if (id < 0 || id == *field) continue;
+    if (id >= m.vocab_size) {
+      log_warn("{}: its {} id {} is outside the model's vocab_size {}; config.json keeps {}", tokenizer, name, id,
+               m.vocab_size, *field);
+      continue;
+    }
+    *field = id;
+  }
+}
+
 // The packing loader over .ktok shards as the loop's batch source.
 class ShardSource final : public BatchSource {
  public:
@@ -166,6 +185,7 @@ void pretrain(const PretrainOptions& opts) {
   std::vector<shard::LoadedBatch> val;
   if (loop.eval_every > 0 || cfg.val_tokens > 0) val = loader.validation(cfg.val_tokens);
   if (val.empty()) log_warn("no validation text (val_fraction {} of the documents)", cfg.loader.val_fraction);
+  if (!cfg.tokenizer.empty()) adopt_special_ids(cfg.model, cfg.tokenizer);
   model::Weights w(cfg.model, be);
   log_info("model {} parameters, backend {}, {} rank(s) × {} threads, {} tokens/step, {} training / {} validation "
            "documents",
