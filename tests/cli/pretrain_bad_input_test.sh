@@ -73,6 +73,27 @@ config "$T/ok.ktok" "$T/run4" 'tokenizer = "/nonexistent/tokenizer.json"' > "$T/
 expect_error "tokenizer '/nonexistent/tokenizer.json' does not exist" "$KORMO" pretrain "$T/c4.toml"
 config "$T/ok.ktok" "$T/run5" 'lr_peek = 1.0' > "$T/c5.toml"
 expect_error "unknown key(s) lr_peek" "$KORMO" pretrain "$T/c5.toml"
+# Out-of-range numbers: an error naming the file and key, before anything is written.
+n=10
+for bad in "steps = 0" "steps = -3" "threads = -1" "eval_every = -1" "checkpoint_every = -1" "max_skipped = -1"; do
+  n=$((n + 1))
+  key=${bad%% =*}
+  # [train] is the config's last section: drop the key's default line, append the bad one.
+  { config "$T/ok.ktok" "$T/run$n" | sed "/^$key = /d"; echo "$bad"; } > "$T/c$n.toml"
+  expect_error "c$n.toml: [train] $key must be" "$KORMO" pretrain "$T/c$n.toml"
+  [[ -e "$T/run$n" ]] && { echo "FAIL: run$n was created by a failing run"; fails=$((fails + 1)); }
+done
+for bad in "batch_size = 0" "seq_len = 0" "grad_accum = 0" "val_fraction = 1.0" "val_fraction = -0.5"; do
+  n=$((n + 1))
+  key=${bad%% =*}
+  config "$T/ok.ktok" "$T/run$n" | sed "/^$key = /d; s/^\[data\]\$/[data]\n$bad/" > "$T/c$n.toml"
+  expect_error "c$n.toml: [data] $key must" "$KORMO" pretrain "$T/c$n.toml"
+  [[ -e "$T/run$n" ]] && { echo "FAIL: run$n was created by a failing run"; fails=$((fails + 1)); }
+done
+config "$T/ok.ktok" "$T/run30" > "$T/c30.toml"
+expect_error "--max-steps must be at least 0, got -2" "$KORMO" pretrain "$T/c30.toml" --max-steps -2
+[[ -e "$T/run30" ]] && { echo "FAIL: run30 was created by a failing run"; fails=$((fails + 1)); }
+
 for r in run1 run2 run3 run4 run5; do
   [[ -e "$T/$r" ]] && { echo "FAIL: $r was created by a failing run"; fails=$((fails + 1)); }
 done

@@ -1,5 +1,6 @@
 #include "kormo/model/checkpoint.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "kormo/model/config_io.h"
@@ -28,13 +29,21 @@ void load_weights(Weights& w, const std::string& path) {
   const bool host = w.backend().host_accessible();
   std::vector<float> staging;
   for (const auto& t : w.layout().tensors) {
+    const float* values;
     if (host) {
       st.read(t.name, w.data() + t.offset, t.shape);
+      values = w.data() + t.offset;
     } else {
       staging.resize(static_cast<size_t>(t.size));
       st.read(t.name, staging.data(), t.shape);
-      w.backend().copy_to_device(w.data() + t.offset, staging.data(), staging.size() * sizeof(float));
+      values = staging.data();
     }
+    // A NaN/Inf weight poisons every step and every output; refuse it here, naming the
+    // tensor, instead of training or generating garbage that exits 0.
+    for (int64_t i = 0; i < t.size; ++i)
+      if (!std::isfinite(values[i]))
+        fail("{}: tensor {} holds a non-finite value ({}) at element {}", path, t.name, values[i], i);
+    if (!host) w.backend().copy_to_device(w.data() + t.offset, staging.data(), staging.size() * sizeof(float));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "kormo/shard/loader.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 
 #include "kormo/util/error.h"
@@ -195,22 +196,47 @@ nlohmann::json DataLoader::state() const {
   return s;
 }
 
+namespace {
+// A position field of a saved loader state, checked before conversion (a 1e300 or -1
+// must be an error, not an undefined or wrapped integer).
+uint64_t position(const nlohmann::json& src, const char* key, const std::string& name) {
+  const auto& v = src.at(key);
+  if (!v.is_number_unsigned()) fail("source '{}': {} must be a non-negative integer, got {}", name, key, v.dump());
+  return v.get<uint64_t>();
+}
+}  // namespace
+
 void DataLoader::restore(const nlohmann::json& s) {
   try {
     const auto& srcs = s.at("sources");
+    if (!srcs.is_array()) fail("sources must be an array");
     if (srcs.size() != sources_.size()) fail("data loader state has {} sources, the config has {}", srcs.size(), sources_.size());
     for (size_t i = 0; i < sources_.size(); ++i) {
       Source& src = sources_[i];
-      if (srcs[i].at("name") != src.name || srcs[i].at("docs").get<uint64_t>() != src.docs.size())
+      const uint64_t docs = position(srcs[i], "docs", src.name);
+      if (srcs[i].at("name") != src.name || docs != src.docs.size())
         fail("data loader state for source '{}' was saved with different data ({} training documents, now {})",
-             src.name, srcs[i].at("docs").get<uint64_t>(), src.docs.size());
-      src.epoch = srcs[i].at("epoch").get<uint64_t>();
-      src.index = srcs[i].at("index").get<uint64_t>();
-      src.offset = srcs[i].at("offset").get<uint64_t>();
+             src.name, docs, src.docs.size());
+      src.epoch = position(srcs[i], "epoch", src.name);
+      src.index = position(srcs[i], "index", src.name);
+      src.offset = position(srcs[i], "offset", src.name);
+      // Out-of-range positions would index past the document order or the document.
+      if (src.index >= src.docs.size())
+        fail("source '{}': index {} is outside its {} training documents", src.name, src.index, src.docs.size());
       shuffle(src);
+      const DocRef& d = src.docs[src.order[src.index]];
+      const uint64_t len = shards_[d.shard]->doc_length(d.doc);
+      if (src.offset >= len)
+        fail("source '{}': offset {} is outside its current document of {} tokens", src.name, src.offset, len);
     }
-    auto r = s.at("rng");
-    rng_.set_state({r[0].get<uint64_t>(), r[1].get<uint64_t>(), r[2].get<uint64_t>(), r[3].get<uint64_t>()});
+    const auto& r = s.at("rng");
+    if (!r.is_array() || r.size() != 4) fail("rng must be an array of 4 integers");
+    std::array<uint64_t, 4> rs{};
+    for (size_t k = 0; k < 4; ++k) {
+      if (!r[k].is_number_unsigned()) fail("rng[{}] must be a non-negative integer, got {}", k, r[k].dump());
+      rs[k] = r[k].get<uint64_t>();
+    }
+    rng_.set_state({rs[0], rs[1], rs[2], rs[3]});
   } catch (const nlohmann::json::exception& e) {
     fail("data loader state is malformed: {}", e.what());
   }

@@ -1,5 +1,7 @@
 #include "kormo/train/checkpoint.h"
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 
 #include "kormo/model/checkpoint.h"
@@ -13,6 +15,16 @@ namespace kormo::train {
 namespace fs = std::filesystem;
 
 namespace {
+// An integer field of state.json, checked before conversion: nlohmann would silently turn
+// 1e300 or 2.5 into an undefined or truncated integer.
+int64_t state_int(const nlohmann::json& j, const char* key, const std::string& path) {
+  if (!j.contains(key)) fail("{}: missing field {}", path, key);
+  const auto& v = j[key];
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
+    fail("{}: {} must be an integer, got {}", path, key, v.dump());
+  return v.get<int64_t>();
+}
+
 std::vector<float> host_copy(const backend::Array<float>& a) {
   std::vector<float> h(static_cast<size_t>(a.size()));
   a.download(h.data(), a.size());
@@ -49,6 +61,10 @@ void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, Trai
   std::vector<float> staging(static_cast<size_t>(w.size()));
   for (auto [name, arr] : {std::pair{"adamw.m", &opt.m()}, std::pair{"adamw.v", &opt.v()}}) {
     ost.read(name, staging.data(), {w.size()});
+    for (size_t i = 0; i < staging.size(); ++i)
+      if (!std::isfinite(staging[i]))
+        fail("{}/trainer_state/optimizer.safetensors: tensor {} holds a non-finite value ({}) at element {}", dir, name,
+             staging[i], i);
     arr->upload(staging.data(), w.size());
   }
   const std::string sp = dir + "/trainer_state/state.json";
@@ -57,13 +73,25 @@ void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, Trai
     if (j.value("format", "") != "kormo-trainer-state-1")
       fail("{}: unknown trainer state format {} (this kormo reads kormo-trainer-state-1)", sp,
            j.contains("format") ? j["format"].dump() : "(missing)");
-    st.step = j.at("step");
-    st.updates = j.at("updates");
-    st.loss_ema = j.at("loss_ema");
-    st.tokens = j.at("tokens");
+    st.step = state_int(j, "step", sp);
+    if (st.step < 0) fail("{}: step is {}, must be at least 0", sp, st.step);
+    st.updates = state_int(j, "updates", sp);
+    if (st.updates < 0 || st.updates > st.step)
+      fail("{}: updates is {}, must lie in [0, step = {}]", sp, st.updates, st.step);
+    if (!j.contains("loss_ema") || !j["loss_ema"].is_number()) fail("{}: loss_ema must be a number", sp);
+    st.loss_ema = j["loss_ema"].get<double>();
+    if (!std::isfinite(st.loss_ema) || st.loss_ema < 0)
+      fail("{}: loss_ema is {}, must be finite and at least 0", sp, st.loss_ema);
+    st.tokens = state_int(j, "tokens", sp);
+    if (st.tokens < 0) fail("{}: tokens is {}, must be at least 0", sp, st.tokens);
     st.source = j.at("loader");
-    st.seed = j.value("seed", uint64_t{0});
-    st.threads = j.at("threads");
+    if (j.contains("seed")) {
+      if (!j["seed"].is_number_unsigned()) fail("{}: seed must be a non-negative integer", sp);
+      st.seed = j["seed"].get<uint64_t>();
+    }
+    const int64_t threads = state_int(j, "threads", sp);
+    if (threads < 1 || threads > 1 << 20) fail("{}: threads is {}, must be at least 1", sp, threads);
+    st.threads = static_cast<int>(threads);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: malformed trainer state: {}", sp, e.what());
   }

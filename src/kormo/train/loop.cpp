@@ -37,13 +37,25 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, kept);
 }
 
-// Finds the checkpoint to continue from, refusing to touch a run without --resume.
+// Finds the checkpoint to continue from, refusing to touch a run without --resume. A run
+// with metrics but no complete checkpoint was stopped before its first checkpoint: the
+// only way to continue it is from step 0, which --resume does (its metrics are dropped
+// when the loop truncates them to step 0); "" means start fresh.
 std::string resume_point(const LoopConfig& cfg) {
   std::string from;
   if (fs::exists(cfg.out_dir)) {
     from = latest_checkpoint(cfg.out_dir);
-    if (!cfg.resume && (!from.empty() || fs::exists(fs::path(cfg.out_dir) / "metrics.jsonl")))
+    const bool has_metrics = fs::exists(fs::path(cfg.out_dir) / "metrics.jsonl");
+    if (!cfg.resume && !from.empty())
       fail("{}: run directory already holds a run; pass --resume to continue it (nothing was changed)", cfg.out_dir);
+    if (!cfg.resume && has_metrics)
+      fail("{}: run directory holds a run stopped before its first checkpoint; pass --resume to restart it from step 0 "
+           "(nothing was changed)",
+           cfg.out_dir);
+    if (cfg.resume && from.empty() && has_metrics) {
+      log_info("{}: the run stopped before its first checkpoint; restarting it from step 0", cfg.out_dir);
+      return from;
+    }
   }
   if (cfg.resume && from.empty()) fail("{}: --resume given but there is no checkpoint to resume", cfg.out_dir);
   return from;
@@ -73,7 +85,15 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     w.init_random(cfg.seed);
   } else {
     load_checkpoint(from, w, opt, st);
-    source.restore(st.source);
+    const std::string sp = from + "/trainer_state/state.json";
+    // A step beyond the config's total would make the loop below run away or never stop.
+    if (st.step > cfg.schedule.total_steps)
+      fail("{}: step is {}, beyond the config's {} total steps", sp, st.step, cfg.schedule.total_steps);
+    try {
+      source.restore(st.source);
+    } catch (const Error& e) {
+      fail("{}: loader: {}", sp, e.what());
+    }
     if (st.threads != omp_get_max_threads())
       log_warn("{}: saved with {} threads, resuming with {}: the run stays valid but is no longer bit-identical", from,
                st.threads, omp_get_max_threads());
@@ -100,6 +120,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   if (lead) progress.emplace(cfg.name, static_cast<double>(stop), "steps"), progress->update(static_cast<double>(st.step));
   std::vector<shard::LoadedBatch> micro(cfg.grad_accum);
   std::vector<float> weight;
+  int64_t skipped_in_a_row = 0;
   while (st.step < stop) {
     const auto t0 = std::chrono::steady_clock::now();
     double weight_sum = 0;
@@ -159,6 +180,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       opt.step(w, runner.grads(), lr, ++st.updates, clip);
       st.loss_ema = st.loss_ema == 0 ? loss : 0.95 * st.loss_ema + 0.05 * loss;
     }
+    skipped_in_a_row = skip ? skipped_in_a_row + 1 : 0;
     st.step += 1;
     st.tokens += step_tokens;
     be.synchronize();
@@ -170,7 +192,19 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
                                    {"tokens_per_s", tps}, {"mfu", mfu},      {"step_s", dt}};
     if (comm.size() > 1) line["allreduce_s"] = allreduce_s;
     const bool last = st.step == stop;
-    if (!lead) continue;
+    // Training that only skips has diverged (non-finite loss or gradients every step): it
+    // must not run on and exit 0. Every rank sees the same skips, so all stop together;
+    // rank 0 writes the metrics line first so the failure is on record.
+    const bool runaway = cfg.max_skipped > 0 && skipped_in_a_row >= cfg.max_skipped;
+    const auto give_up = [&] {
+      fail("step {}: {} updates in a row were skipped (loss {}, grad norm {}); training has diverged, stopping "
+           "([train] max_skipped = {})",
+           st.step, skipped_in_a_row, loss, norm, cfg.max_skipped);
+    };
+    if (!lead) {
+      if (runaway) give_up();
+      continue;
+    }
     if (!validation.empty() && ((cfg.eval_every > 0 && st.step % cfg.eval_every == 0) || (last && st.step == total))) {
       EvalResult er = evaluate(runner, validation);
       for (auto& [k, v] : er.fields.items()) line[k] = v;
@@ -178,6 +212,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     }
     metrics << line.dump() << "\n";
     metrics.flush();
+    if (runaway) give_up();
     progress->update(static_cast<double>(st.step),
                     fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s MFU {:.1f}%", loss, lr, tps, 100 * mfu));
     if (last || (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0)) {

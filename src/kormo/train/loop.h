@@ -60,6 +60,7 @@ struct LoopConfig {
   bool profile = false;                   // per-op timings at the end
   bool resume = false;
   int64_t max_steps = -1;                 // stop (with a checkpoint) after this many steps; -1 = all
+  int64_t max_skipped = 20;               // fail after this many skipped updates in a row; 0 = never
 };
 
 // Trains `w` in place. Fresh run: weights initialised from cfg.seed. Resume: weights,

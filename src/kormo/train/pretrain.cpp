@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "kormo/backend/backend.h"
 #include "kormo/dist/communicator.h"
 #include "kormo/model/config_io.h"
 #include "kormo/shard/loader.h"
+#include "kormo/tok/tokenizer.h"
 #include "kormo/train/loop.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
@@ -69,11 +71,19 @@ PretrainConfig load_config(const std::string& path) {
   if (c.sources.empty()) fail("{}: [data.sources] must name at least one source with shards", path);
   if (c.loader.seq_len > c.model.max_seq_len)
     fail("{}: seq_len {} exceeds the model's max_seq_len {}", path, c.loader.seq_len, c.model.max_seq_len);
-  if (c.loop.grad_accum < 1) fail("{}: grad_accum must be at least 1", path);
+  // Each of these would otherwise fail later with a cryptic error or silently do nothing.
+  if (c.loader.batch_size <= 0) fail("{}: [data] batch_size must be positive, got {}", path, c.loader.batch_size);
+  if (c.loader.seq_len <= 0) fail("{}: [data] seq_len must be positive, got {}", path, c.loader.seq_len);
+  if (c.loop.grad_accum < 1) fail("{}: [data] grad_accum must be at least 1, got {}", path, c.loop.grad_accum);
+  if (!(c.loader.val_fraction >= 0 && c.loader.val_fraction < 1))
+    fail("{}: [data] val_fraction must lie in [0, 1), got {}", path, c.loader.val_fraction);
+  if (c.val_tokens < 0) fail("{}: [data] val_tokens must be at least 0, got {}", path, c.val_tokens);
   d.check_unused();
 
   c.loop.out_dir = tr.require_string("out_dir");
   c.loop.schedule.total_steps = tr.get_int("steps", 100);
+  if (c.loop.schedule.total_steps <= 0)
+    fail("{}: [train] steps must be positive, got {}", path, c.loop.schedule.total_steps);
   c.loop.schedule.peak = tr.get_double("lr", 1e-3);
   c.loop.schedule.kind = tr.get_string("schedule", "wsd");
   c.loop.schedule.warmup_frac = tr.get_double("warmup_frac", 0.03);
@@ -91,8 +101,15 @@ PretrainConfig load_config(const std::string& path) {
   c.loop.seed = static_cast<uint64_t>(tr.get_int("seed", 1));
   c.loader.seed = c.loop.seed;
   c.threads = tr.get_int("threads", 0);
+  if (c.threads < 0) fail("{}: [train] threads must be at least 0 (0 = all cores), got {}", path, c.threads);
   c.loop.eval_every = tr.get_int("eval_every", 0);
+  if (c.loop.eval_every < 0) fail("{}: [train] eval_every must be at least 0, got {}", path, c.loop.eval_every);
   c.loop.checkpoint_every = tr.get_int("checkpoint_every", 0);
+  if (c.loop.checkpoint_every < 0)
+    fail("{}: [train] checkpoint_every must be at least 0, got {}", path, c.loop.checkpoint_every);
+  c.loop.max_skipped = tr.get_int("max_skipped", 20);
+  if (c.loop.max_skipped < 0)
+    fail("{}: [train] max_skipped must be at least 0 (0 = never stop), got {}", path, c.loop.max_skipped);
   c.tokenizer = tr.get_string("tokenizer", "");
   c.loop.profile = tr.get_bool("profile", false);
   c.backend = tr.get_string("backend", "auto");
@@ -113,6 +130,23 @@ std::vector<std::string> tokenizer_files(const std::string& tok) {
   return out;
 }
 
+// The checkpoint's config.json/generation_config.json carry bos/eos/pad ids; with a
+// tokenizer copied into the checkpoint they must be that tokenizer's, or generation
+// stops on (and starts with) the wrong token.
+void adopt_special_ids(model::ModelConfig& m, const std::string& tokenizer) {
+  const tok::SpecialIds ids = tok::Tokenizer::load(tokenizer).special_ids();
+  for (auto [id, field, name] : {std::tuple{ids.bos, &m.bos_token_id, "bos"}, std::tuple{ids.eot, &m.eos_token_id, "eos"},
+                                 std::tuple{ids.pad, &m.pad_token_id, "pad"}}) {
+    if (id < 0 || id == *field) continue;
+    if (id >= m.vocab_size) {
+      log_warn("{}: its {} id {} is outside the model's vocab_size {}; config.json keeps {}", tokenizer, name, id,
+               m.vocab_size, *field);
+      continue;
+    }
+    *field = id;
+  }
+}
+
 // The packing loader over .ktok shards as the loop's batch source.
 class ShardSource final : public BatchSource {
  public:
@@ -128,6 +162,7 @@ class ShardSource final : public BatchSource {
 }  // namespace
 
 void pretrain(const PretrainOptions& opts) {
+  if (opts.max_steps < -1) fail("--max-steps must be at least 0, got {}", opts.max_steps);
   PretrainConfig cfg = load_config(opts.config_path);
   if (cfg.threads > 0) omp_set_num_threads(static_cast<int>(cfg.threads));
   backend::Backend& be = backend::get(cfg.backend);
@@ -150,6 +185,7 @@ void pretrain(const PretrainOptions& opts) {
   std::vector<shard::LoadedBatch> val;
   if (loop.eval_every > 0 || cfg.val_tokens > 0) val = loader.validation(cfg.val_tokens);
   if (val.empty()) log_warn("no validation text (val_fraction {} of the documents)", cfg.loader.val_fraction);
+  if (!cfg.tokenizer.empty()) adopt_special_ids(cfg.model, cfg.tokenizer);
   model::Weights w(cfg.model, be);
   log_info("model {} parameters, backend {}, {} rank(s) × {} threads, {} tokens/step, {} training / {} validation "
            "documents",
