@@ -13,10 +13,13 @@ namespace fs = std::filesystem;
 
 namespace kormo {
 
+// Files inside the run directory are recorded relative to it, so the directory can move;
+// files outside it (a run's raw sources) keep their absolute path rather than a "../" chain.
 static std::string relative_to(const fs::path& p, const std::string& base) {
   std::error_code ec;
   fs::path rel = fs::relative(p, base, ec);
-  return ec || rel.empty() ? p.string() : rel.string();
+  if (ec || rel.empty() || *rel.begin() == "..") return fs::absolute(p).string();
+  return rel.string();
 }
 
 std::vector<FileRecord> hash_path(const std::string& path, const std::string& base_dir) {
