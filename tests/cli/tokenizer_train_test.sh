@@ -70,4 +70,16 @@ assert cfg["additional_special_tokens"] == ["<|tool|>"], cfg
 tok = json.load(open(sys.argv[1] + "/tokenizer.json"))
 assert [t["id"] for t in tok["added_tokens"]] == [996, 997, 998, 999]
 PY
+# The output directory is complete or absent: a write that fails part way (here a directory in
+# the way of tokenizer_config.json, as a full disk would be) never leaves tokenizer.json
+# without its config files.
+mkdir -p "$T/part/tokenizer_config.json"
+"$KORMO" -q tokenizer train -o "$T/part" --vocab-size 1000 "$T/en.txt" 2>/dev/null || true
+if [[ -e "$T/part/tokenizer.json" ]]; then
+  [[ -f "$T/part/tokenizer_config.json" && -f "$T/part/special_tokens_map.json" ]] || fail "partial tokenizer directory"
+fi
+# A file in the way of the output is refused, and no temporary directory is left beside it.
+echo keep > "$T/file"
+"$KORMO" -q tokenizer train -o "$T/file" --vocab-size 1000 "$T/en.txt" 2>/dev/null && fail "file in the way accepted"
+[[ "$(cat "$T/file")" == keep && ! -e "$T/.file.tmp" ]] || fail "output file replaced or temporary left"
 echo "tokenizer_train_test: ok"

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "kormo/util/error.h"
 #include "kormo/util/io.h"
 
 namespace fs = std::filesystem;
@@ -35,5 +36,39 @@ TEST(Manifest, VerifyDetectsChangedAndMissingFiles) {
   EXPECT_EQ(problems[0].path, "in.txt");
   EXPECT_EQ(problems[0].what, "missing");
   EXPECT_EQ(problems[1].path, "out/a.bin");
+  fs::remove_all(dir);
+}
+
+// Hand-made bad manifests are refused with the offending field named, before any file is read.
+TEST(Manifest, VerifyRejectsBadSchema) {
+  std::string dir = (fs::temp_directory_path() / ("kormo_manifest_bad_" + std::to_string(::getpid()))).string();
+  make_dirs(dir);
+  const std::string mp = dir + "/manifest.json";
+  const std::string hash(32, 'a');
+  auto file = [&](const std::string& path) {
+    return nlohmann::json{{"path", path}, {"xxh3_128", hash}, {"bytes", 1}};
+  };
+  auto manifest = [&](nlohmann::json inputs, nlohmann::json outputs) {
+    return nlohmann::json{{"format", "kormo-manifest"}, {"version", 1},
+                          {"stages", {{{"name", "s"}, {"inputs", inputs}, {"outputs", outputs}}}}};
+  };
+  auto refused = [&](const std::string& text, const std::string& expect) {
+    write_file_atomic(mp, text);
+    try {
+      verify_manifest(mp);
+      ADD_FAILURE() << "accepted: " << text.substr(0, 200);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+  };
+  nlohmann::json v2 = manifest(nlohmann::json::array(), nlohmann::json::array());
+  v2["version"] = 2;
+  refused(v2.dump(), "version 2 is not known");
+  refused(R"({"format": "kormo-manifest", "version": 1, "stages": {}})", "stages: expected an array");
+  refused(manifest(nlohmann::json::array(), {{{"path", 3}, {"xxh3_128", hash}}}).dump(), "outputs[0].path");
+  refused(manifest({file("../outside")}, nlohmann::json::array()).dump(), "leaves the run directory");
+  refused(manifest(nlohmann::json::array(), {file("/etc/passwd")}).dump(), "is absolute");
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  refused(deep, "nested deeper than");
   fs::remove_all(dir);
 }

@@ -56,6 +56,31 @@ std::string resolve_data(const RunContext& c) {
   return toml_text(cfg);
 }
 
+// The raw files the data stage reads, so that replacing a source's content changes the
+// stage's key (a stage is reused only when everything it read is unchanged). Paths are
+// resolved the way `kormo data pipeline` resolves them. Every byte is hashed (xxh3 runs
+// at memory speed, and a size+mtime shortcut would miss same-size rewrites). A Debian
+// ingest reads the package mirrors, which have no content to hash here; its cache_dir
+// is the stage's own working state, not an input.
+std::vector<std::string> data_inputs(const RunContext& c) {
+  const toml::table data = subtable(c.config, "data");
+  auto strings = [&](const char* section, const char* key) {
+    std::vector<std::string> out;
+    if (const toml::array* a = data[section][key].as_array())
+      for (const auto& v : *a)
+        if (auto str = v.value<std::string>()) out.push_back(*str);
+    return out;
+  };
+  std::vector<std::string> patterns = strings("pipeline", "inputs");
+  if (data["ingest"].is_table() && data["ingest"]["source"].value_or(std::string("files")) == "files")
+    for (std::string& f : strings("ingest", "files")) patterns.push_back(std::move(f));
+  for (std::string& f : strings("decontam", "files")) patterns.push_back(std::move(f));
+  std::vector<std::string> files = patterns.empty() ? std::vector<std::string>{} : expand_inputs(patterns);
+  if (auto rules = data["normalize"]["rules"].value<std::string>()) files.push_back(*rules);
+  for (std::string& f : files) f = fs::absolute(f).string();
+  return files;
+}
+
 // ---- tokenizer: curated documents → tokenizer.json (the [tokenizer] keys of docs/tokenizer.md)
 
 tok::TokenizerTrainConfig tokenizer_config(const RunContext& c, const toml::table* cfg, const std::string& where) {
@@ -157,6 +182,7 @@ std::vector<Stage> pipeline_stages() {
        .doing = "curating documents",
        .sections = {"data"},
        .resolve = resolve_data,
+       .inputs = data_inputs,
        .run = [](const RunContext&, const std::string& config_path) { return data::run_pipeline(config_path); },
        .outputs = fixed({kCurated})},
       {.name = "tokenizer",

@@ -1,6 +1,13 @@
 #include "kormo/run/stage.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <ctime>
 #include <sstream>
 
 #include "kormo/util/config.h"
@@ -36,6 +43,42 @@ void check_plan(const std::vector<Stage>& stages, const RunContext& ctx, const s
 // The key a finished stage left in its marker, or "" if it has not finished.
 std::string finished_key(const fs::path& marker) { return fs::exists(marker) ? read_file(marker.string()) : ""; }
 
+// An advisory flock on RUN/.lock for the whole run: two runs into one directory would
+// interleave their stages' files. The kernel drops the lock when the process ends in any
+// way (kill -9 included), so a stale lock file never blocks a rerun; its text (pid, start
+// time) only names the holder for the refusal message.
+class RunLock {
+ public:
+  explicit RunLock(const fs::path& dir) {
+    const std::string path = (dir / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("{}: cannot open the run lock: {}", path, std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      if (err != EWOULDBLOCK) fail("{}: cannot lock the run directory: {}", path, std::strerror(err));
+      std::string holder = read_file(path);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      for (char& ch : holder)
+        if (ch == '\n') ch = ',';
+      fail("{}: another kormo run is using this run directory ({}); wait for it to finish or use another --out",
+           dir.string(), holder.empty() ? "holder unknown" : holder);
+    }
+    std::time_t now = std::time(nullptr);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    const std::string text = fmt::format("pid {} started {}\n", ::getpid(), when);
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+      fail("{}: cannot write the run lock: {}", path, std::strerror(errno));
+  }
+  ~RunLock() { ::close(fd_); }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 std::string RunContext::path(const std::string& p) const { return (dir / p).string(); }
@@ -49,6 +92,8 @@ std::string stage_key(const std::string& config, const std::vector<FileRecord>& 
 void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const std::string& until) {
   check_plan(stages, ctx, until);
   const std::string base = ctx.dir.string();
+  make_dirs(base);
+  const RunLock lock(ctx.dir);
   make_dirs(ctx.path("config"));
   make_dirs(ctx.path(".stages"));
   Manifest manifest(base);

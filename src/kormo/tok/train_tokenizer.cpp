@@ -1,11 +1,40 @@
 #include "kormo/tok/train_tokenizer.h"
 
+#include <filesystem>
+
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
 
+namespace fs = std::filesystem;
+
 namespace kormo::tok {
 namespace {
+
+// tokenizer.json and its config files are one unit: a reader that finds the directory
+// must find all of them. They are written into a temporary sibling that is renamed into
+// place, so a failure part way (a full disk) leaves no directory rather than a partial one.
+void save_tokenizer_dir(const Tokenizer& tok, const std::string& out_dir, int model_max_length) {
+  fs::path final_dir = fs::path(out_dir).lexically_normal();
+  if (final_dir.filename().empty()) final_dir = final_dir.parent_path();  // "dir/"
+  const fs::path tmp = final_dir.parent_path() / ("." + final_dir.filename().string() + ".tmp");
+  std::error_code ec;
+  if (fs::exists(final_dir, ec) && !fs::is_directory(final_dir, ec))
+    fail("{}: exists and is not a directory; cannot write the tokenizer there", out_dir);
+  fs::remove_all(tmp, ec);
+  try {
+    tok.save(tmp.string(), model_max_length);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  fs::remove_all(final_dir, ec);  // a retrain replaces the whole directory, not file by file
+  fs::rename(tmp, final_dir, ec);
+  if (ec) {
+    fs::remove_all(tmp);
+    fail("{}: cannot move the trained tokenizer into place: {}", out_dir, ec.message());
+  }
+}
 
 // A string key parsed further; a parser's complaint is reported at the key.
 template <class Parse>
@@ -54,7 +83,7 @@ TokenizerTrainSummary train_tokenizer(const TokenizerTrainConfig& cfg) {
   BpeOptions bpe = cfg.bpe;
   bpe.memory_budget = wc.memory_budget;
   Tokenizer tok = train_bpe(std::move(wc), bpe);
-  tok.save(cfg.out_dir, cfg.model_max_length);
+  save_tokenizer_dir(tok, cfg.out_dir, cfg.model_max_length);
   sum.vocab_size = tok.vocab_size();
   sum.merges = tok.merges().size();
   log_info("wrote {}/tokenizer.json ({} ids, {} merges)", cfg.out_dir, sum.vocab_size, sum.merges);

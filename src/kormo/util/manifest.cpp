@@ -1,5 +1,7 @@
 #include "kormo/util/manifest.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -13,10 +15,13 @@ namespace fs = std::filesystem;
 
 namespace kormo {
 
+// Files inside the run directory are recorded relative to it, so the directory can move;
+// files outside it (a run's raw sources) keep their absolute path rather than a "../" chain.
 static std::string relative_to(const fs::path& p, const std::string& base) {
   std::error_code ec;
   fs::path rel = fs::relative(p, base, ec);
-  return ec || rel.empty() ? p.string() : rel.string();
+  if (ec || rel.empty() || *rel.begin() == "..") return fs::absolute(p).string();
+  return rel.string();
 }
 
 std::vector<FileRecord> hash_path(const std::string& path, const std::string& base_dir) {
@@ -76,14 +81,75 @@ nlohmann::json Manifest::to_json() const {
 
 void Manifest::save(const std::string& name) const { write_file_atomic(dir_ + "/" + name, to_json().dump(2) + "\n"); }
 
-std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path) {
-  nlohmann::json j;
+namespace {
+
+// Deeper than any manifest kormo writes (config tables nest a few levels); a hostile file
+// nested far deeper would otherwise exhaust the stack in the JSON library.
+constexpr int kMaxManifestDepth = 64;
+
+nlohmann::json parse_manifest(const std::string& manifest_path) {
   try {
-    j = nlohmann::json::parse(read_file(manifest_path));
+    return nlohmann::json::parse(read_file(manifest_path),
+                                 [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                   if (depth > kMaxManifestDepth)
+                                     fail("{}: not a valid manifest: JSON nested deeper than {} levels",
+                                          manifest_path, kMaxManifestDepth);
+                                   return true;
+                                 });
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not a valid manifest: {}", manifest_path, e.what());
   }
-  if (j.value("format", "") != "kormo-manifest") fail("{}: not a kormo manifest (format field)", manifest_path);
+}
+
+bool is_hex(const std::string& s, size_t n) {
+  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+// Checks the shape verify relies on before it touches any file, so a damaged or hand-made
+// manifest is reported at the offending field instead of failing inside the JSON library,
+// and no recorded path can send verify outside the run directory: outputs and relative
+// inputs must stay inside it; only inputs (a run's raw sources) may be absolute.
+void check_schema(const nlohmann::json& j, const std::string& mp) {
+  if (!j.is_object() || j.value("format", nlohmann::json()) != "kormo-manifest")
+    fail("{}: not a kormo manifest (format field)", mp);
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != 1)
+    fail("{}: manifest version {} is not known (this kormo reads version 1)", mp,
+         j.contains("version") ? j["version"].dump() : "(missing)");
+  if (!j.contains("stages") || !j["stages"].is_array()) fail("{}: stages: expected an array", mp);
+  const auto& stages = j["stages"];
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const auto& s = stages[i];
+    const std::string at = fmt::format("stages[{}]", i);
+    if (!s.is_object()) fail("{}: {}: expected an object", mp, at);
+    if (!s.contains("name") || !s["name"].is_string()) fail("{}: {}.name: expected a string", mp, at);
+    for (const char* kind : {"inputs", "outputs"}) {
+      if (!s.contains(kind) || !s[kind].is_array()) fail("{}: {}.{}: expected an array", mp, at, kind);
+      for (size_t k = 0; k < s[kind].size(); ++k) {
+        const auto& f = s[kind][k];
+        const std::string fat = fmt::format("{}.{}[{}]", at, kind, k);
+        if (!f.is_object()) fail("{}: {}: expected an object", mp, fat);
+        if (!f.contains("path") || !f["path"].is_string() || f["path"].get<std::string>().empty())
+          fail("{}: {}.path: expected a non-empty string", mp, fat);
+        if (!f.contains("xxh3_128") || !f["xxh3_128"].is_string() || !is_hex(f["xxh3_128"].get<std::string>(), 32))
+          fail("{}: {}.xxh3_128: expected 32 hex digits", mp, fat);
+        if (f.contains("bytes") && !f["bytes"].is_number_unsigned())
+          fail("{}: {}.bytes: expected a non-negative integer", mp, fat);
+        const fs::path p(f["path"].get<std::string>());
+        if (p.is_absolute() && std::string(kind) == "outputs")
+          fail("{}: {}.path: '{}' is absolute; outputs must be inside the run directory", mp, fat, p.string());
+        if (!p.is_absolute())
+          for (const auto& part : p)
+            if (part == "..") fail("{}: {}.path: '{}' leaves the run directory", mp, fat, p.string());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path) {
+  const nlohmann::json j = parse_manifest(manifest_path);
+  check_schema(j, manifest_path);
   std::string base = fs::path(manifest_path).parent_path().string();
   if (base.empty()) base = ".";
   std::vector<VerifyProblem> problems;
