@@ -13,8 +13,8 @@ using nlohmann::json;
 
 Counts dedup_files(const std::vector<std::string>& inputs, const std::string& output, const std::string& rejects,
                    const DedupOptions& opt) {
-  check_output_path(output);
-  check_output_path(rejects);
+  check_output_path(output, inputs);
+  check_output_path(rejects, inputs);
   const size_t k = static_cast<size_t>(opt.minhash.bands) * opt.minhash.rows;
   std::vector<uint64_t> exact;
   std::vector<uint32_t> sigs;

@@ -46,7 +46,8 @@ std::string default_rejects_path(const std::string& output) {
   return base + ".rejects.jsonl" + zst;
 }
 
-void check_output_path(const std::string& path) {
+void check_output_path(const std::string& path, const std::vector<std::string>& inputs) {
+  check_output_not_input(path, inputs);
   std::error_code ec;
   auto st = fs::status(path, ec);
   if (!ec && fs::exists(st) && !fs::is_regular_file(st))
@@ -117,8 +118,8 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   if (opt.output.empty()) fail("no output path (-o)");
   std::string dir = opt.work_dir.empty() ? opt.output + ".work" : opt.work_dir;
   std::string rejects_path = opt.rejects.empty() ? default_rejects_path(opt.output) : opt.rejects;
-  check_output_path(opt.output);
-  check_output_path(rejects_path);
+  check_output_path(opt.output, opt.inputs);
+  check_output_path(rejects_path, opt.inputs);
   make_dirs(dir);
   json job = {{"version", 1}, {"shard_docs", opt.shard_docs}, {"stages", opt.fingerprint},
               {"inputs", inputs_fingerprint(opt.inputs)}};

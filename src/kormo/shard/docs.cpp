@@ -65,6 +65,8 @@ void span_mask(const std::vector<int32_t>& ids, const std::vector<SpanIds>& span
 }  // namespace
 
 DocsShardSummary shard_from_docs(const DocsShardOptions& o) {
+  check_output_not_input(o.out_path, o.inputs);
+  check_output_not_input(o.out_path, {o.tokenizer, o.tokenizer + "/tokenizer.json"});  // may be the directory
   tok::Tokenizer tokenizer = tok::Tokenizer::load(o.tokenizer);
   const tok::SpecialIds& sp = tokenizer.special_ids();
   std::vector<Marker> markers;
