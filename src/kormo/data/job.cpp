@@ -13,6 +13,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 #include "kormo/util/json.h"
 
@@ -151,8 +152,10 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   double done_bytes = 0;
 
   auto flush_pending = [&] {
+    FirstError err;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (size_t i = 0; i < pending.size(); ++i) run_shard(pending[i], dir, fn);
+    for (size_t i = 0; i < pending.size(); ++i) err.run([&] { run_shard(pending[i], dir, fn); });
+    err.rethrow();
     pending.clear();
   };
   // Lines of shards owned by other ranks (or finished before) are only counted.

@@ -9,6 +9,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 
 namespace kormo::shard {
@@ -95,13 +96,17 @@ DocsShardSummary shard_from_docs(const DocsShardOptions& o) {
   auto flush = [&] {
     ids.assign(docs.size(), {});
     masks.assign(docs.size(), {});
+    FirstError err;
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < docs.size(); ++i) {
-      if (sp.bos >= 0) ids[i].push_back(sp.bos);
-      encode_with_markers(tokenizer, docs[i].text, markers, ids[i]);
-      if (sp.eot >= 0) ids[i].push_back(sp.eot);
-      if (!spans.empty()) span_mask(ids[i], spans, masks[i]);
+      err.run([&] {
+        if (sp.bos >= 0) ids[i].push_back(sp.bos);
+        encode_with_markers(tokenizer, docs[i].text, markers, ids[i]);
+        if (sp.eot >= 0) ids[i].push_back(sp.eot);
+        if (!spans.empty()) span_mask(ids[i], spans, masks[i]);
+      });
     }
+    err.rethrow();
     for (size_t i = 0; i < docs.size(); ++i) {
       DocInfo info;
       info.text_bytes = docs[i].text.size();
