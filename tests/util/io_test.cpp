@@ -119,3 +119,33 @@ TEST(Io, AtomicWriterRefusesToReplaceNonRegularFiles) {
   EXPECT_THROW(AtomicWriter("/dev/null"), Error);
   EXPECT_TRUE(fs::is_character_file("/dev/null"));
 }
+
+// The same file under another name (symlink, hard link, "./" or "d/../")
+// is refused as a usage error naming both; other and new outputs are fine.
+TEST(Io, CheckOutputNotInputComparesFilesNotSpellings) {
+  std::string dir = temp_dir() + "/same";
+  fs::create_directories(dir + "/sub");
+  std::string in = dir + "/in.jsonl";
+  write_file_atomic(in, "x\n");
+  write_file_atomic(dir + "/other.jsonl", "y\n");
+  fs::create_symlink("in.jsonl", dir + "/link.jsonl");
+  fs::create_hard_link(in, dir + "/hard.jsonl");
+  for (std::string out : {in, dir + "/link.jsonl", dir + "/hard.jsonl", dir + "/./in.jsonl", dir + "/sub/../in.jsonl"}) {
+    try {
+      check_output_not_input(out, {dir + "/other.jsonl", in});
+      ADD_FAILURE() << out << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage) << out;
+      std::string msg = e.what();
+      EXPECT_NE(msg.find(out), std::string::npos) << msg;
+      EXPECT_NE(msg.find(in), std::string::npos) << msg;
+    }
+  }
+  // Through a symlinked input too.
+  EXPECT_THROW(check_output_not_input(in, {dir + "/link.jsonl"}), Error);
+  EXPECT_NO_THROW(check_output_not_input(dir + "/other.jsonl", {in}));
+  EXPECT_NO_THROW(check_output_not_input(dir + "/new.jsonl", {in}));
+  EXPECT_NO_THROW(check_output_not_input("", {in}));
+  EXPECT_NO_THROW(check_output_not_input(in, {"-"}));
+  fs::remove_all(dir);
+}

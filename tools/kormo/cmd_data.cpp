@@ -51,10 +51,14 @@ void print_counts(const Counts& c) {
   for (const auto& [k, v] : c) log_info("  {:<52} {}", k, v);
 }
 
-void run_stage_job(const JobArgs& a, const data::StageConfig& sc) {
+// `also_read`: files the stages read besides the documents (eval sets, rules),
+// which the outputs must not replace either.
+void run_stage_job(const JobArgs& a, const data::StageConfig& sc, const std::vector<std::string>& also_read = {}) {
   set_threads(a.threads);
   data::JobOptions jo;
   jo.inputs = expand_inputs(a.inputs);
+  data::check_output_path(a.output, also_read);
+  data::check_output_path(a.rejects.empty() ? data::default_rejects_path(a.output) : a.rejects, also_read);
   jo.output = a.output;
   jo.rejects = a.rejects;
   jo.work_dir = a.work_dir;
@@ -100,8 +104,9 @@ void add_ingest(CLI::App& verb) {
     if (debian && !a->inputs.empty()) fail_usage("--source debian takes no input files");
     if (!debian && a->inputs.empty()) fail_usage("no input files (or use --source debian)");
     std::string rej_path = a->rejects.empty() ? data::default_rejects_path(a->output) : a->rejects;
-    data::check_output_path(a->output);
-    data::check_output_path(rej_path);
+    std::vector<std::string> inputs = debian ? std::vector<std::string>{} : expand_inputs(a->inputs);
+    data::check_output_path(a->output, inputs);
+    data::check_output_path(rej_path, inputs);
     AtomicWriter docs(a->output);
     AtomicWriter rej(rej_path);
     data::IngestSink sink{&docs, &rej};
@@ -110,7 +115,7 @@ void add_ingest(CLI::App& verb) {
       data::ingest_debian(a->debian, sink);
     } else {
       if (!a->fields.empty()) a->files.fields = a->fields;
-      data::ingest_files(expand_inputs(a->inputs), a->files, sink);
+      data::ingest_files(inputs, a->files, sink);
     }
     docs.commit();
     rej.commit();
@@ -140,7 +145,7 @@ void add_normalize(CLI::App& verb) {
       auto extra = data::parse_boilerplate_rules(read_file(a->rules), a->rules);
       sc.boilerplate.insert(sc.boilerplate.end(), extra.begin(), extra.end());
     }
-    run_stage_job(a->job, sc);
+    run_stage_job(a->job, sc, a->rules.empty() ? std::vector<std::string>{} : std::vector<std::string>{a->rules});
   });
 }
 
@@ -222,10 +227,11 @@ void add_decontam(CLI::App& verb) {
   c->callback([a] {
     data::StageConfig sc;
     sc.decontam = std::make_shared<data::DecontamIndex>(a->ngram, a->min_words);
-    for (const auto& f : expand_inputs(a->evals)) sc.decontam->add_file(f);
+    std::vector<std::string> evals = expand_inputs(a->evals);
+    for (const auto& f : evals) sc.decontam->add_file(f);
     log_info("decontam: {} n-grams from {} evaluation files", sc.decontam->size(), sc.decontam->files().size());
     sc.decontam_flag_only = a->flag;
-    run_stage_job(a->job, sc);
+    run_stage_job(a->job, sc, evals);
   });
 }
 

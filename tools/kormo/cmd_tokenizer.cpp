@@ -16,6 +16,14 @@ namespace {
 
 using namespace kormo::tok;
 
+// Refuses an output that is one of the inputs or the tokenizer (-t may name its
+// directory, whose tokenizer.json is the file read).
+void check_output(const std::string& out, std::vector<std::string> inputs, const std::string& tok) {
+  inputs.push_back(tok);
+  inputs.push_back(tok + "/tokenizer.json");
+  check_output_not_input(out, inputs);
+}
+
 // Output to a file (atomically) or to stdout.
 class Output {
  public:
@@ -130,8 +138,10 @@ void setup_encode(CLI::App& app) {
     eo.encode.normalize = !a->no_normalize;
     eo.output = a->pieces ? LineOutput::kPieces : a->binary ? LineOutput::kBinary : LineOutput::kIds;
     eo.threads = a->threads;
+    std::vector<std::string> inputs = expand_inputs(a->inputs);
+    check_output(a->out, inputs, a->tok);
     Output out(a->out);
-    encode_lines(Tokenizer::load(a->tok), expand_inputs(a->inputs), eo, [&](std::string_view s) { out.write(s); });
+    encode_lines(Tokenizer::load(a->tok), inputs, eo, [&](std::string_view s) { out.write(s); });
     out.commit();
   });
 }
@@ -158,6 +168,7 @@ void setup_decode(CLI::App& app) {
   d->add_flag("--binary", a->binary, "Read uint32 little-endian ids");
   d->add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
   d->callback([a] {
+    check_output(a->out, {a->input}, a->tok);
     Tokenizer tok = Tokenizer::load(a->tok);
     Output out(a->out);
     if (a->binary) {
@@ -227,7 +238,9 @@ void setup_stats(CLI::App& app) {
   add_parsed(s, "--max-input-bytes", a->so.max_input_bytes, parse_byte_size, "Read at most this much text, e.g. 10M");
   s->callback([a] {
     Tokenizer tok = Tokenizer::load(a->tok);
-    TokenizerStats st = compute_stats(tok, expand_inputs(a->inputs), a->so);
+    std::vector<std::string> inputs = expand_inputs(a->inputs);
+    check_output(a->out, inputs, a->tok);
+    TokenizerStats st = compute_stats(tok, inputs, a->so);
     Output out(a->out);
     out.write(a->json ? stats_to_json(tok, st) : stats_to_text(tok, st));
     out.commit();

@@ -5,6 +5,7 @@
 #include "kormo/data/job.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 
 namespace kormo::data {
@@ -13,8 +14,8 @@ using nlohmann::json;
 
 Counts dedup_files(const std::vector<std::string>& inputs, const std::string& output, const std::string& rejects,
                    const DedupOptions& opt) {
-  check_output_path(output);
-  check_output_path(rejects);
+  check_output_path(output, inputs);
+  check_output_path(rejects, inputs);
   const size_t k = static_cast<size_t>(opt.minhash.bands) * opt.minhash.rows;
   std::vector<uint64_t> exact;
   std::vector<uint32_t> sigs;
@@ -31,20 +32,24 @@ Counts dedup_files(const std::vector<std::string>& inputs, const std::string& ou
     good.resize(base + lines.size());
     if (opt.near) sigs.resize((base + lines.size()) * k, 0);
     std::vector<char> ok(lines.size(), 0);
+    FirstError err;
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < lines.size(); ++i) {
-      Document doc;
-      std::string rule, why;
-      if (!parse_document(lines[i], doc, rule, why, opt.text_field)) continue;
-      ok[i] = 1;
-      std::string nf = dedup_normal_form(doc.text);
-      if (opt.exact) exact[base + i] = xxh3_64(nf) | 1;  // never 0 (0 = "no exact hash")
-      if (opt.near) {
-        std::vector<uint32_t> s = minhash_signature(shingles(nf, opt.minhash.ngram), opt.minhash);
-        std::copy(s.begin(), s.end(), sigs.begin() + (base + i) * k);
-      }
-      ids[base + i] = std::move(doc.id);
+      err.run([&] {
+        Document doc;
+        std::string rule, why;
+        if (!parse_document(lines[i], doc, rule, why, opt.text_field)) return;
+        ok[i] = 1;
+        std::string nf = dedup_normal_form(doc.text);
+        if (opt.exact) exact[base + i] = xxh3_64(nf) | 1;  // never 0 (0 = "no exact hash")
+        if (opt.near) {
+          std::vector<uint32_t> s = minhash_signature(shingles(nf, opt.minhash.ngram), opt.minhash);
+          std::copy(s.begin(), s.end(), sigs.begin() + (base + i) * k);
+        }
+        ids[base + i] = std::move(doc.id);
+      });
     }
+    err.rethrow();
     for (size_t i = 0; i < lines.size(); ++i) good[base + i] = ok[i] != 0;
     lines.clear();
   };

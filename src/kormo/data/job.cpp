@@ -13,6 +13,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 #include "kormo/util/json.h"
 
@@ -46,7 +47,8 @@ std::string default_rejects_path(const std::string& output) {
   return base + ".rejects.jsonl" + zst;
 }
 
-void check_output_path(const std::string& path) {
+void check_output_path(const std::string& path, const std::vector<std::string>& inputs) {
+  check_output_not_input(path, inputs);
   std::error_code ec;
   auto st = fs::status(path, ec);
   if (!ec && fs::exists(st) && !fs::is_regular_file(st))
@@ -117,8 +119,8 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   if (opt.output.empty()) fail("no output path (-o)");
   std::string dir = opt.work_dir.empty() ? opt.output + ".work" : opt.work_dir;
   std::string rejects_path = opt.rejects.empty() ? default_rejects_path(opt.output) : opt.rejects;
-  check_output_path(opt.output);
-  check_output_path(rejects_path);
+  check_output_path(opt.output, opt.inputs);
+  check_output_path(rejects_path, opt.inputs);
   make_dirs(dir);
   json job = {{"version", 1}, {"shard_docs", opt.shard_docs}, {"stages", opt.fingerprint},
               {"inputs", inputs_fingerprint(opt.inputs)}};
@@ -150,8 +152,10 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   double done_bytes = 0;
 
   auto flush_pending = [&] {
+    FirstError err;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (size_t i = 0; i < pending.size(); ++i) run_shard(pending[i], dir, fn);
+    for (size_t i = 0; i < pending.size(); ++i) err.run([&] { run_shard(pending[i], dir, fn); });
+    err.rethrow();
     pending.clear();
   };
   // Lines of shards owned by other ranks (or finished before) are only counted.

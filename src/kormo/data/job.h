@@ -59,8 +59,9 @@ LineFn document_line_fn(const StageConfig& cfg, const std::string& text_field = 
 std::string default_rejects_path(const std::string& output);
 
 // Outputs are written to a temporary name and renamed, which would replace a
-// device such as /dev/null; refuse any existing path that is not a regular file.
-void check_output_path(const std::string& path);
+// device such as /dev/null or one of the inputs; refuse any existing path that
+// is not a regular file, and (usage error) an output that is one of `inputs`.
+void check_output_path(const std::string& path, const std::vector<std::string>& inputs);
 
 // Fingerprint of input files (paths, sizes, modification times).
 nlohmann::json inputs_fingerprint(const std::vector<std::string>& files);

@@ -28,7 +28,7 @@ std::string group_key(const Document& doc, const std::vector<std::string>& by) {
 
 json mix_files(const std::vector<std::string>& inputs, const std::string& output, const MixOptions& opt) {
   if (opt.targets.empty()) fail("mix: no target shares given");
-  check_output_path(output);
+  check_output_path(output, inputs);
   double share_sum = 0;
   for (const auto& [g, s] : opt.targets) {
     if (s < 0) fail("mix: share of {} is negative", g);

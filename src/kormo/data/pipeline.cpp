@@ -45,8 +45,14 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   double wait_timeout = pipe.get_double("wait_timeout_s", 0);
   pipe.check_unused();
   Launch launch = launch_from_env();
-  check_output_path(output);
-  check_output_path(rejects);
+  // Checked before any output is written (ingest included), so a refused
+  // run has replaced nothing.
+  auto check_outputs = [&](const std::vector<std::string>& patterns) {
+    std::vector<std::string> expanded = patterns.empty() ? patterns : expand_inputs(patterns);
+    check_output_path(output, expanded);
+    check_output_path(rejects, expanded);
+  };
+  check_outputs(inputs);
   make_dirs(work);
 
   // Ingest (rank 0; others wait for its marker).
@@ -69,6 +75,7 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
     dopt.limit = io.limit;
     std::vector<std::string> files = ing.get_strings("files", {});
     ing.check_unused();
+    check_outputs(files);
     std::string marker = work + "/ingested.done";
     if (launch.rank == 0 && !fs::exists(marker)) {
       AtomicWriter docs(ingest_out), rej(ingest_rej);

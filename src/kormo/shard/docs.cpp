@@ -9,6 +9,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 
 namespace kormo::shard {
@@ -65,6 +66,8 @@ void span_mask(const std::vector<int32_t>& ids, const std::vector<SpanIds>& span
 }  // namespace
 
 DocsShardSummary shard_from_docs(const DocsShardOptions& o) {
+  check_output_not_input(o.out_path, o.inputs);
+  check_output_not_input(o.out_path, {o.tokenizer, o.tokenizer + "/tokenizer.json"});  // may be the directory
   tok::Tokenizer tokenizer = tok::Tokenizer::load(o.tokenizer);
   const tok::SpecialIds& sp = tokenizer.special_ids();
   std::vector<Marker> markers;
@@ -93,13 +96,17 @@ DocsShardSummary shard_from_docs(const DocsShardOptions& o) {
   auto flush = [&] {
     ids.assign(docs.size(), {});
     masks.assign(docs.size(), {});
+    FirstError err;
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < docs.size(); ++i) {
-      if (sp.bos >= 0) ids[i].push_back(sp.bos);
-      encode_with_markers(tokenizer, docs[i].text, markers, ids[i]);
-      if (sp.eot >= 0) ids[i].push_back(sp.eot);
-      if (!spans.empty()) span_mask(ids[i], spans, masks[i]);
+      err.run([&] {
+        if (sp.bos >= 0) ids[i].push_back(sp.bos);
+        encode_with_markers(tokenizer, docs[i].text, markers, ids[i]);
+        if (sp.eot >= 0) ids[i].push_back(sp.eot);
+        if (!spans.empty()) span_mask(ids[i], spans, masks[i]);
+      });
     }
+    err.rethrow();
     for (size_t i = 0; i < docs.size(); ++i) {
       DocInfo info;
       info.text_bytes = docs[i].text.size();

@@ -10,6 +10,7 @@
 namespace kormo::shard {
 
 void shard_from_ids(const IdsShardOptions& o) {
+  check_output_not_input(o.out_path, o.inputs);
   ShardWriter w(o.out_path, o.vocab_size);
   for (const auto& path : o.inputs) {
     LineReader r(path);

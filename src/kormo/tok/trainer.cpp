@@ -21,6 +21,7 @@
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/parallel.h"
 #include "kormo/util/progress.h"
 
 namespace kormo::tok {
@@ -369,12 +370,16 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     }
     if (invalid_first.message.empty()) invalid_first = batch_invalid;
     if (!fatal.message.empty()) fail("{}", fatal.message);
+    FirstError merge_err;  // allocation failure while merging must not abort
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t s = 0; s < kShards; ++s)
-      for (auto& st : ts) {
-        global[s].merge(st.shards[s]);
-        st.shards[s].clear();
-      }
+      merge_err.run([&] {
+        for (auto& st : ts) {
+          global[s].merge(st.shards[s]);
+          st.shards[s].clear();
+        }
+      });
+    merge_err.rethrow();
     batch.clear();
     size_t mem = 0;
     for (auto& g : global) mem += g.memory();
@@ -402,8 +407,10 @@ WordCounts count_words(const std::vector<std::string>& files, const CorpusOption
     const uint64_t target = static_cast<uint64_t>(0.7 * static_cast<double>(table_budget) / scale);
     uint64_t threshold = 0;
     while (threshold + 1 < mem_by_count.size() && (threshold == 0 || est > target)) est -= mem_by_count[++threshold];
+    FirstError prune_err;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (size_t s = 0; s < kShards; ++s) global[s].prune(threshold);
+    for (size_t s = 0; s < kShards; ++s) prune_err.run([&] { global[s].prune(threshold); });
+    prune_err.rethrow();
     size_t kept = 0;
     for (auto& g : global) kept += g.size();
     out.prune_threshold = std::max(out.prune_threshold, threshold);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -262,6 +263,18 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   AtomicWriter w(path);
   w.write(data);
   w.commit();
+}
+
+void check_output_not_input(const std::string& output, const std::vector<std::string>& inputs) {
+  struct stat out {};
+  if (output.empty() || output == "-" || ::stat(output.c_str(), &out) != 0) return;
+  for (const auto& in : inputs) {
+    struct stat st {};
+    if (in == "-" || ::stat(in.c_str(), &st) != 0) continue;
+    if (st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+      fail_usage("output {} is the input {} (the same file): writing it would replace the input; choose another output",
+                 output, in);
+  }
 }
 
 void make_dirs(const std::string& path) {

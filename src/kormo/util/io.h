@@ -89,6 +89,14 @@ class AtomicWriter {
 // Writes `data` to `path` atomically.
 void write_file_atomic(const std::string& path, std::string_view data);
 
+// Refuses, as a usage error naming both paths, an output that is the same file
+// as one of the inputs. Outputs are written to a temporary and renamed over
+// their final name, so such a run would "succeed" and replace the input it was
+// reading. Files are compared by device and inode, which sees through symlinks,
+// hard links and other spellings ("./f", "d/../f"). An output that does not
+// exist yet, "-" (stdin) and an empty output (stdout) are fine.
+void check_output_not_input(const std::string& output, const std::vector<std::string>& inputs);
+
 // Creates a directory and its parents; throws an I/O Error on failure.
 void make_dirs(const std::string& path);
 
