@@ -72,3 +72,36 @@ TEST(Manifest, VerifyRejectsBadSchema) {
   refused(deep, "nested deeper than");
   fs::remove_all(dir);
 }
+
+TEST(Manifest, VerifyRequiresThePlannedStages) {
+  std::string dir = (fs::temp_directory_path() / ("kormo_manifest_plan_" + std::to_string(::getpid()))).string();
+  make_dirs(dir);
+  const std::string mp = dir + "/manifest.json";
+  auto manifest = [&](std::vector<std::string> names) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& n : names)
+      stages.push_back({{"name", n}, {"inputs", nlohmann::json::array()}, {"outputs", nlohmann::json::array()}});
+    return nlohmann::json{{"format", "kormo-manifest"}, {"version", 1}, {"stages", stages}};
+  };
+  const std::vector<std::string> order{"data", "tokenizer", "shard", "pretrain"};
+  auto verdict = [&](const nlohmann::json& m) -> std::string {
+    write_file_atomic(mp, m.dump());
+    try {
+      verify_manifest(mp, order);
+      return "";
+    } catch (const Error& e) {
+      return e.what();
+    }
+  };
+  EXPECT_EQ(verdict(manifest(order)), "");
+  EXPECT_EQ(verdict(manifest({"data", "tokenizer"})), "");  // a run stopped by --until tokenizer
+  EXPECT_NE(verdict(manifest({})).find("records no stages"), std::string::npos);
+  EXPECT_NE(verdict(manifest({"data", "shard", "pretrain"})).find("not the pipeline's stages in order"),
+            std::string::npos);
+  nlohmann::json cut = manifest({"data", "tokenizer"});
+  cut["plan"] = order;  // stages removed from the end of a complete run
+  EXPECT_NE(verdict(cut).find("planned stages [data, tokenizer, shard, pretrain]"), std::string::npos) << verdict(cut);
+  cut["plan"] = {"data", 7};
+  EXPECT_NE(verdict(cut).find("plan: expected an array of stage names"), std::string::npos);
+  fs::remove_all(dir);
+}

@@ -1,6 +1,7 @@
 // kormo verify: recompute the content hashes a run manifest records.
 #include <fmt/format.h>
 
+#include "kormo/run/run.h"
 #include "kormo/util/error.h"
 #include "kormo/util/manifest.h"
 #include "verb.h"
@@ -12,11 +13,14 @@ void setup_verify(CLI::App& app) {
   app.add_option("manifest", manifest, "A run's manifest.json (or its run directory)")->required();
   app.footer(
       "Rehashes every input and output recorded in the manifest and lists what changed or is missing.\n"
-      "Exit status 0 means every file still matches.\n\nExample:\n  kormo verify runs/demo/manifest.json");
+      "Exit status 0 means every file still matches. A manifest whose stages are not the ones its run\n"
+      "planned (data, tokenizer, shard, pretrain, or the first of them for --until) is refused.\n\nExample:\n  kormo verify runs/demo/manifest.json");
   app.callback([] {
     std::string path = manifest;
     if (path.size() < 5 || path.substr(path.size() - 5) != ".json") path += "/manifest.json";
-    auto problems = kormo::verify_manifest(path);
+    std::vector<std::string> stage_order;
+    for (const auto& s : kormo::run::pipeline_stages()) stage_order.push_back(s.name);
+    auto problems = kormo::verify_manifest(path, stage_order);
     for (const auto& p : problems) fmt::print("{}: {}: {}\n", p.stage, p.path, p.what);
     if (!problems.empty()) kormo::fail("{}: {} file(s) do not match the manifest", path, problems.size());
     fmt::print("{}: all recorded files match\n", path);

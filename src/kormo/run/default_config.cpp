@@ -5,7 +5,8 @@ namespace kormo::run {
 const char* default_config() {
   return R"toml(# kormo run — embedded default: the one-command demo on a fresh Debian machine.
 # Print it with `kormo run --print-default`, edit, and pass the file to `kormo run`.
-# Paths are relative to the run directory unless absolute.
+# The run's own paths (cache_dir, work_dir) are relative to the run directory; sources
+# (inputs, files, rules) are relative to the directory kormo run is started in.
 
 [data]                      # a `kormo data pipeline` config (docs/data.md)
 [data.pipeline]

@@ -46,13 +46,33 @@ PathsFn fixed(std::vector<std::string> paths) {
 
 // ---- data: raw text → curated documents (a `kormo data pipeline` config)
 
+// The run's own files are named relative to the run directory, which is the stages'
+// working directory, so a moved or copied run directory works on its own files. The
+// user's sources are named absolutely, as `kormo run` found them from where it started.
+void absolutize(toml::table& t, const char* section, const char* key) {
+  toml::table* sec = t[section].as_table();
+  if (!sec) return;
+  if (auto s = (*sec)[key].value<std::string>()) {
+    sec->insert_or_assign(key, fs::absolute(*s).string());
+  } else if (const toml::array* a = (*sec)[key].as_array()) {
+    toml::array abs;
+    for (const auto& v : *a) {
+      if (auto s = v.value<std::string>()) abs.push_back(fs::absolute(*s).string());
+      else abs.push_back(v);  // a wrong type is left for the data stage's own error
+    }
+    sec->insert_or_assign(key, std::move(abs));
+  }
+}
+
 std::string resolve_data(const RunContext& c) {
   toml::table cfg = subtable(c.config, "data");
   toml::table& pipe = ensure_table(cfg, "pipeline");
-  pipe.insert_or_assign("output", c.path(kCurated));
-  if (!pipe.contains("work_dir")) pipe.insert_or_assign("work_dir", c.path("data/work"));
-  if (toml::table* ing = cfg["ingest"].as_table())
-    if (auto dir = (*ing)["cache_dir"].value<std::string>()) ing->insert_or_assign("cache_dir", c.path(*dir));
+  pipe.insert_or_assign("output", kCurated);
+  if (!pipe.contains("work_dir")) pipe.insert_or_assign("work_dir", "data/work");
+  absolutize(cfg, "pipeline", "inputs");
+  absolutize(cfg, "normalize", "rules");
+  absolutize(cfg, "decontam", "files");
+  if (cfg["ingest"]["source"].value_or(std::string("files")) == "files") absolutize(cfg, "ingest", "files");
   return toml_text(cfg);
 }
 
@@ -143,25 +163,27 @@ std::string resolve_pretrain(const RunContext& c) {
   toml::table data = subtable(pre, "data");
   const tok::SpecialIds& sp = tokenizer.special_ids();
   if (!data.contains("pad_id") && sp.pad >= 0) data.insert_or_assign("pad_id", int64_t{sp.pad});
-  toml::table all{{"shards", toml::array{c.path(kShard)}}, {"weight", 1.0}};
+  toml::table all{{"shards", toml::array{kShard}}, {"weight", 1.0}};
   data.insert_or_assign("sources", toml::table{{"all", all}});
   toml::table train = subtable(pre, "train");
-  train.insert_or_assign("out_dir", c.path(kPretrainDir));
-  train.insert_or_assign("tokenizer", c.path(kTokenizerDir));
+  train.insert_or_assign("out_dir", kPretrainDir);
+  train.insert_or_assign("tokenizer", kTokenizerDir);
   return toml_text(toml::table{{"model", model}, {"data", data}, {"train", train}});
 }
+
+std::string metrics_path(const RunContext& c) { return c.path(kPretrainDir + "/metrics.jsonl"); }
 
 nlohmann::json run_pretrain(const RunContext& c, const std::string& config_path) {
   train::PretrainOptions po;
   po.config_path = config_path;
+  // A killed run continues from its last checkpoint, or from step 0 when it was stopped
+  // before its first one (it left metrics but no checkpoint).
   const std::string ckpt = train::latest_checkpoint(c.path(kPretrainDir));
-  po.resume = !ckpt.empty();  // a killed run continues from its last checkpoint
-  if (po.resume) log_info("run: pretrain resumes from {}", ckpt);
+  po.resume = !ckpt.empty() || fs::exists(metrics_path(c));
+  if (!ckpt.empty()) log_info("run: pretrain resumes from {}", ckpt);
   train::pretrain(po);
   return {};
 }
-
-std::string metrics_path(const RunContext& c) { return c.path(kPretrainDir + "/metrics.jsonl"); }
 
 // The summary of a training run is its last metrics line.
 void summarize_pretrain(const RunContext& c, nlohmann::json& summary) {
@@ -208,8 +230,10 @@ std::vector<Stage> pipeline_stages() {
        .resolve = resolve_pretrain,
        .inputs = fixed({kShard}),
        .run = run_pretrain,
+       // The final checkpoint fixes every weight and the trainer state. metrics.jsonl is the
+       // training log: its timings differ between runs, so it is summarized, not recorded.
        .outputs = [](const RunContext& c) -> std::vector<std::string> {
-         return {train::latest_checkpoint(c.path(kPretrainDir)), metrics_path(c)};
+         return {train::latest_checkpoint(c.path(kPretrainDir))};
        },
        .summarize = summarize_pretrain},
   };

@@ -2,18 +2,23 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
+#include "kormo/util/json.h"
 #include "kormo/util/log.h"
 
 namespace fs = std::filesystem;
@@ -40,8 +45,130 @@ void check_plan(const std::vector<Stage>& stages, const RunContext& ctx, const s
   top.check_unused();
 }
 
-// The key a finished stage left in its marker, or "" if it has not finished.
-std::string finished_key(const fs::path& marker) { return fs::exists(marker) ? read_file(marker.string()) : ""; }
+// What a finished stage leaves in RUN/.stages/<name>.done: the key it ran under, its
+// summary and seconds (so a reused stage keeps its figures in the manifest), and its
+// outputs as written (so a deleted or altered output redoes the stage rather than being
+// recorded as if it were the stage's work). Markers of earlier versions hold the key alone.
+struct Marker {
+  std::string key;  // "" = the stage has not finished
+  nlohmann::json summary;
+  double seconds = 0;
+  std::optional<std::vector<FileRecord>> outputs;
+};
+
+Marker read_marker(const fs::path& path) {
+  Marker m;
+  if (!fs::exists(path)) return m;
+  const std::string text = read_file(path.string());
+  if (text.empty() || text.front() != '{') {
+    m.key = text;
+    return m;
+  }
+  const nlohmann::json j = parse_json_or_discarded(text);
+  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string(); };
+  if (j.is_discarded() || !j.is_object() || !str("key") || !j.contains("outputs") || !j["outputs"].is_array()) {
+    // Markers are written atomically, so this is a hand-edited file: redoing the stage is safe.
+    log_warn("{}: not a stage marker kormo wrote; the stage will be redone", path.string());
+    return m;
+  }
+  m.key = j["key"].get<std::string>();
+  m.summary = j.value("summary", nlohmann::json::object());
+  m.seconds = j.value("seconds", 0.0);
+  m.outputs.emplace();
+  for (const auto& f : j["outputs"]) {
+    if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("xxh3_128") ||
+        !f["xxh3_128"].is_string()) {
+      log_warn("{}: not a stage marker kormo wrote; the stage will be redone", path.string());
+      return {};
+    }
+    m.outputs->push_back({f["path"].get<std::string>(), f["xxh3_128"].get<std::string>(), 0});
+  }
+  return m;
+}
+
+void write_marker(const fs::path& path, const std::string& key, const StageRecord& rec) {
+  nlohmann::json outs = nlohmann::json::array();
+  for (const FileRecord& f : rec.outputs) outs.push_back({{"path", f.path}, {"xxh3_128", f.xxh3}});
+  write_file_atomic(path.string(),
+                    nlohmann::json{{"key", key}, {"summary", rec.summary}, {"seconds", rec.seconds}, {"outputs", outs}}
+                            .dump() + "\n");
+}
+
+// The stage's outputs as they are now, or why they cannot stand for its finished work:
+// an output that is gone, or (for markers that recorded them) files that differ from
+// what the stage wrote.
+std::string outputs_now(const Stage& s, const RunContext& ctx, const Marker& m, std::vector<FileRecord>& now) {
+  for (const std::string& p : s.outputs(ctx)) {
+    if (p.empty() || !fs::exists(ctx.path(p))) return fmt::format("its output {} is missing", p.empty() ? "(none)" : p);
+    for (FileRecord& f : hash_path(ctx.path(p), ctx.dir.string())) now.push_back(std::move(f));
+  }
+  if (!m.outputs) return "";
+  std::set<std::pair<std::string, std::string>> had, has;
+  for (const FileRecord& f : *m.outputs) had.insert({f.path, f.xxh3});
+  for (const FileRecord& f : now) has.insert({f.path, f.xxh3});
+  for (const auto& [path, hash] : had)
+    if (!has.count({path, hash}))
+      return fmt::format("its output {} {}", path, fs::exists(ctx.path(path)) ? "changed" : "is missing");
+  for (const auto& [path, hash] : has)
+    if (!had.count({path, hash})) return fmt::format("its output {} was not written by it", path);
+  return "";
+}
+
+uintmax_t bytes_under(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_directory(p, ec)) return fs::file_size(p, ec);
+  uintmax_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  return n;
+}
+
+// Temporary files and directories of writers that were killed: an AtomicWriter's
+// "<name>.tmp.<pid>" whose process is gone, and the ".<name>.tmp" directories that
+// checkpoints and the tokenizer are assembled in. Only called with the run lock held, so
+// no other run is writing them.
+void remove_stale_temporaries(const fs::path& dir) {
+  size_t count = 0;
+  uintmax_t bytes = 0;
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && name.size() > 5 && name.front() == '.' && name.ends_with(".tmp")) {
+      doomed.push_back(it->path());
+      it.disable_recursion_pending();
+      continue;
+    }
+    const size_t at = name.rfind(".tmp.");
+    if (!it->is_regular_file() || at == std::string::npos) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.size() > 9 || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+    if (::kill(std::stoi(pid), 0) == 0 || errno != ESRCH) continue;  // its writer may still be running
+    doomed.push_back(it->path());
+  }
+  for (const fs::path& p : doomed) {
+    bytes += bytes_under(p);
+    count += fs::remove_all(p, ec) > 0;
+  }
+  if (count) log_info("run: removed {} temporary file(s) of a stopped run ({:.1f} MB)", count, bytes / 1e6);
+}
+
+// Stages run with the run directory as their working directory, so the run-relative
+// paths in their configs name this run's files wherever the directory has moved.
+class InDirectory {
+ public:
+  explicit InDirectory(const fs::path& dir) : old_(fs::current_path()) { fs::current_path(dir); }
+  ~InDirectory() {
+    std::error_code ec;
+    fs::current_path(old_, ec);
+  }
+  InDirectory(const InDirectory&) = delete;
+  InDirectory& operator=(const InDirectory&) = delete;
+
+ private:
+  fs::path old_;
+};
 
 // An advisory flock on RUN/.lock for the whole run: two runs into one directory would
 // interleave their stages' files. The kernel drops the lock when the process ends in any
@@ -94,11 +221,18 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
   const std::string base = ctx.dir.string();
   make_dirs(base);
   const RunLock lock(ctx.dir);
+  remove_stale_temporaries(ctx.dir);
   make_dirs(ctx.path("config"));
   make_dirs(ctx.path(".stages"));
   Manifest manifest(base);
   manifest.set_config(toml_to_json(ctx.config), ctx.source);
-  for (size_t i = 0; i < stages.size(); ++i) {
+  std::vector<std::string> plan;
+  for (const Stage& s : stages) {
+    plan.push_back(s.name);
+    if (s.name == until) break;
+  }
+  manifest.set_plan(plan);
+  for (size_t i = 0; i < plan.size(); ++i) {
     const Stage& s = stages[i];
     const std::string label = fmt::format("run: [{}/{}] {}", i + 1, stages.size(), s.name);
     const std::string config = s.resolve ? s.resolve(ctx) : "";
@@ -107,11 +241,11 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
       for (const std::string& p : s.inputs(ctx))
         for (FileRecord& f : hash_path(ctx.path(p), base)) inputs.push_back(std::move(f));
     const std::string key = stage_key(config, inputs);
-    const fs::path marker = ctx.dir / ".stages" / (s.name + ".done");
-    const std::string done = finished_key(marker);
-    if (!done.empty() && done != key)
+    const fs::path marker_path = ctx.dir / ".stages" / (s.name + ".done");
+    const Marker marker = read_marker(marker_path);
+    if (!marker.key.empty() && marker.key != key)
       fail("{}: stage '{}' was completed under a different configuration or input; use a new --out directory "
-           "(or delete {} to redo it)", base, s.name, marker.string());
+           "(or delete {} to redo it)", base, s.name, marker_path.string());
 
     // Only now is anything written: a refused run changes nothing.
     StageRecord rec{s.name, {}, {}, 0, 0, {}};
@@ -121,22 +255,30 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
       write_file_atomic(config_path, config);
       rec.inputs = hash_path(config_path, base);
     }
-    if (done.empty()) {
+    std::string redo_because;
+    if (!marker.key.empty()) redo_because = outputs_now(s, ctx, marker, rec.outputs);
+    if (marker.key.empty() || !redo_because.empty()) {
+      if (!redo_because.empty()) log_warn("run: stage '{}' finished earlier but {}; redoing it", s.name, redo_because);
       log_info("{} — {}", label, s.doing);
       auto t0 = std::chrono::steady_clock::now();
-      rec.summary = s.run(ctx, config_path);
+      {
+        const InDirectory in_run(ctx.dir);
+        rec.summary = s.run(ctx, config_path);
+      }
       rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rec.outputs.clear();
+      for (const std::string& p : s.outputs(ctx))
+        for (FileRecord& f : hash_path(ctx.path(p), base)) rec.outputs.push_back(std::move(f));
     } else {
       log_info("{} — reusing its outputs", label);
+      rec.summary = marker.summary;
+      rec.seconds = marker.seconds;
     }
     if (s.summarize) s.summarize(ctx, rec.summary);
     rec.inputs.insert(rec.inputs.end(), inputs.begin(), inputs.end());
-    for (const std::string& p : s.outputs(ctx))
-      for (FileRecord& f : hash_path(ctx.path(p), base)) rec.outputs.push_back(std::move(f));
-    write_file_atomic(marker.string(), key);
+    write_marker(marker_path, key, rec);
     manifest.add_stage(std::move(rec));
     manifest.save("manifest.partial.json");
-    if (s.name == until) break;
   }
   manifest.save("manifest.json");
   fs::remove(ctx.path("manifest.partial.json"));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fmt/ranges.h>
 
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
@@ -67,6 +68,7 @@ nlohmann::json Manifest::to_json() const {
   j["written_at"] = buf;
   j["config_source"] = config_source_;
   j["config"] = config_;
+  if (!plan_.empty()) j["plan"] = plan_;
   j["stages"] = nlohmann::json::array();
   for (const auto& s : stages_) {
     j["stages"].push_back({{"name", s.name},
@@ -145,11 +147,34 @@ void check_schema(const nlohmann::json& j, const std::string& mp) {
   }
 }
 
+// A manifest's stages must be those its run set out to do: a manifest with stages taken
+// out would otherwise verify the files that remain and pass.
+void check_stages(const nlohmann::json& j, const std::string& mp, const std::vector<std::string>& stage_order) {
+  std::vector<std::string> names;
+  for (const auto& s : j["stages"]) names.push_back(s["name"].get<std::string>());
+  auto list = [](const std::vector<std::string>& v) { return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, ", ")); };
+  if (j.contains("plan")) {
+    const auto& plan = j["plan"];
+    if (!plan.is_array() || !std::all_of(plan.begin(), plan.end(), [](const auto& v) { return v.is_string(); }))
+      fail("{}: plan: expected an array of stage names", mp);
+    const auto planned = plan.get<std::vector<std::string>>();
+    if (planned != names)
+      fail("{}: the run planned stages [{}] but the manifest records [{}]", mp, list(planned), list(names));
+  }
+  if (stage_order.empty()) return;
+  if (names.empty()) fail("{}: the manifest records no stages", mp);
+  if (names.size() > stage_order.size() || !std::equal(names.begin(), names.end(), stage_order.begin()))
+    fail("{}: stages [{}] are not the pipeline's stages in order ([{}], or the first of them for --until)", mp,
+         list(names), list(stage_order));
+}
+
 }  // namespace
 
-std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path) {
+std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path,
+                                           const std::vector<std::string>& stage_order) {
   const nlohmann::json j = parse_manifest(manifest_path);
   check_schema(j, manifest_path);
+  check_stages(j, manifest_path, stage_order);
   std::string base = fs::path(manifest_path).parent_path().string();
   if (base.empty()) base = ".";
   std::vector<VerifyProblem> problems;

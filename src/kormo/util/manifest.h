@@ -34,6 +34,8 @@ class Manifest {
  public:
   explicit Manifest(std::string dir);
   void set_config(const nlohmann::json& resolved, const std::string& source);
+  // The stages the run was asked to do, in order: verify requires exactly these.
+  void set_plan(std::vector<std::string> stage_names) { plan_ = std::move(stage_names); }
   void add_stage(StageRecord stage);
   // Writes dir/<name> atomically.
   void save(const std::string& name = "manifest.json") const;
@@ -43,13 +45,18 @@ class Manifest {
   std::string dir_;
   nlohmann::json config_;
   std::string config_source_;
+  std::vector<std::string> plan_;
   std::vector<StageRecord> stages_;
 };
 
 struct VerifyProblem {
   std::string stage, path, what;
 };
-// Rehashes every input and output a manifest records. Empty result = all match.
-std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path);
+// Rehashes every input and output a manifest records. Empty result = all match. Throws
+// Error for a manifest that is not one kormo writes: a bad schema, paths leaving the run
+// directory, stages that differ from its "plan", or (when `stage_order` is given: the
+// pipeline's stages in order) stages that are not a non-empty leading part of that order.
+std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path,
+                                           const std::vector<std::string>& stage_order = {});
 
 }  // namespace kormo
