@@ -2,7 +2,9 @@
 # The whole test suite: installs dependencies, builds, then runs
 #   1. C++ unit tests and CLI integration tests (ctest),
 #   2. reference checks against PyTorch / Hugging Face (pytest),
-#   3. a short libFuzzer run of each fuzz target (clang build in build-fuzz/).
+#   3. the unit and CLI tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (clang build in build-fuzz/; KORMO_SKIP_SANITIZE=1 skips it),
+#   4. a short libFuzzer run of each fuzz target from the same build (KORMO_SKIP_FUZZ=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Idle OpenMP threads sleep instead of spinning: on shared or small machines spinning
@@ -17,13 +19,28 @@ echo "== pytest"
 PY=${PYTHON:-python3}
 KORMO_BIN="$PWD/build/kormo" $PY -m pytest -q tests/python
 
-if [[ "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
-  echo "== fuzz (${KORMO_FUZZ_SECONDS:-20}s per target)"
+# One clang build with AddressSanitizer and UndefinedBehaviorSanitizer (build-fuzz/) serves
+# both the sanitizer run of the unit and CLI tests and the libFuzzer targets.
+if [[ "${KORMO_SKIP_SANITIZE:-0}" != 1 || "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DKORMO_FUZZ=ON -DKORMO_CUDA=OFF -DKORMO_NATIVE=OFF -DBUILD_TESTING=ON >/dev/null
+  cmake --build build-fuzz
+fi
+
+if [[ "${KORMO_SKIP_SANITIZE:-0}" != 1 ]]; then
+  echo "== ctest under ASan+UBSan (build-fuzz/)"
+  # Any report fails the test: UBSan stops at its first finding, ASan always does. Leaks are
+  # checked, except inside Open MPI, which does not free its globals at exit.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0 \
+    ctest --test-dir build-fuzz --output-on-failure -j2 -LE no_sanitizer
+fi
+
+if [[ "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz (${KORMO_FUZZ_SECONDS:-20}s per target)"
   mapfile -t targets < <(cd tests/fuzz && ls *_fuzz.cpp 2>/dev/null | sed 's/\.cpp$//')
   for t in "${targets[@]}"; do
-    cmake --build build-fuzz --target "$t"
     mkdir -p build-fuzz/corpus/"$t"
     if ! build-fuzz/tests/"$t" -max_total_time="${KORMO_FUZZ_SECONDS:-20}" -seed=1 -print_final_stats=0 \
         -artifact_prefix=build-fuzz/ build-fuzz/corpus/"$t" tests/fuzz/seeds > build-fuzz/"$t".log 2>&1; then

@@ -122,6 +122,9 @@ JobReport run_sharded_job(const JobOptions& opt, const LineFn& fn, Launch launch
   check_output_path(opt.output, opt.inputs);
   check_output_path(rejects_path, opt.inputs);
   make_dirs(dir);
+  if (launch.world == 1)
+    if (const TempCleanup c = remove_stale_temporaries(dir); c.entries)
+      log_info("{}: removed {} temporary file(s) of a stopped job", dir, c.entries);
   json job = {{"version", 1}, {"shard_docs", opt.shard_docs}, {"stages", opt.fingerprint},
               {"inputs", inputs_fingerprint(opt.inputs)}};
   std::string job_path = dir + "/job.json";

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,46 +113,6 @@ std::string outputs_now(const Stage& s, const RunContext& ctx, const Marker& m, 
   return "";
 }
 
-uintmax_t bytes_under(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_directory(p, ec)) return fs::file_size(p, ec);
-  uintmax_t n = 0;
-  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
-  return n;
-}
-
-// Temporary files and directories of writers that were killed: an AtomicWriter's
-// "<name>.tmp.<pid>" whose process is gone, and the ".<name>.tmp" directories that
-// checkpoints and the tokenizer are assembled in. Only called with the run lock held, so
-// no other run is writing them.
-void remove_stale_temporaries(const fs::path& dir) {
-  size_t count = 0;
-  uintmax_t bytes = 0;
-  std::vector<fs::path> doomed;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (it->is_directory() && name.size() > 5 && name.front() == '.' && name.ends_with(".tmp")) {
-      doomed.push_back(it->path());
-      it.disable_recursion_pending();
-      continue;
-    }
-    const size_t at = name.rfind(".tmp.");
-    if (!it->is_regular_file() || at == std::string::npos) continue;
-    const std::string pid = name.substr(at + 5);
-    if (pid.empty() || pid.size() > 9 || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
-    if (::kill(std::stoi(pid), 0) == 0 || errno != ESRCH) continue;  // its writer may still be running
-    doomed.push_back(it->path());
-  }
-  for (const fs::path& p : doomed) {
-    bytes += bytes_under(p);
-    count += fs::remove_all(p, ec) > 0;
-  }
-  if (count) log_info("run: removed {} temporary file(s) of a stopped run ({:.1f} MB)", count, bytes / 1e6);
-}
-
 // Stages run with the run directory as their working directory, so the run-relative
 // paths in their configs name this run's files wherever the directory has moved.
 class InDirectory {
@@ -221,7 +180,9 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
   const std::string base = ctx.dir.string();
   make_dirs(base);
   const RunLock lock(ctx.dir);
-  remove_stale_temporaries(ctx.dir);
+  // With the lock held no other run writes here: what temporaries there are, killed writers left.
+  if (const TempCleanup c = remove_stale_temporaries(base); c.entries)
+    log_info("run: removed {} temporary file(s) of a stopped run ({:.1f} MB)", c.entries, c.bytes / 1e6);
   make_dirs(ctx.path("config"));
   make_dirs(ctx.path(".stages"));
   Manifest manifest(base);

@@ -1,6 +1,7 @@
 #include "kormo/util/io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -281,6 +282,47 @@ void make_dirs(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) fail_io("{}: cannot create directory: {}", path, ec.message());
+}
+
+namespace {
+uintmax_t bytes_under(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_directory(p, ec)) return fs::file_size(p, ec);
+  uintmax_t n = 0;
+  for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  return n;
+}
+}  // namespace
+
+TempCleanup remove_stale_temporaries(const std::string& dir) {
+  TempCleanup done;
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory(ec) && name.size() > 5 && name.front() == '.' && name.ends_with(".tmp")) {
+      doomed.push_back(it->path());
+      it.disable_recursion_pending();
+      continue;
+    }
+    const size_t at = name.rfind(".tmp.");
+    if (!it->is_regular_file(ec) || at == std::string::npos) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.size() > 9 || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+    if (::kill(std::stoi(pid), 0) == 0 || errno != ESRCH) continue;  // its writer may still be running
+    doomed.push_back(it->path());
+  }
+  for (const fs::path& p : doomed) {
+    const uintmax_t bytes = bytes_under(p);
+    if (fs::remove_all(p, ec) > 0 && !ec) {
+      done.entries += 1;
+      done.bytes += bytes;
+    }
+  }
+  return done;
 }
 
 }  // namespace kormo

@@ -100,4 +100,15 @@ void check_output_not_input(const std::string& output, const std::vector<std::st
 // Creates a directory and its parents; throws an I/O Error on failure.
 void make_dirs(const std::string& path);
 
+// Removes, below `dir`, what killed writers leave: AtomicWriter temporaries
+// ("<name>.tmp.<pid>") whose process no longer exists on this machine, and ".<name>.tmp"
+// directories (checkpoints and tokenizers are assembled in those, then renamed). Call it
+// only where no other process can be writing such a directory (under the run lock, or in
+// a single-process job: a pid says nothing about other machines).
+struct TempCleanup {
+  size_t entries = 0;
+  uintmax_t bytes = 0;
+};
+TempCleanup remove_stale_temporaries(const std::string& dir);
+
 }  // namespace kormo
