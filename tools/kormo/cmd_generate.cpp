@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -107,7 +108,13 @@ void run(const Args& a) {
   for (const auto& r : reqs) prompt_len.push_back(r.prompt.size());
 
   kormo::infer::Generator gen(weights, &tok, std::min<int64_t>(a.batch, std::max<size_t>(reqs.size(), 1)), capacity);
+  const auto t0 = std::chrono::steady_clock::now();
   auto results = gen.run(std::move(reqs));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  size_t in_tokens = 0, out_tokens = 0;
+  for (size_t i = 0; i < results.size(); ++i) in_tokens += prompt_len[i], out_tokens += results[i].tokens.size();
+  kormo::log_info("{} prompts: {} prompt + {} generated tokens in {:.3f} s ({:.1f} generated tokens/s)",
+                  results.size(), in_tokens, out_tokens, secs, static_cast<double>(out_tokens) / secs);
 
   std::string out;
   for (size_t i = 0; i < results.size(); ++i) {
