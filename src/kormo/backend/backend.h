@@ -108,6 +108,17 @@ class Backend {
                                   int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T, int64_t nh,
                                   int64_t nkv, int64_t hd) = 0;
 
+  // Inference only (no backward): attention of new queries against a KV cache. The N
+  // query rows are grouped into S sequences: sequence s owns rows rows[s] .. rows[s+1]−1
+  // at positions past[s], past[s]+1, …, and its keys/values for positions 0 .. past[s] +
+  // (its row count) − 1 are already in the cache at k/v + slot[s]·slot_stride (rows of
+  // nkv·hd values, row stride kv_ld). Query row i of a sequence sees cache positions
+  // 0 .. past[s] + i (causal). q rows: nh·hd values, stride q_ld; out is [N, nh·hd].
+  // rows/past/slot are host arrays (the scheduler owns them; S is small).
+  virtual void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v,
+                                int64_t kv_ld, int64_t slot_stride, const int32_t* rows, const int32_t* past,
+                                const int32_t* slot, int64_t S, int64_t nh, int64_t nkv, int64_t hd) = 0;
+
   // h[N, F] = silu(gate) · up, where each row of gu[N, 2F] is [gate | up] (the fused
   // gate_proj/up_proj output).
   virtual void swiglu_forward(float* h, const float* gu, int64_t N, int64_t F) = 0;

@@ -55,6 +55,23 @@ struct Runner::Acts {
   }
 };
 
+void rope_tables(const ModelConfig& cfg, int64_t T, std::vector<float>& cs, std::vector<float>& sn) {
+  // Computed in fp32 the way transformers does it (inv_freq = 1/theta^(2i/hd),
+  // angle = pos · inv_freq), so checkpoints match HF.
+  const int64_t half = cfg.head_dim / 2;
+  cs.assign(static_cast<size_t>(T * half), 0.f);
+  sn.assign(cs.size(), 0.f);
+  for (int64_t i = 0; i < half; ++i) {
+    float inv = 1.0f / std::pow(static_cast<float>(cfg.rope_theta),
+                                static_cast<float>(2 * i) / static_cast<float>(cfg.head_dim));
+    for (int64_t p = 0; p < T; ++p) {
+      float ang = static_cast<float>(p) * inv;
+      cs[p * half + i] = std::cos(ang);
+      sn[p * half + i] = std::sin(ang);
+    }
+  }
+}
+
 Runner::Runner(const Weights& w, Mode mode) : w_(w), be_(w.backend()), mode_(mode) {
   if (mode == Mode::kTraining) grads_ = backend::Array<float>(be_, w.size());
 }
@@ -104,19 +121,9 @@ void Runner::prepare(const Batch& batch, bool with_targets) {
   pos_.upload(pos_host_.data(), N);
   seg_start_.upload(seg_host_.data(), N);
   if (rope_T_ < T) {
-    // RoPE table for positions 0..T-1, computed in fp32 the way transformers does it
-    // (inv_freq = 1/theta^(2i/hd), angle = pos · inv_freq), so checkpoints match HF.
     const int64_t half = cfg.head_dim / 2;
-    std::vector<float> cs(static_cast<size_t>(T * half)), sn(cs.size());
-    for (int64_t i = 0; i < half; ++i) {
-      float inv = 1.0f / std::pow(static_cast<float>(cfg.rope_theta),
-                                  static_cast<float>(2 * i) / static_cast<float>(cfg.head_dim));
-      for (int64_t p = 0; p < T; ++p) {
-        float ang = static_cast<float>(p) * inv;
-        cs[p * half + i] = std::cos(ang);
-        sn[p * half + i] = std::sin(ang);
-      }
-    }
+    std::vector<float> cs, sn;
+    rope_tables(cfg, T, cs, sn);
     rope_cos_ = backend::Array<float>(be_, T * half);
     rope_sin_ = backend::Array<float>(be_, T * half);
     rope_cos_.upload(cs.data(), T * half);

@@ -29,6 +29,10 @@ struct ForwardOptions {
   bool last_only = false;  // logits of each row's last position only (no losses)
 };
 
+// RoPE tables cos, sin [T, head_dim/2] for positions 0..T-1 (shared with the
+// inference decoder so both rotate identically).
+void rope_tables(const ModelConfig& c, int64_t T, std::vector<float>& cos, std::vector<float>& sin);
+
 class Runner {
  public:
   enum class Mode { kInference, kTraining };

@@ -70,6 +70,11 @@ class CpuBackend final : public Backend {
                           int64_t hd) override {
     cpu_ops::attention_backward(dq, dk, dv, dout, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd);
   }
+  void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
+                        int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot,
+                        int64_t S, int64_t nh, int64_t nkv, int64_t hd) override {
+    cpu_ops::attention_cached(out, q, q_ld, k, v, kv_ld, slot_stride, rows, past, slot, S, nh, nkv, hd);
+  }
   void swiglu_forward(float* h, const float* gu, int64_t N, int64_t F) override { cpu_ops::swiglu_forward(h, gu, N, F); }
   void swiglu_backward(float* dgu, const float* dh, const float* gu, int64_t N, int64_t F) override {
     cpu_ops::swiglu_backward(dgu, dh, gu, N, F);

@@ -203,6 +203,57 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   }
 }
 
+// Each (sequence, head) is one block: scores of its new queries against every cached
+// key (a GEMM, or dot products when decoding one token), a causal softmax offset by
+// the cached length, then the weighted sum of values. A decode token's score row is
+// kept per thread between calls (it only grows, so steady decoding allocates nothing);
+// a prefill block is scratch for the call, so a long prompt does not pin its L² floats.
+void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
+                      int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot, int64_t S,
+                      int64_t nh, int64_t nkv, int64_t hd) {
+  const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = nh / nkv, qs = nh * hd;
+  static thread_local std::vector<float> decode_row;
+#pragma omp parallel
+  {
+    std::vector<float> block;
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t h = 0; h < nh; ++h) {
+        const int64_t r0 = rows[s], L = rows[s + 1] - r0, Lk = past[s] + L, kh = h / group;
+        if (L <= 0) continue;
+        const float* kb = k + slot[s] * slot_stride + kh * hd;
+        const float* vb = v + slot[s] * slot_stride + kh * hd;
+        const float* qb = q + r0 * q_ld + h * hd;
+        float* ob = out + r0 * qs + h * hd;
+        std::vector<float>& P = L == 1 ? decode_row : block;
+        if (P.size() < static_cast<size_t>(L * Lk)) P.resize(static_cast<size_t>(L * Lk));
+        if (L == 1) {
+          for (int64_t j = 0; j < Lk; ++j) P[j] = scale * dot(qb, kb + j * kv_ld, hd);
+        } else {
+          gemm(false, true, L, Lk, hd, scale, qb, q_ld, kb, kv_ld, 0.f, P.data(), Lk);
+        }
+        for (int64_t i = 0; i < L; ++i) {
+          float* row = P.data() + i * Lk;
+          const int64_t n = past[s] + i + 1;  // keys this query sees
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+          float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+          for (int64_t j = 0; j < n; ++j) sum += fast_exp(row[j] - mx);
+          scaled_exp(row, row, n, mx, 1.f / sum);
+          std::fill(row + n, row + Lk, 0.f);
+        }
+        if (L == 1) {
+          std::fill(ob, ob + hd, 0.f);
+          for (int64_t j = 0; j < Lk; ++j) axpy(ob, P[j], vb + j * kv_ld, hd);
+        } else {
+          gemm(false, false, L, hd, Lk, 1.f, P.data(), Lk, vb, kv_ld, 0.f, ob, qs);
+        }
+      }
+  }
+}
+
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                         const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
                         const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd) {

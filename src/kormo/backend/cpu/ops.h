@@ -35,6 +35,9 @@ void rope_backward(float* dx, int64_t ld, const int32_t* pos, const float* cos, 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t q_ld,
                        int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv,
                        int64_t hd);
+void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
+                      int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot, int64_t S,
+                      int64_t nh, int64_t nkv, int64_t hd);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                         const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
                         const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv, int64_t hd);

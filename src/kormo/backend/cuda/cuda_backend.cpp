@@ -150,6 +150,10 @@ class CudaBackend final : public Backend {
     done(cuda::attention_forward(stream_, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd),
          "attention_forward");
   }
+  void attention_cached(float*, const float*, int64_t, const float*, const float*, int64_t, int64_t, const int32_t*,
+                        const int32_t*, const int32_t*, int64_t, int64_t, int64_t, int64_t) override {
+    fail("attention against a KV cache (generation) is not implemented on CUDA yet: use --backend cpu");
+  }
   void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                           const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
                           const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv,
