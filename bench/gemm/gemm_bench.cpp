@@ -4,6 +4,7 @@
 //   backward dinp = dout · W      (NN)
 //   backward dW  += doutᵀ · inp   (TN, beta = 1)
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -44,32 +45,51 @@ int main(int argc, char** argv) {
   init(threads);
   // tokens × (in → out) for the demo/25M/110M sizes and a square reference.
   struct Shape { int tokens, in, out; const char* what; };
-  const Shape shapes[] = {
+  std::vector<Shape> shapes = {
       {2048, 256, 256, "5M attn"},     {2048, 256, 768, "5M mlp"},     {2048, 256, 8192, "5M head"},
       {2048, 512, 512, "25M attn"},    {2048, 512, 1536, "25M mlp"},   {2048, 512, 8192, "25M head"},
       {2048, 768, 768, "110M attn"},   {2048, 768, 2048, "110M mlp"},  {2048, 2048, 768, "110M down"},
       {2048, 768, 16384, "110M head"}, {2048, 2048, 2048, "square"}};
+  // Optional TOKENSxINxOUT arguments replace the list (to compare with bench/train/torch_gemm.py).
+  if (argc > 2) shapes.clear();
+  for (int i = 2; i < argc; ++i) {
+    Shape s{0, 0, 0, "arg"};
+    if (std::sscanf(argv[i], "%dx%dx%d", &s.tokens, &s.in, &s.out) != 3) {
+      std::fprintf(stderr, "shape '%s': expected TOKENSxINxOUT\n", argv[i]);
+      return 2;
+    }
+    shapes.push_back(s);
+  }
   double total_flop = 0, total_s = 0;
   for (const Shape& s : shapes) {
     std::vector<float> inp((size_t)s.tokens * s.in, 0.01f), w((size_t)s.out * s.in, 0.02f),
         out((size_t)s.tokens * s.out), dout((size_t)s.tokens * s.out, 0.03f), dinp((size_t)s.tokens * s.in),
         dw((size_t)s.out * s.in);
     double flop = 2.0 * s.tokens * s.in * s.out;
-    double best[3] = {1e9, 1e9, 1e9};
+    // Best wall-clock time, and best process CPU time (the rate per busy core, which other
+    // jobs on a shared machine disturb far less).
+    double best[3] = {1e9, 1e9, 1e9}, best_cpu[3] = {1e9, 1e9, 1e9};
+    auto cpu_now = [] {
+      timespec ts;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+      return ts.tv_sec + 1e-9 * ts.tv_nsec;
+    };
     for (int rep = 0; rep < 5; ++rep) {
-      auto t0 = std::chrono::steady_clock::now();
-      sgemm(false, true, s.tokens, s.out, s.in, 0.f, inp.data(), s.in, w.data(), s.in, out.data(), s.out);
-      auto t1 = std::chrono::steady_clock::now();
-      sgemm(false, false, s.tokens, s.in, s.out, 0.f, dout.data(), s.out, w.data(), s.in, dinp.data(), s.in);
-      auto t2 = std::chrono::steady_clock::now();
-      sgemm(true, false, s.out, s.in, s.tokens, 1.f, dout.data(), s.out, inp.data(), s.in, dw.data(), s.in);
-      auto t3 = std::chrono::steady_clock::now();
-      best[0] = std::min(best[0], std::chrono::duration<double>(t1 - t0).count());
-      best[1] = std::min(best[1], std::chrono::duration<double>(t2 - t1).count());
-      best[2] = std::min(best[2], std::chrono::duration<double>(t3 - t2).count());
+      for (int p = 0; p < 3; ++p) {
+        auto t0 = std::chrono::steady_clock::now();
+        const double c0 = cpu_now();
+        if (p == 0) sgemm(false, true, s.tokens, s.out, s.in, 0.f, inp.data(), s.in, w.data(), s.in, out.data(), s.out);
+        if (p == 1)
+          sgemm(false, false, s.tokens, s.in, s.out, 0.f, dout.data(), s.out, w.data(), s.in, dinp.data(), s.in);
+        if (p == 2) sgemm(true, false, s.out, s.in, s.tokens, 1.f, dout.data(), s.out, inp.data(), s.in, dw.data(), s.in);
+        best_cpu[p] = std::min(best_cpu[p], cpu_now() - c0);
+        best[p] = std::min(best[p], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
     }
-    std::printf("%-8s %-10s %5d x %5d -> %5d  fwd(NT) %6.1f  dinp(NN) %6.1f  dW(TN) %6.1f GFLOP/s\n", kName, s.what,
-                s.tokens, s.in, s.out, flop / best[0] * 1e-9, flop / best[1] * 1e-9, flop / best[2] * 1e-9);
+    std::printf("%-8s %-10s %5d x %5d -> %5d  fwd(NT) %6.1f (%5.1f/core)  dinp(NN) %6.1f (%5.1f/core)  dW(TN) %6.1f "
+                "(%5.1f/core) GFLOP/s\n",
+                kName, s.what, s.tokens, s.in, s.out, flop / best[0] * 1e-9, flop / best_cpu[0] * 1e-9,
+                flop / best[1] * 1e-9, flop / best_cpu[1] * 1e-9, flop / best[2] * 1e-9, flop / best_cpu[2] * 1e-9);
     total_flop += 3 * flop;
     total_s += best[0] + best[1] + best[2];
   }

@@ -21,5 +21,12 @@ err=$("$KORMO" model info "$T/m.toml" 2>&1 >/dev/null); rc=$?
 echo '{"model_type": "llama"' > "$T/config.json"
 err=$("$KORMO" model info "$T" 2>&1 >/dev/null); rc=$?
 [[ $rc -eq 1 && "$err" == *"config.json: invalid JSON"* ]] || { echo "FAIL: rc=$rc $err"; fails=$((fails + 1)); }
+# Absurd sizes: a clear error naming the keys, not a wrapped, negative or infinite figure.
+printf '[model]\nvocab_size = 1099511627776\nhidden_size = 1000000000\nintermediate_size = 4\nnum_layers = 1000000\nnum_heads = 2\nhead_dim = 2\n' > "$T/huge.toml"
+err=$("$KORMO" model info "$T/huge.toml" 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"huge.toml: model too large: "*"vocab_size × hidden_size"*"overflows a 64-bit count"* ]] ||
+  { echo "FAIL: huge config: rc=$rc $err"; fails=$((fails + 1)); }
+err=$("$KORMO" model info "$SRC/configs/model/tiny.toml" --batch 1099511627776 --seq 1099511627776 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"batch × seq"*"overflows"* ]] || { echo "FAIL: huge batch: rc=$rc $err"; fails=$((fails + 1)); }
 [[ $fails -eq 0 ]] && echo "model info tests passed"
 exit $fails

@@ -82,3 +82,40 @@ TEST(ModelConfig, GpuPlanShardsMomentsAndTradesMemoryForRecompute) {
   o.zero_stage = 3;
   EXPECT_THROW(plan_gpu(c, o), kormo::Error);
 }
+
+// Absurd shapes are a clear error naming the keys, never a wrapped or negative count.
+TEST(ModelConfig, SizeOverflowIsAnErrorNamingTheKeys) {
+  const ModelConfig ok = load_model_config(src("configs/model/tiny.toml"));
+  auto message = [](const ModelConfig& c) {
+    try {
+      validate(c, "m.toml");
+    } catch (const kormo::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  ModelConfig c = ok;
+  c.vocab_size = int64_t{1} << 40;
+  c.hidden_size = 1000000000;
+  c.num_heads = c.num_kv_heads = 1, c.head_dim = 1000000000;
+  EXPECT_NE(message(c).find("m.toml: model too large: "), std::string::npos) << message(c);
+  EXPECT_THROW(num_parameters(c), kormo::Error);
+  c = ok;
+  c.vocab_size = int64_t{1} << 40;
+  c.hidden_size = int64_t{1} << 24;
+  EXPECT_NE(message(c).find("vocab_size × hidden_size"), std::string::npos) << message(c);
+  c = ok;
+  c.num_layers = int64_t{1} << 50;
+  EXPECT_NE(message(c).find("num_layers × one layer's parameters"), std::string::npos) << message(c);
+  c = ok;
+  c.num_heads = c.num_kv_heads = int64_t{1} << 32, c.head_dim = int64_t{1} << 32;
+  EXPECT_NE(message(c).find("num_heads × head_dim"), std::string::npos) << message(c);
+  // Large but representable: 1e6 layers of the tiny shape is a valid (if useless) count.
+  c = ok;
+  c.num_layers = 1000000;
+  EXPECT_EQ(message(c), "(no error)");
+  EXPECT_GT(num_parameters(c), 0);
+  // The memory estimate checks its own products: batch × seq × vocab_size logits.
+  EXPECT_THROW(estimate_memory(ok, int64_t{1} << 40, int64_t{1} << 40), kormo::Error);
+  EXPECT_THROW(estimate_memory(ok, 0, 128), kormo::Error);
+}

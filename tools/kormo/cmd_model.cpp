@@ -1,5 +1,6 @@
 // kormo model: inspect model configs and checkpoints (info), create a checkpoint
 // (init), and run the reference-check driver (check).
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <filesystem>
@@ -22,7 +23,8 @@ kormo::model::ModelConfig read_config(const std::string& path) {
   return kormo::model::load_model_config(path);
 }
 
-std::string gib(double bytes) { return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024)); }
+// Three decimals: the estimate is checked against measured RSS to a few MiB.
+std::string gib(double bytes) { return fmt::format("{:.3f} GiB", bytes / (1024.0 * 1024 * 1024)); }
 
 double peak_rss_bytes() {
   struct rusage ru {};
@@ -34,6 +36,7 @@ void setup(CLI::App& verb) {
   verb.require_subcommand(1);
   static std::string config, backend_name = "cpu";
   static int64_t batch = 1, seq = 4096;
+  static int threads = 0;
   static bool load = false;
   static kormo::model::GpuPlanOptions plan;
   static double gpu_tflops = 989, gpu_gib = 141;
@@ -41,6 +44,10 @@ void setup(CLI::App& verb) {
   info->add_option("config", config, "Model TOML ([model] section) or HF config.json / model directory")->required();
   info->add_option("--batch", batch, "Sequences per step for the activation estimate")->capture_default_str();
   info->add_option("--seq", seq, "Sequence length")->capture_default_str();
+  info->add_option("--threads", threads,
+                   "CPU training threads for the runtime estimate (per-thread attention scratch); 0 = the OpenMP "
+                   "default, as [train] threads = 0")
+      ->capture_default_str();
   info->add_flag("--load", load,
                  "Also load the model directory's weights for inference and report the memory it took (peak RSS)");
   info->add_option("--backend", backend_name, "Backend to load into with --load: cpu, cuda, auto")
@@ -59,7 +66,9 @@ void setup(CLI::App& verb) {
       "  kormo model info runs/demo/pretrain/step-0000300 --load");
   info->callback([info] {
     auto c = read_config(config);
-    auto mem = kormo::model::estimate_memory(c, batch, seq);
+    if (threads < 0) kormo::fail_usage("--threads must be at least 0, got {}", threads);
+    const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+    auto mem = kormo::model::estimate_memory(c, batch, seq, nthreads);
     int64_t n = kormo::model::num_parameters(c);
     fmt::print("config            {}\n", config);
     fmt::print("layers            {} × (hidden {}, FFN {}, {} heads / {} KV heads × {})\n", c.num_layers,
@@ -67,9 +76,10 @@ void setup(CLI::App& verb) {
     fmt::print("vocab             {}\n", c.vocab_size);
     fmt::print("parameters        {} ({:.3f} B)\n", n, static_cast<double>(n) / 1e9);
     fmt::print("train FLOPs/token {:.4g} at seq {}\n", kormo::model::train_flops_per_token(c, seq), seq);
-    fmt::print("memory (fp32, batch {} × seq {}): weights {}, grads {}, AdamW {}, activations {}, total {}\n", batch,
-               seq, gib(mem.weights), gib(mem.grads), gib(mem.optimizer), gib(mem.activations),
-               gib(mem.weights + mem.grads + mem.optimizer + mem.activations));
+    fmt::print("memory (fp32, batch {} × seq {}, {} threads): weights {}, grads {}, AdamW {}, activations {}, runtime {}, "
+               "total {} (peak RSS of CPU training)\n",
+               batch, seq, nthreads, gib(mem.weights), gib(mem.grads), gib(mem.optimizer), gib(mem.activations),
+               gib(mem.runtime), gib(mem.weights + mem.grads + mem.optimizer + mem.activations + mem.runtime));
     fmt::print("backends          {} (default for training: auto)\n", kormo::backend::available());
     if (info->count("--gpus")) {
       plan.batch = batch, plan.seq = seq, plan.peak_flops = gpu_tflops * 1e12;

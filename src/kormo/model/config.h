@@ -35,13 +35,21 @@ int64_t num_parameters(const ModelConfig& c);
 // causal attention scores and values.
 double train_flops_per_token(const ModelConfig& c, int64_t seq);
 
+// Peak memory of training (bytes): the fp32 arrays of the model and the training Runner,
+// plus what a CPU training process holds beside them. Checked against the measured peak
+// RSS of `kormo pretrain` (tests/cli/pretrain_memory_test.sh; docs/engine.md § Model).
 struct MemoryEstimate {
-  double weights, grads, optimizer, activations;  // bytes, fp32
+  double weights, grads, optimizer, activations;
   // Activations when each layer keeps only its input and backward recomputes the rest
   // one layer at a time.
   double activations_recompute;
+  // The CPU process beside those arrays: code and libraries, thread stacks, allocator and
+  // GEMM scratch (a measured constant), and each thread's attention scratch (scores and
+  // their gradient for one sequence, 2·seq² floats). Not part of a GPU's memory.
+  double runtime;
 };
-MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq);
+// Throws Error naming the keys when a count does not fit in 64 bits.
+MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads = 1);
 
 // What a data-parallel GPU run needs per GPU and how long a step takes at a given MFU,
 // for the storage the CUDA backend uses (fp32 weights, gradients, moments, activations).

@@ -37,5 +37,9 @@ std::string save_checkpoint(const std::string& out_dir, const model::Weights& w,
 void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, TrainerState& st);
 // The newest complete checkpoint directory under out_dir ("" if none).
 std::string latest_checkpoint(const std::string& out_dir);
+// Deletes the complete step-* checkpoints of out_dir beyond the newest keep_last (≥ 1),
+// so the one a resume picks (latest_checkpoint) always survives. Incomplete and
+// temporary directories are left alone.
+void prune_checkpoints(const std::string& out_dir, int64_t keep_last);
 
 }  // namespace kormo::train

@@ -19,6 +19,11 @@
 //    gradients are summed across ranks (in rank order, so every rank holds the same
 //    bits and takes the same update). Rank 0 alone writes metrics and checkpoints and
 //    evaluates. A rank that dies makes the others fail with an error, not hang.
+//  - SIGTERM or SIGINT during the loop (on any rank) stops every rank after the same
+//    step: rank 0 checkpoints it (unless that step was just checkpointed) and logs how
+//    to continue, then the process ends by that signal (exit status 128 + signal) instead
+//    of returning. A second signal kills at once. The previous handlers are back when
+//    the loop returns or throws; a signal ignored on entry stays ignored.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -53,6 +58,7 @@ struct LoopConfig {
   AdamWConfig adamw;
   double grad_clip = 1.0, z_loss = 0.0, spike_factor = 0.0;
   int64_t eval_every = 0, checkpoint_every = 0;
+  int64_t keep_last = 0;                  // checkpoints kept (newest first) after each save; 0 = all
   uint64_t seed = 1;                      // weight init of a fresh run
   std::vector<std::string> extra_files;   // copied into every checkpoint (tokenizer files)
   double peak_flops = 350e9;              // for the MFU column

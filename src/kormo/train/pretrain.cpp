@@ -107,6 +107,9 @@ PretrainConfig load_config(const std::string& path) {
   c.loop.checkpoint_every = tr.get_int("checkpoint_every", 0);
   if (c.loop.checkpoint_every < 0)
     fail("{}: [train] checkpoint_every must be at least 0, got {}", path, c.loop.checkpoint_every);
+  c.loop.keep_last = tr.get_int("keep_last", 0);
+  if (c.loop.keep_last < 0)
+    fail("{}: [train] keep_last must be at least 0 (0 = keep every checkpoint), got {}", path, c.loop.keep_last);
   c.loop.max_skipped = tr.get_int("max_skipped", 20);
   if (c.loop.max_skipped < 0)
     fail("{}: [train] max_skipped must be at least 0 (0 = never stop), got {}", path, c.loop.max_skipped);

@@ -214,8 +214,15 @@ AtomicWriter::~AtomicWriter() {
 }
 
 void AtomicWriter::write(std::string_view data) {
-  buf_.append(data);
-  if (buf_.size() >= (1u << 20)) flush_buffer();
+  // Appended in buffer-sized pieces: one large write (a checkpoint's flat AdamW moment,
+  // 4 bytes per parameter) must not be copied whole into the buffer first.
+  constexpr size_t kBuffer = 1u << 20;
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), kBuffer - buf_.size());  // buf_ is below kBuffer here
+    buf_.append(data.substr(0, n));
+    data.remove_prefix(n);
+    if (buf_.size() >= kBuffer) flush_buffer();
+  }
 }
 
 // Compressing bytes already in memory fails only when kormo misuses zstd: internal.
