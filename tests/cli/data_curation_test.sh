@@ -2,7 +2,8 @@
 # Curation on Korean text through the real binary: blank JSONL/CSV lines are
 # counted by ingest; an evaluation file with nothing to check against is an
 # error naming it (decontam and the pipeline's [decontam]); a short KoBEST
-# item pasted into a document is caught; new PII kinds reach meta.pii.
+# item pasted into a document is caught; new PII kinds reach meta.pii and
+# the printed summary (pii.<kind>).
 source "$(dirname "$0")/data_common.sh"
 
 # --- ingest: blank lines are counted and reported, not dropped silently.
@@ -41,7 +42,10 @@ grep -q '"rule":"decontam.ngram_overlap"' "$TMP/dc.rejects.jsonl" || fail "no de
 
 # --- filter: business registration and account numbers are masked and counted.
 printf '%s\n' '{"text":"사업자등록번호: 220-81-12341 이고 입금 계좌는 농협 301-12-345678-9 입니다. 연락처:010-1234-5678 (주민번호 9001011234568)."}' > "$TMP/pii.jsonl"
-"$KORMO" -q data filter "$TMP/pii.jsonl" -o "$TMP/pii.out.jsonl" --skip gopher_repetition,gopher_quality,c4,fineweb
+"$KORMO" data filter "$TMP/pii.jsonl" -o "$TMP/pii.out.jsonl" --skip gopher_repetition,gopher_quality,c4,fineweb 2> "$TMP/log"
+for kind in brn account phone rrn; do
+  grep -Eq "pii\.$kind +1\b" "$TMP/log" || fail "summary lacks pii.$kind: $(cat "$TMP/log")"
+done
 python3 - "$TMP/pii.out.jsonl" <<'PY'
 import json, sys
 d = json.loads(open(sys.argv[1]).readline())

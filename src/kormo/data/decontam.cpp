@@ -145,8 +145,9 @@ size_t DecontamIndex::add_file(const std::string& path) {
   }
   if (indexed == 0)
     fail("{}: no evaluation text to check against ({} segments read, every one empty, a number or shorter than "
-         "{} words / {} Hangul characters)",
-         path, segments, opt_.min_words, opt_.hangul_chars > 0 ? opt_.min_hangul_chars : opt_.min_words);
+         "{} words{})",
+         path, segments, opt_.min_words,
+         opt_.hangul_chars > 0 ? fmt::format(" or {} Hangul characters", opt_.min_hangul_chars) : "");
   return grams_.size() - before;
 }
 

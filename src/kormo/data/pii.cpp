@@ -136,7 +136,8 @@ bool bank_context(std::string_view s, size_t i) {
   static constexpr std::string_view kWords[] = {
       "계좌", "은행", "입금", "송금", "예금주", "뱅크", "농협", "국민", "신한", "우리", "하나", "기업",
       "우체국", "새마을", "신협", "수협", "씨티", "카카오", "토스", "account", "Account", "bank", "Bank"};
-  std::string_view before = s.substr(i > kBankWindow ? i - kBankWindow : 0, i > kBankWindow ? kBankWindow : i);
+  size_t from = i > kBankWindow ? i - kBankWindow : 0;
+  std::string_view before = s.substr(from, i - from);
   for (auto w : kWords)
     if (before.find(w) != std::string_view::npos) return true;
   return false;

@@ -125,8 +125,16 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
       PiiCounts pc;
       std::string masked = mask_pii(doc.text, pc);
       if (pc.total() > 0) {
-        json counts = {{"email", pc.email}, {"phone", pc.phone}, {"rrn", pc.rrn}, {"brn", pc.brn},
-                       {"account", pc.account}, {"card", pc.card}, {"ip", pc.ip}};
+        const std::pair<const char*, size_t> kinds[] = {{"email", pc.email}, {"phone", pc.phone},
+                                                        {"rrn", pc.rrn},     {"brn", pc.brn},
+                                                        {"account", pc.account}, {"card", pc.card},
+                                                        {"ip", pc.ip}};
+        json counts = json::object();
+        for (const auto& [kind, n] : kinds) {
+          counts[kind] = n;
+          // Identifiers by kind in the summary, beside the altered-document count.
+          if (n > 0) out.counts[std::string("pii.") + kind] += n;
+        }
         doc.text = std::move(masked);
         doc.meta["pii"] = counts;
         altered(out, "pii.masked", where, doc, counts);
