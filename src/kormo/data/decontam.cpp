@@ -1,5 +1,6 @@
 #include "kormo/data/decontam.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "kormo/data/dedup.h"
@@ -105,16 +106,27 @@ bool DecontamIndex::add_segment(std::string_view text, uint32_t file_index) {
   size_t n = static_cast<size_t>(chars ? opt_.hangul_chars : opt_.ngram);
   size_t min = static_cast<size_t>(chars ? opt_.min_hangul_chars : opt_.min_words);
   std::set<int>& lengths = chars ? char_lengths_ : word_lengths_;
+  size_t p = prefix_length(chars);
+  auto add = [&](size_t i, size_t len) {
+    grams_.try_emplace(w.hash(i, len, chars), file_index);
+    uint64_t h = w.hash(i, p, chars) % (starts_.size() * 64);
+    starts_[h / 64] |= uint64_t{1} << (h % 64);
+  };
   if (w.size() >= n) {
     lengths.insert(static_cast<int>(n));
-    for (size_t i = 0; i + n <= w.size(); ++i) grams_.try_emplace(w.hash(i, n, chars), file_index);
+    for (size_t i = 0; i + n <= w.size(); ++i) add(i, n);
   } else if (w.size() >= min) {
     lengths.insert(static_cast<int>(w.size()));
-    grams_.try_emplace(w.hash(0, w.size(), chars), file_index);
+    add(0, w.size());
   } else {
     return false;
   }
   return true;
+}
+
+size_t DecontamIndex::prefix_length(bool chars) const {
+  return static_cast<size_t>(chars ? std::min(opt_.hangul_chars, opt_.min_hangul_chars)
+                                   : std::min(opt_.ngram, opt_.min_words));
 }
 
 size_t DecontamIndex::add_file(const std::string& path) {
@@ -155,18 +167,23 @@ DecontamIndex::Match DecontamIndex::match(std::string_view text) const {
   Match m;
   if (grams_.empty()) return m;
   std::string nf = dedup_normal_form(text);
-  auto scan = [&](const std::set<int>& lengths, const std::vector<uint64_t>& units, uint64_t domain) {
+  auto scan = [&](const std::set<int>& lengths, const std::vector<uint64_t>& units, bool chars) {
     Windows w(units);
-    for (int len : lengths) {
-      size_t n = static_cast<size_t>(len);
-      for (size_t i = 0; i + n <= w.size(); ++i) {
-        auto it = grams_.find(w.hash(i, n, domain));
+    size_t p = prefix_length(chars);
+    for (size_t i = 0; i + p <= w.size(); ++i) {
+      // Most positions start no indexed n-gram: one bit rules out every length.
+      uint64_t h = w.hash(i, p, chars) % (starts_.size() * 64);
+      if (!(starts_[h / 64] >> (h % 64) & 1)) continue;
+      for (int len : lengths) {
+        size_t n = static_cast<size_t>(len);
+        if (i + n > w.size()) break;
+        auto it = grams_.find(w.hash(i, n, chars));
         if (it != grams_.end() && m.ngrams++ == 0) m.first_file = files_[it->second];
       }
     }
   };
-  if (!word_lengths_.empty()) scan(word_lengths_, word_units(nf), 0);
-  if (!char_lengths_.empty()) scan(char_lengths_, char_units(nf), 1);
+  if (!word_lengths_.empty()) scan(word_lengths_, word_units(nf), false);
+  if (!char_lengths_.empty()) scan(char_lengths_, char_units(nf), true);
   return m;
 }
 

@@ -54,9 +54,14 @@ class DecontamIndex {
   const DecontamOptions& options() const { return opt_; }
 
  private:
+  // Every indexed n-gram is at least this long (units of its domain).
+  size_t prefix_length(bool chars) const;
+
   DecontamOptions opt_;
   std::unordered_map<uint64_t, uint32_t> grams_;  // window hash -> file index
   std::set<int> word_lengths_, char_lengths_;     // window lengths present
+  // Bit set of the prefix_length() windows that start an indexed n-gram (4 MiB).
+  std::vector<uint64_t> starts_ = std::vector<uint64_t>(size_t{1} << 19);
   std::vector<std::string> files_;
 };
 
