@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "../temp_dir.h"
+
 #include "kormo/data/decontam.h"
 #include "kormo/data/dedup.h"
 #include "kormo/util/io.h"
@@ -108,6 +110,57 @@ TEST(Decontam, CatchesPastedBenchmarkItemLeavesUnrelatedText) {
   std::string ko = "오늘 읽은 글을 정리한다. " + passage + " 이상으로 정리를 마친다.";
   EXPECT_GT(idx.match(ko).ngrams, 0u);
   EXPECT_EQ(idx.match("오늘 읽은 글을 정리한다. 전혀 관계없는 내용으로 긴 문장을 여러 개 씁니다. 이상으로 정리를 마친다.").ngrams, 0u);
+}
+
+class DecontamFiles : public TempDirTest {
+ protected:
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    write_file_atomic(path, text);
+    return path;
+  }
+};
+
+// Korean eojeol are long: a KoBEST-size item has 3-7 words, under any word
+// minimum sized for English. The default rule still catches it, with other
+// spacing and punctuation, and leaves a near miss (same start, other ending)
+// and a document sharing only its words alone.
+TEST_F(DecontamFiles, ShortKoreanItemCaughtNearMissNot) {
+  DecontamIndex idx;
+  EXPECT_GT(idx.add_file(write("copa.tsv", "ID\tsentence\tAnswer\n1\t남자는 토스트가 타는 냄새를 맡았다.\t2\n")), 0u);
+  const std::string before = "아침에 일어나 부엌으로 갔다. ", after = " 그래서 창문을 열었다.";
+  EXPECT_GT(idx.match(before + "남자는 토스트가 타는 냄새를 맡았다." + after).ngrams, 0u);
+  EXPECT_GT(idx.match(before + "남자는 토스트가 타는냄새를 맡았다!" + after).ngrams, 0u);
+  EXPECT_EQ(idx.match(before + "남자는 토스트가 타는 소리를 들었다." + after).ngrams, 0u);
+  EXPECT_EQ(idx.match(before + "토스트 냄새를 맡았다. 남자는 타는 줄 몰랐다." + after).ngrams, 0u);
+}
+
+// Non-Korean segments keep the word rule: a short English item stays below it.
+TEST_F(DecontamFiles, WordRuleForOtherScripts) {
+  DecontamIndex idx;
+  idx.add_file(write("en.jsonl", "{\"q\":\"the cat sat on the mat today\",\"long\":\"" +
+                                     std::string("one two three four five six seven eight nine ten eleven twelve "
+                                                 "thirteen fourteen") +
+                                     "\"}\n"));
+  EXPECT_EQ(idx.match("yes the cat sat on the mat today indeed").ngrams, 0u);
+  EXPECT_GT(idx.match("so one two three four five six seven eight nine ten eleven twelve thirteen").ngrams, 0u);
+}
+
+// An evaluation file that yields nothing to check against would pass every
+// document: an error naming the file instead.
+TEST_F(DecontamFiles, EvalFileWithoutTextIsAnError) {
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"empty.jsonl", ""}, {"numbers.tsv", "ID\tLabel\n1\t0\n2\t1\n"}, {"numbers.jsonl", "{\"a\":1}\n[2]\n"},
+           {"header_only.csv", "question,answer\n"}}) {
+    DecontamIndex idx;
+    std::string path = write(name, text);
+    try {
+      idx.add_file(path);
+      ADD_FAILURE() << name << " accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": no evaluation text"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

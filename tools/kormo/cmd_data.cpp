@@ -214,19 +214,31 @@ void add_decontam(CLI::App& verb) {
   struct Args {
     JobArgs job;
     std::vector<std::string> evals;
-    int ngram = data::DecontamIndex::kDefaultNgram, min_words = data::DecontamIndex::kDefaultMinWords;
+    data::DecontamOptions rule;
     bool flag = false;
   };
   auto a = std::make_shared<Args>();
   auto* c = verb.add_subcommand("decontam", "Remove or flag documents sharing long n-grams with evaluation sets");
   add_job_options(c, a->job);
   c->add_option("--eval", a->evals, "Evaluation files (JSONL/TSV/CSV), directories or globs")->required();
-  c->add_option("--ngram", a->ngram, fmt::format("Words per n-gram (default {})", a->ngram))->check(CLI::PositiveNumber);
-  c->add_option("--min-words", a->min_words, "Shorter eval segments of at least this many words match whole");
+  c->add_option("--ngram", a->rule.ngram, fmt::format("Words per n-gram (default {})", a->rule.ngram))
+      ->check(CLI::PositiveNumber);
+  c->add_option("--min-words", a->rule.min_words,
+                fmt::format("Shorter eval segments of at least this many words match whole (default {})",
+                            a->rule.min_words))
+      ->check(CLI::PositiveNumber);
+  c->add_option("--hangul-chars", a->rule.hangul_chars,
+                fmt::format("Mostly-Hangul segments: characters per n-gram, 0 = word rule (default {})",
+                            a->rule.hangul_chars))
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--min-hangul-chars", a->rule.min_hangul_chars,
+                fmt::format("Shorter mostly-Hangul segments of at least this many characters match whole (default {})",
+                            a->rule.min_hangul_chars))
+      ->check(CLI::NonNegativeNumber);
   c->add_flag("--flag", a->flag, "Keep contaminated documents, marked in meta.contamination");
   c->callback([a] {
     data::StageConfig sc;
-    sc.decontam = std::make_shared<data::DecontamIndex>(a->ngram, a->min_words);
+    sc.decontam = std::make_shared<data::DecontamIndex>(a->rule);
     std::vector<std::string> evals = expand_inputs(a->evals);
     for (const auto& f : evals) sc.decontam->add_file(f);
     log_info("decontam: {} n-grams from {} evaluation files", sc.decontam->size(), sc.decontam->files().size());

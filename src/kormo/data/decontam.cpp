@@ -1,9 +1,11 @@
 #include "kormo/data/decontam.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "kormo/data/dedup.h"
 #include "kormo/data/words.h"
+#include "kormo/text/unicode.h"
 #include "kormo/text/utf8.h"
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
@@ -13,8 +15,8 @@
 namespace kormo::data {
 namespace {
 
-std::vector<uint64_t> word_hashes(std::string_view text) {
-  std::string nf = dedup_normal_form(text);
+// Units of a normal form: its words, or its characters without the spaces.
+std::vector<uint64_t> word_units(const std::string& nf) {
   std::vector<uint64_t> out;
   size_t b = 0;
   while (b < nf.size()) {
@@ -26,11 +28,42 @@ std::vector<uint64_t> word_hashes(std::string_view text) {
   return out;
 }
 
-uint64_t window_hash(const std::vector<uint64_t>& w, size_t i, size_t n) {
-  uint64_t h = 0x51ed270b27a3ull ^ n;
-  for (size_t k = 0; k < n; ++k) h = (h ^ w[i + k]) * 0x9e3779b97f4a7c15ull + (h >> 31);
-  return h;
+std::vector<uint64_t> char_units(const std::string& nf) {
+  std::vector<uint64_t> out;
+  size_t pos = 0;
+  char32_t cp = 0;
+  while (pos < nf.size()) {
+    size_t at = pos;
+    if (!text::decode_next(nf, pos, cp)) pos = at + 1, cp = 0xFFFD;
+    if (cp != U' ') out.push_back((cp + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull);
+  }
+  return out;
 }
+
+bool mostly_hangul(std::string_view text) {
+  text::ScriptCounts sc = text::count_scripts(text);
+  return sc.hangul > 0 && sc.hangul * 2 >= sc.letters();
+}
+
+// Polynomial prefix hashes, so that every window of every length costs O(1).
+struct Windows {
+  static constexpr uint64_t kBase = 0x100000001b3ull * 2 + 1;
+  std::vector<uint64_t> prefix{0}, power{1};
+  explicit Windows(const std::vector<uint64_t>& units) {
+    for (uint64_t u : units) {
+      prefix.push_back(prefix.back() * kBase + u);
+      power.push_back(power.back() * kBase);
+    }
+  }
+  size_t size() const { return prefix.size() - 1; }
+  // `domain` keeps word and character windows of one length apart.
+  uint64_t hash(size_t i, size_t n, uint64_t domain) const {
+    uint64_t h = prefix[i + n] - prefix[i] * power[n];
+    h ^= (n << 1 | domain) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    return h * 0xd6e8feb86659fd93ull;
+  }
+};
 
 // Splits a CSV/TSV line into cells (RFC 4180 quotes for CSV).
 std::vector<std::string> split_cells(std::string_view line, char sep) {
@@ -58,26 +91,56 @@ void collect_strings(const nlohmann::json& j, std::vector<std::string>& out) {
 
 }  // namespace
 
-void DecontamIndex::add_segment(std::string_view text, uint32_t file_index) {
-  std::vector<uint64_t> w = word_hashes(text);
-  size_t n = static_cast<size_t>(ngram_);
+DecontamIndex::DecontamIndex(DecontamOptions opt) : opt_(opt) {
+  if (opt_.ngram < 1 || opt_.min_words < 1)
+    fail_usage("decontam: ngram and min_words must be at least 1 (got {} and {})", opt_.ngram, opt_.min_words);
+  if (opt_.hangul_chars < 0 || (opt_.hangul_chars > 0 && opt_.min_hangul_chars < 1))
+    fail_usage("decontam: hangul_chars must be 0 (word rule) or positive with min_hangul_chars >= 1 (got {} and {})",
+               opt_.hangul_chars, opt_.min_hangul_chars);
+}
+
+bool DecontamIndex::add_segment(std::string_view text, uint32_t file_index) {
+  std::string nf = dedup_normal_form(text);
+  bool chars = opt_.hangul_chars > 0 && mostly_hangul(nf);
+  Windows w(chars ? char_units(nf) : word_units(nf));
+  size_t n = static_cast<size_t>(chars ? opt_.hangul_chars : opt_.ngram);
+  size_t min = static_cast<size_t>(chars ? opt_.min_hangul_chars : opt_.min_words);
+  std::set<int>& lengths = chars ? char_lengths_ : word_lengths_;
+  size_t p = prefix_length(chars);
+  auto add = [&](size_t i, size_t len) {
+    grams_.try_emplace(w.hash(i, len, chars), file_index);
+    uint64_t h = w.hash(i, p, chars) % (starts_.size() * 64);
+    starts_[h / 64] |= uint64_t{1} << (h % 64);
+  };
   if (w.size() >= n) {
-    lengths_.insert(ngram_);
-    for (size_t i = 0; i + n <= w.size(); ++i) grams_.try_emplace(window_hash(w, i, n), file_index);
-  } else if (w.size() >= static_cast<size_t>(min_words_)) {
-    lengths_.insert(static_cast<int>(w.size()));
-    grams_.try_emplace(window_hash(w, 0, w.size()), file_index);
+    lengths.insert(static_cast<int>(n));
+    for (size_t i = 0; i + n <= w.size(); ++i) add(i, n);
+  } else if (w.size() >= min) {
+    lengths.insert(static_cast<int>(w.size()));
+    add(0, w.size());
+  } else {
+    return false;
   }
+  return true;
+}
+
+size_t DecontamIndex::prefix_length(bool chars) const {
+  return static_cast<size_t>(chars ? std::min(opt_.hangul_chars, opt_.min_hangul_chars)
+                                   : std::min(opt_.ngram, opt_.min_words));
 }
 
 size_t DecontamIndex::add_file(const std::string& path) {
-  size_t before = grams_.size();
+  size_t before = grams_.size(), indexed = 0, segments = 0;
   uint32_t index = static_cast<uint32_t>(files_.size());
   files_.push_back(path);
   bool jsonl = path.find(".jsonl") != std::string::npos || path.find(".json") != std::string::npos;
   char sep = path.find(".tsv") != std::string::npos ? '\t' : ',';
   LineReader reader(path);
   std::string_view line;
+  auto add = [&](std::string_view seg) {
+    ++segments;
+    indexed += add_segment(seg, index);
+  };
   while (reader.next(line)) {
     if (trim(line).empty()) continue;
     if (!text::is_valid_utf8(line)) fail("{}:{}: invalid UTF-8 in evaluation file", path, reader.line_number());
@@ -86,28 +149,41 @@ size_t DecontamIndex::add_file(const std::string& path) {
       if (j.is_discarded()) fail("{}:{}: expected a JSON object per line", path, reader.line_number());
       std::vector<std::string> segs;
       collect_strings(j, segs);
-      for (const auto& s : segs) add_segment(s, index);
+      for (const auto& s : segs) add(s);
     } else {
       if (reader.line_number() == 1) continue;  // header
-      for (const auto& cell : split_cells(line, sep)) add_segment(cell, index);
+      for (const auto& cell : split_cells(line, sep)) add(cell);
     }
   }
+  if (indexed == 0)
+    fail("{}: no evaluation text to check against ({} segments read, every one empty, a number or shorter than "
+         "{} words{})",
+         path, segments, opt_.min_words,
+         opt_.hangul_chars > 0 ? fmt::format(" or {} Hangul characters", opt_.min_hangul_chars) : "");
   return grams_.size() - before;
 }
 
 DecontamIndex::Match DecontamIndex::match(std::string_view text) const {
   Match m;
   if (grams_.empty()) return m;
-  std::vector<uint64_t> w = word_hashes(text);
-  for (int len : lengths_) {
-    size_t n = static_cast<size_t>(len);
-    for (size_t i = 0; i + n <= w.size(); ++i) {
-      auto it = grams_.find(window_hash(w, i, n));
-      if (it != grams_.end()) {
-        if (m.ngrams++ == 0) m.first_file = files_[it->second];
+  std::string nf = dedup_normal_form(text);
+  auto scan = [&](const std::set<int>& lengths, const std::vector<uint64_t>& units, bool chars) {
+    Windows w(units);
+    size_t p = prefix_length(chars);
+    for (size_t i = 0; i + p <= w.size(); ++i) {
+      // Most positions start no indexed n-gram: one bit rules out every length.
+      uint64_t h = w.hash(i, p, chars) % (starts_.size() * 64);
+      if (!(starts_[h / 64] >> (h % 64) & 1)) continue;
+      for (int len : lengths) {
+        size_t n = static_cast<size_t>(len);
+        if (i + n > w.size()) break;
+        auto it = grams_.find(w.hash(i, n, chars));
+        if (it != grams_.end() && m.ngrams++ == 0) m.first_file = files_[it->second];
       }
     }
-  }
+  };
+  if (!word_lengths_.empty()) scan(word_lengths_, word_units(nf), false);
+  if (!char_lengths_.empty()) scan(char_lengths_, char_units(nf), true);
   return m;
 }
 

@@ -71,7 +71,13 @@ struct FileCtx {
   const IngestOptions& opt;
   IngestSink& sink;
   std::string source, name;
-  size_t n = 0;
+  size_t n = 0, blank_lines = 0;
+  // JSONL and CSV/TSV have no blank records: a blank line is skipped, but
+  // counted, since it can be the trace of a lost record.
+  void blank_line() {
+    ++blank_lines;
+    ++sink.counts["skipped.blank_lines"];
+  }
   void doc(std::string text, size_t line, json extra = json::object()) {
     std::string where = fmt::format("{}:{}", path, line);
     size_t bad = text::find_invalid_utf8(text);
@@ -135,8 +141,11 @@ void ingest_jsonl(FileCtx& c) {
   LineReader r(c.path);
   std::string_view line;
   while (r.next(line) && !c.sink.full()) {
+    if (trim(line).empty()) {
+      c.blank_line();
+      continue;
+    }
     std::string where = fmt::format("{}:{}", c.path, r.line_number());
-    if (trim(line).empty()) continue;
     size_t bad = text::find_invalid_utf8(line);
     if (bad != text::kValid) {
       c.sink.reject("bad_input.invalid_utf8", where, fmt::format("invalid UTF-8 at byte {}", bad), line);
@@ -204,7 +213,10 @@ void ingest_csv(FileCtx& c, char sep) {
   while (!c.sink.full()) {
     size_t line = r.line_number() + 1;
     if (!read_csv_record(r, sep, cells, raw)) break;
-    if (cells.size() == 1 && trim(cells[0]).empty()) continue;
+    if (cells.size() == 1 && trim(cells[0]).empty()) {
+      c.blank_line();
+      continue;
+    }
     std::string text;
     bool ok = true;
     for (size_t k : cols) {
@@ -256,6 +268,7 @@ void ingest_files(const std::vector<std::string>& inputs, const IngestOptions& o
     else fail("unknown --format \"{}\" (expected auto, text, jsonl, json, csv, tsv or html)", f);
     ++sink.counts["input.files"];
     log_info("{}: {} documents ({})", path, sink.written - before, f);
+    if (c.blank_lines > 0) log_warn("{}: skipped {} blank lines", path, c.blank_lines);
   }
 }
 

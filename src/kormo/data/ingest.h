@@ -9,7 +9,9 @@
 // Every document gets id "<source>/<file name>#<n>", lang (given, or "" to be
 // set by langid), source, synthetic=false and meta.path / meta.line.
 // Unusable input (invalid UTF-8, bad JSON, missing field, empty file) is
-// written to the rejects file with path:line and counted.
+// written to the rejects file with path:line and counted. Blank lines of
+// JSONL and CSV/TSV files are skipped and counted (skipped.blank_lines, and a
+// warning per file).
 #pragma once
 
 #include <string>

@@ -131,9 +131,12 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   std::vector<std::string> eval_files = dc.get_strings("files", {});
   bool dc_on = dc.get_bool("enabled", !eval_files.empty());
   if (dc_on) {
-    sc.decontam = std::make_shared<DecontamIndex>(
-        static_cast<int>(dc.get_int("ngram", DecontamIndex::kDefaultNgram)),
-        static_cast<int>(dc.get_int("min_words", DecontamIndex::kDefaultMinWords)));
+    DecontamOptions o;
+    o.ngram = static_cast<int>(dc.get_int("ngram", o.ngram));
+    o.min_words = static_cast<int>(dc.get_int("min_words", o.min_words));
+    o.hangul_chars = static_cast<int>(dc.get_int("hangul_chars", o.hangul_chars));
+    o.min_hangul_chars = static_cast<int>(dc.get_int("min_hangul_chars", o.min_hangul_chars));
+    sc.decontam = std::make_shared<DecontamIndex>(o);
     for (const auto& f : expand_inputs(eval_files)) sc.decontam->add_file(f);
     std::string action = dc.get_string("action", "remove");
     if (action != "remove" && action != "flag") fail("{} [decontam] action: expected remove or flag", config_path);

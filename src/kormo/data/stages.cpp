@@ -66,7 +66,14 @@ json StageConfig::describe() const {
   if (decontam) {
     json files = json::array();
     for (const auto& f : decontam->files()) files.push_back({f, file_xxh3_128_hex(f)});
-    j["decontam"] = {{"files", files}, {"flag_only", decontam_flag_only}, {"ngrams", decontam->size()}};
+    const DecontamOptions& o = decontam->options();
+    j["decontam"] = {{"files", files},
+                     {"flag_only", decontam_flag_only},
+                     {"ngrams", decontam->size()},
+                     {"rule", {{"ngram", o.ngram},
+                               {"min_words", o.min_words},
+                               {"hangul_chars", o.hangul_chars},
+                               {"min_hangul_chars", o.min_hangul_chars}}}};
   }
   return j;
 }
@@ -118,7 +125,16 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
       PiiCounts pc;
       std::string masked = mask_pii(doc.text, pc);
       if (pc.total() > 0) {
-        json counts = {{"email", pc.email}, {"phone", pc.phone}, {"rrn", pc.rrn}, {"card", pc.card}, {"ip", pc.ip}};
+        const std::pair<const char*, size_t> kinds[] = {{"email", pc.email}, {"phone", pc.phone},
+                                                        {"rrn", pc.rrn},     {"brn", pc.brn},
+                                                        {"account", pc.account}, {"card", pc.card},
+                                                        {"ip", pc.ip}};
+        json counts = json::object();
+        for (const auto& [kind, n] : kinds) {
+          counts[kind] = n;
+          // Identifiers by kind in the summary, beside the altered-document count.
+          if (n > 0) out.counts[std::string("pii.") + kind] += n;
+        }
         doc.text = std::move(masked);
         doc.meta["pii"] = counts;
         altered(out, "pii.masked", where, doc, counts);
