@@ -73,7 +73,7 @@ signal_run() {
   RC=0
   wait "$JOB" || RC=$?
   JOB=
-  STOP=$(sed -n "s/.*pretrain: stopped by $sig after step \([0-9]*\); checkpoint .* saved; run again with --resume.*/\1/p" \
+  STOP=$(sed -n "s/.*pretrain: stopped by $sig after step \([0-9]*\); checkpoint .* saved; run the same command again to continue (kormo pretrain: with --resume).*/\1/p" \
     "$T/err" | head -1)
 }
 

@@ -14,49 +14,8 @@ SEED=${KORMO_FAULT_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$SEED
 echo "run_fault_test: seed $SEED"
 
-python3 - "$SHARED_DATA" "$T/docs.jsonl" <<'PY'
-import json, pathlib, sys
-root, out = pathlib.Path(sys.argv[1]), open(sys.argv[2], "w")
-n = 0
-for line in sorted((root / "corpora/ko/petitions").glob("*.jsonl"))[0].read_text().splitlines()[:250]:
-    text = json.loads(line)["content"].strip()
-    if len(text) > 300:
-        out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n"); n += 1
-book = sorted((root / "corpora/en/gutenberg").glob("*.txt"))[1].read_text(encoding="utf-8-sig", errors="replace")
-for para in book.replace("\r\n", "\n").split("\n\n"):
-    para = para.strip()
-    if len(para) > 400:
-        out.write(json.dumps({"text": para}) + "\n"); n += 1
-assert n > 150, n
-PY
-
-cat > "$T/run.toml" <<EOF2
-[data.pipeline]
-inputs = ["$T/docs.jsonl"]
-[data.langid]
-keep = ["ko", "en"]
-[tokenizer]
-vocab_size = 1024
-[model]
-hidden_size = 64
-intermediate_size = 128
-num_layers = 2
-num_heads = 4
-num_kv_heads = 2
-head_dim = 16
-max_seq_len = 64
-[pretrain.data]
-batch_size = 4
-seq_len = 64
-val_fraction = 0.05
-val_tokens = 2048
-[pretrain.train]
-steps = 48
-lr = 3e-3
-eval_every = 16
-checkpoint_every = 16
-threads = 2
-EOF2
+source "$(dirname "$0")/run_common.sh"
+write_run_inputs "$T" 48 16
 
 "$KORMO" run "$T/run.toml" -o "$T/ref" >"$T/ref.log" 2>&1 || { cat "$T/ref.log"; fail "uninterrupted run failed"; }
 

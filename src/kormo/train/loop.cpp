@@ -274,8 +274,9 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     // as soon as one rank is gone.
     const auto stop_now = [&](const std::string& saved) {
       if (lead)
-        log_warn("{}: stopped by {} after step {}; checkpoint {} saved; run again with --resume to continue", cfg.name,
-                 signal_name(stop_signal), st.step, saved);
+        log_warn("{}: stopped by {} after step {}; checkpoint {} saved; run the same command again to continue "
+                 "(kormo pretrain: with --resume)",
+                 cfg.name, signal_name(stop_signal), st.step, saved);
       comm.barrier();
       StopOnSignal::end_by_signal(stop_signal);
     };
