@@ -52,9 +52,9 @@ done <<'CASES'
 {"ids": [null]}	: ids[0]: expected a token id in [0, 100), got null
 {"ids": 5}	: expected {"ids": [int...], ...}
 [1, 2]	: expected {"ids": [int...], ...}
-{"ids": [1], "bytes": -1}	: bytes: expected a byte count in [0, 18446744073709551615), got -1
-{"ids": [1], "bytes": 2.5}	: bytes: expected a byte count in [0, 18446744073709551615), got 2.5
-{"ids": [1], "source": 4294967296}	: source: expected a source id in [0, 4294967296), got 4294967296
+{"ids": [1], "bytes": -1}	: bytes: expected a non-negative integer, got -1
+{"ids": [1], "bytes": 2.5}	: bytes: expected a non-negative integer, got 2.5
+{"ids": [1], "source": 4294967296}	: source: expected a source id in [0, 2^32), got 4294967296
 {"ids": [1], "lang": 5}	: lang: expected a string, got 5
 {"ids": [1], "text": 5}	: text: expected a string, got 5
 {"ids": [1], "synthetic": 1}	: synthetic: expected true or false, got 1

@@ -2,8 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <limits>
-
 #include "kormo/shard/writer.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -14,15 +12,11 @@ namespace kormo::shard {
 namespace {
 using json = nlohmann::json;
 
-// An integer field checked before conversion: nlohmann's get<> would truncate 1.5 to 1
-// and wrap 2^32 + 5 to 5, turning a bad line into a silently wrong shard.
-uint64_t below(const json& v, uint64_t limit, const std::string& where, const char* what) {
-  // Parsed non-negative integers are number_unsigned; negatives are number_integer and
-  // integers beyond 64 bits become number_float.
-  if (!v.is_number_unsigned() || v.get<uint64_t>() >= limit)
-    fail("{}: expected {} in [0, {}), got {}", where, what, limit, v.dump());
-  return v.get<uint64_t>();
-}
+// Integer fields are checked before conversion: nlohmann's get<> would truncate 1.5 to 1
+// and wrap 2^32 + 5 to 5, turning a bad line into a silently wrong shard. Parsed
+// non-negative integers are number_unsigned; negatives are number_integer and integers
+// beyond 64 bits number_float.
+bool integer_below(const json& v, uint64_t limit) { return v.is_number_unsigned() && v.get<uint64_t>() < limit; }
 }  // namespace
 
 void shard_from_ids(const IdsShardOptions& o) {
@@ -46,16 +40,21 @@ void shard_from_ids(const IdsShardOptions& o) {
         fail("{}: expected {{\"ids\": [int...], ...}}", at);
       const json& items = j["ids"];
       std::vector<int32_t> ids(items.size());
-      for (size_t i = 0; i < items.size(); ++i)
-        ids[i] = static_cast<int32_t>(below(items[i], o.vocab_size, fmt::format("{}: ids[{}]", at, i), "a token id"));
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!integer_below(items[i], o.vocab_size))
+          fail("{}: ids[{}]: expected a token id in [0, {}), got {}", at, i, o.vocab_size, items[i].dump());
+        ids[i] = static_cast<int32_t>(items[i].get<uint64_t>());
+      }
       DocInfo info;
       if (j.contains("lang")) {
         if (!j["lang"].is_string()) fail("{}: lang: expected a string, got {}", at, j["lang"].dump());
         info.lang = lang_id(j["lang"].get<std::string>());
       }
-      if (j.contains("bytes"))
-        info.text_bytes = below(j["bytes"], std::numeric_limits<uint64_t>::max(), at + ": bytes", "a byte count");
-      else if (j.contains("text")) {
+      if (j.contains("bytes")) {
+        if (!j["bytes"].is_number_unsigned())
+          fail("{}: bytes: expected a non-negative integer, got {}", at, j["bytes"].dump());
+        info.text_bytes = j["bytes"].get<uint64_t>();
+      } else if (j.contains("text")) {
         if (!j["text"].is_string()) fail("{}: text: expected a string, got {}", at, j["text"].dump());
         info.text_bytes = j["text"].get_ref<const std::string&>().size();
       }
@@ -63,9 +62,12 @@ void shard_from_ids(const IdsShardOptions& o) {
         if (!j["synthetic"].is_boolean()) fail("{}: synthetic: expected true or false, got {}", at, j["synthetic"].dump());
         info.flags = j["synthetic"].get<bool>() ? kFlagSynthetic : 0;
       }
-      info.source_id = j.contains("source") ? static_cast<uint32_t>(below(j["source"], uint64_t{1} << 32,
-                                                                          at + ": source", "a source id"))
-                                            : o.source_id;
+      info.source_id = o.source_id;
+      if (j.contains("source")) {
+        if (!integer_below(j["source"], uint64_t{1} << 32))
+          fail("{}: source: expected a source id in [0, 2^32), got {}", at, j["source"].dump());
+        info.source_id = static_cast<uint32_t>(j["source"].get<uint64_t>());
+      }
       w.add(ids, info);
     }
   }
