@@ -87,9 +87,9 @@ namespace {
 // nested far deeper would otherwise exhaust the stack in the JSON library.
 constexpr int kMaxManifestDepth = 64;
 
-nlohmann::json parse_manifest(const std::string& manifest_path) {
+nlohmann::json parse_manifest(std::string_view text, const std::string& manifest_path) {
   try {
-    return nlohmann::json::parse(read_file(manifest_path),
+    return nlohmann::json::parse(text,
                                  [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
                                    if (depth > kMaxManifestDepth)
                                      fail("{}: not a valid manifest: JSON nested deeper than {} levels",
@@ -148,7 +148,11 @@ void check_schema(const nlohmann::json& j, const std::string& mp) {
 }  // namespace
 
 std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path) {
-  const nlohmann::json j = parse_manifest(manifest_path);
+  return verify_manifest_text(read_file(manifest_path), manifest_path);
+}
+
+std::vector<VerifyProblem> verify_manifest_text(std::string_view text, const std::string& manifest_path) {
+  const nlohmann::json j = parse_manifest(text, manifest_path);
   check_schema(j, manifest_path);
   std::string base = fs::path(manifest_path).parent_path().string();
   if (base.empty()) base = ".";

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kormo {
@@ -51,5 +52,8 @@ struct VerifyProblem {
 };
 // Rehashes every input and output a manifest records. Empty result = all match.
 std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path);
+// The same for manifest text already read; manifest_path names it and locates the run
+// directory.
+std::vector<VerifyProblem> verify_manifest_text(std::string_view text, const std::string& manifest_path);
 
 }  // namespace kormo
