@@ -28,7 +28,7 @@ assert len(b) == off_pos + 40 + 4 * 16
 PY
 printf '{"ids": [1, 2]}\n{"ids": [3, 100]}\n' > "$T/bad.jsonl"
 err=$("$KORMO" shard --ids "$T/bad.jsonl" --vocab-size 100 --out "$T/bad.ktok" 2>&1); rc=$?
-[[ $rc -eq 1 && "$err" == *"bad.jsonl:2: ids[1]: expected a token id in [0, 100), got 100"* ]] || { echo "FAIL: rc=$rc $err"; fails=$((fails + 1)); }
+[[ $rc -eq 1 && "$err" == *"bad.jsonl:2: token id 100 (ids[1]) is not an integer in [0, 100)"* ]] || { echo "FAIL: rc=$rc $err"; fails=$((fails + 1)); }
 [[ -e "$T/bad.ktok" ]] && { echo "FAIL: partial shard left"; fails=$((fails + 1)); }
 # Every value is range-checked before conversion: nothing is truncated (1.5 → 1) or
 # wrapped (2^32 + 5 → 5) into a valid-looking id. Each case: line, expected message.
@@ -41,15 +41,15 @@ while IFS=$'\t' read -r line want; do
 done <<'CASES'
 {"ids": [1, 12x]}	:15: expected {"ids": [int...], ...}
 {"ids": [1, ]}	:13: expected {"ids": [int...], ...}
-{"ids": [1.5]}	: ids[0]: expected a token id in [0, 100), got 1.5
-{"ids": [3, ""]}	: ids[1]: expected a token id in [0, 100), got ""
-{"ids": [3, "7"]}	: ids[1]: expected a token id in [0, 100), got "7"
-{"ids": [3, -3]}	: ids[1]: expected a token id in [0, 100), got -3
-{"ids": [99999999999999999999]}	: ids[0]: expected a token id in [0, 100), got 1e+20
-{"ids": [9223372036854775808]}	: ids[0]: expected a token id in [0, 100), got 9223372036854775808
-{"ids": [4294967296]}	: ids[0]: expected a token id in [0, 100), got 4294967296
-{"ids": [4294967301]}	: ids[0]: expected a token id in [0, 100), got 4294967301
-{"ids": [null]}	: ids[0]: expected a token id in [0, 100), got null
+{"ids": [1.5]}	: token id 1.5 (ids[0]) is not an integer in [0, 100)
+{"ids": [3, ""]}	: token id "" (ids[1]) is not an integer in [0, 100)
+{"ids": [3, "7"]}	: token id "7" (ids[1]) is not an integer in [0, 100)
+{"ids": [3, -3]}	: token id -3 (ids[1]) is not an integer in [0, 100)
+{"ids": [99999999999999999999]}	: token id 1e+20 (ids[0]) is not an integer in [0, 100)
+{"ids": [9223372036854775808]}	: token id 9223372036854775808 (ids[0]) is not an integer in [0, 100)
+{"ids": [4294967296]}	: token id 4294967296 (ids[0]) is not an integer in [0, 100)
+{"ids": [4294967301]}	: token id 4294967301 (ids[0]) is not an integer in [0, 100)
+{"ids": [null]}	: token id null (ids[0]) is not an integer in [0, 100)
 {"ids": 5}	: expected {"ids": [int...], ...}
 [1, 2]	: expected {"ids": [int...], ...}
 {"ids": [1], "bytes": -1}	: bytes: expected a non-negative integer, got -1

@@ -42,7 +42,7 @@ void shard_from_ids(const IdsShardOptions& o) {
       std::vector<int32_t> ids(items.size());
       for (size_t i = 0; i < items.size(); ++i) {
         if (!integer_below(items[i], o.vocab_size))
-          fail("{}: ids[{}]: expected a token id in [0, {}), got {}", at, i, o.vocab_size, items[i].dump());
+          fail("{}: token id {} (ids[{}]) is not an integer in [0, {})", at, items[i].dump(), i, o.vocab_size);
         ids[i] = static_cast<int32_t>(items[i].get<uint64_t>());
       }
       DocInfo info;
