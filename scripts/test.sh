@@ -43,7 +43,7 @@ if [[ "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
   for t in "${targets[@]}"; do
     mkdir -p build-fuzz/corpus/"$t"
     if ! build-fuzz/tests/"$t" -max_total_time="${KORMO_FUZZ_SECONDS:-20}" -seed=1 -print_final_stats=0 \
-        -artifact_prefix=build-fuzz/ build-fuzz/corpus/"$t" tests/fuzz/seeds > build-fuzz/"$t".log 2>&1; then
+        -artifact_prefix=build-fuzz/ build-fuzz/corpus/"$t" tests/fuzz/seeds/"$t" > build-fuzz/"$t".log 2>&1; then
       tail -60 build-fuzz/"$t".log
       echo "fuzz: $t found a failure (input saved under build-fuzz/crash-*)"
       exit 1

@@ -225,6 +225,64 @@ TEST(Shard, CorruptMaskSectionRejected) {
   unknown[32] = 3;
   e = error_for("unknown.ktok", unknown);
   EXPECT_NE(e.find("unknown.ktok: unknown header flags 0x3 at offset 32"), std::string::npos) << e;
+  std::string pad = bytes;
+  pad[mask_pos + 6] = 1;
+  e = error_for("maskpad.ktok", pad);
+  EXPECT_NE(e.find("maskpad.ktok: padding byte at byte offset 110 after the loss-mask section is 0x01"),
+            std::string::npos)
+      << e;
+}
+
+// Every header field and section is checked against its range; the error names the
+// file and the byte offset. Layout of the 4-document shard below (26 two-byte tokens):
+// tokens 64..115, padding 116..119, offsets 120..159, doc infos 160..223.
+TEST(Shard, CorruptHeaderFieldsAndSectionsNameTheOffset) {
+  std::string dir = tmp_dir();
+  const std::string bytes = read_bytes(make_shard(dir + "/hdr.ktok", 500, 4, 0, 1));
+  ASSERT_EQ(bytes.size(), 224u);
+  auto error_for = [&](const std::string& name, std::string b, uint64_t at, const std::string& value) {
+    b.replace(at, value.size(), value);
+    std::string path = write_bytes(dir + "/" + name, b);
+    return error_of([&] { ShardReader r(path); });
+  };
+  auto u32 = [](uint32_t v) { std::string s; put_le<uint32_t>(s, v); return s; };
+  auto u64 = [](uint64_t v) { std::string s; put_le<uint64_t>(s, v); return s; };
+  struct Case {
+    const char* name;
+    uint64_t at;
+    std::string value, expect;
+  };
+  const std::vector<Case> cases = {
+      {"reserved.ktok", 40, "\x01", "reserved.ktok: reserved header byte at offset 40 is 0x01, expected 0"},
+      {"reserved_last.ktok", 63, "\xff", "reserved header byte at offset 63 is 0xff"},
+      {"v0.ktok", 4, u32(0), "unsupported shard version 0 at offset 4"},
+      {"vhuge.ktok", 4, u32(0xffffffff), "unsupported shard version 4294967295 at offset 4"},
+      {"vocab0.ktok", 8, u32(0), "vocab size 0 at offset 8 is outside [1, 2147483648]"},
+      {"vocabbig.ktok", 8, u32(0x80000001), "vocab size 2147483649 at offset 8 is outside [1, 2147483648]"},
+      {"vocabwide.ktok", 8, u32(70000), "vocab size 70000 at offset 8 does not fit token width 2"},
+      {"width.ktok", 12, u32(3), "bad token width 3 at offset 12"},
+      {"ntok_huge.ktok", 16, u64(~uint64_t{0}), "header counts (18446744073709551615 tokens, 4 docs) exceed"},
+      {"ntok_more.ktok", 16, u64(40), "truncated shard: 224 bytes, the header (offset 16: 40 tokens, 4 docs) implies"},
+      {"ntok_less.ktok", 16, u64(20), "corrupt shard: 16 trailing bytes after offset 208"},
+      {"ndocs.ktok", 24, u64(5), "truncated shard: 224 bytes, the header (offset 16: 26 tokens, 5 docs) implies 248"},
+      {"off0.ktok", 120, u64(1), "document offset 0 = 1 at byte offset 120 is out of order or range"},
+      {"order.ktok", 128, u64(12), "document offset 2 = 11 at byte offset 136 is out of order or range"},
+      {"offend.ktok", 152, u64(25), "document offset 4 = 25 at byte offset 152 is out of order or range"},
+      {"tokpad.ktok", 117, "\x01", "padding byte at byte offset 117 after the token section is 0x01, expected 0"},
+      {"lang.ktok", 160 + 16 + 12, "\x09", "document 1 has language id 9 at byte offset 188 (expected 0..3)"},
+      {"docflags.ktok", 160 + 13, "\x02", "document 0 has unknown flags 0x2 at byte offset 173"},
+      {"docreserved.ktok", 160 + 48 + 15, "\x01", "document 3 reserved bytes at byte offset 222 are not zero"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = error_for(c.name, bytes, c.at, c.value);
+    EXPECT_NE(e.find(c.name), std::string::npos) << c.name << ": " << e;
+    EXPECT_NE(e.find(c.expect), std::string::npos) << c.name << ": " << e;
+  }
+  // Version 1 has no flags word: bytes 32..63 are all reserved.
+  std::string v1 = bytes;
+  v1[4] = 1;
+  EXPECT_EQ(error_for("v1_ok.ktok", v1, 0, "K"), "");
+  EXPECT_NE(error_for("v1_reserved.ktok", v1, 33, "\x01").find("reserved header byte at offset 33"), std::string::npos);
 }
 
 TEST(Shard, MaskSpansFromDocumentsOnARealTokenizer) {

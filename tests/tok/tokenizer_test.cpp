@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "kormo/text/unicode.h"
@@ -164,6 +166,80 @@ TEST(Tokenizer, RejectsUnsupportedJson) {
   } catch (const kormo::Error& e) {
     EXPECT_NE(std::string(e.what()).find("z.json"), std::string::npos);
   }
+}
+
+namespace {
+// The error from_json gives for a tokenizer.json, "" if it loads.
+std::string load_error(const std::string& text) {
+  try {
+    Tokenizer::from_json(text, "t.json");
+  } catch (const kormo::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+// Ids of vocab and added tokens must be in range, unique and contiguous; every error
+// names the file and the token.
+TEST(Tokenizer, RejectsBadTokenIds) {
+  // Bytes 0..255, one merge (256), then the six KORMo specials 257..262.
+  const nlohmann::json base = nlohmann::json::parse(Tokenizer::from_merges({{0, 1}}, {}).to_json());
+  ASSERT_EQ(load_error(base.dump()), "");
+  ASSERT_EQ(base["added_tokens"][0]["content"], "<|BOS|>");
+  ASSERT_EQ(base["model"]["vocab"]["!"], 0);
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = base;
+    edit(j);
+    return load_error(j.dump());
+  };
+  auto added = [](nlohmann::json& j, int i) -> nlohmann::json& { return j["added_tokens"][i]; };
+  struct Case {
+    const char* what;
+    std::function<void(nlohmann::json&)> edit;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {"added id far outside", [&](auto& j) { added(j, 0)["id"] = 100000; },
+       R"(added token "<|BOS|>" has id 100000, out of range [0, 263))"},
+      {"added id above 2^32", [&](auto& j) { added(j, 0)["id"] = int64_t{1} << 40; },
+       R"(added token "<|BOS|>" has id 1099511627776, out of range)"},
+      {"added id negative", [&](auto& j) { added(j, 1)["id"] = -3; }, R"(added token "<|EOT|>" has id -3, out of range)"},
+      {"added id not an integer", [&](auto& j) { added(j, 1)["id"] = 258.5; }, "added token id/content of the wrong type"},
+      {"added id repeated", [&](auto& j) { added(j, 1)["id"] = 257; },
+       R"(added tokens "<|BOS|>" and "<|EOT|>" both have id 257)"},
+      {"added content repeated", [&](auto& j) { added(j, 2)["content"] = "<|BOS|>"; },
+       R"(added token "<|BOS|>" appears twice (ids 257 and 259))"},
+      {"added content of another vocab id", [&](auto& j) { added(j, 0)["content"] = "!"; },
+       R"(added token "!" has id 257 but the vocabulary gives it id 0)"},
+      {"added content empty", [&](auto& j) { added(j, 0)["content"] = ""; }, "added token 257 has empty content"},
+      {"added special not a boolean", [&](auto& j) { added(j, 0)["special"] = "yes"; },
+       "added token special is not a boolean"},
+      {"gap in ids",
+       [&](auto& j) {
+         // An added token repeating a vocab entry (GPT-2 does this) is fine and makes room for a gap.
+         j["added_tokens"].push_back({{"id", 0}, {"content", "!"}, {"special", false}});
+         added(j, 5)["id"] = 263;
+       },
+       R"(no token has id 262, yet "</think>" has id 263; ids must run from 0 without gaps)"},
+      {"vocab id negative", [&](auto& j) { j["model"]["vocab"]["!"] = -1; },
+       R"(vocab id -1 of token "!" is out of range [0, 263))"},
+      {"vocab id far outside", [&](auto& j) { j["model"]["vocab"]["!"] = 4294967296; },
+       R"(vocab id 4294967296 of token "!" is out of range)"},
+      {"vocab id repeated", [&](auto& j) { j["model"]["vocab"]["\""] = 0; }, "vocab id 0 is used twice"},
+      {"vocab id not an integer", [&](auto& j) { j["model"]["vocab"]["!"] = 0.5; }, "vocab value is not an integer"},
+      {"added_tokens not an array", [&](auto& j) { j["added_tokens"] = {{"id", 1}}; }, "added_tokens is not an array"},
+      {"a field of the wrong type", [&](auto& j) { j["model"]["type"] = 3; }, "t.json: unsupported tokenizer.json"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = edited(c.edit);
+    EXPECT_EQ(e.rfind("t.json: ", 0), 0u) << c.what << ": " << e;
+    EXPECT_NE(e.find(c.expect), std::string::npos) << c.what << ": " << e;
+  }
+  // A repeated key would silently drop one of the token's ids.
+  std::string text = base.dump();
+  text.replace(text.find(R"("vocab":{)"), 9, R"("vocab":{"!":0,)");
+  EXPECT_EQ(load_error(text), R"(t.json: key "!" appears twice in one object)");
 }
 
 TEST(Trainer, ParsesSizesAndMixes) {

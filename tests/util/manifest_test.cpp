@@ -36,6 +36,15 @@ TEST(Manifest, VerifyDetectsChangedAndMissingFiles) {
   EXPECT_EQ(problems[0].path, "in.txt");
   EXPECT_EQ(problems[0].what, "missing");
   EXPECT_EQ(problems[1].path, "out/a.bin");
+
+  // An input naming a device is reported, not read forever.
+  nlohmann::json j = nlohmann::json::parse(read_file(dir + "/manifest.json"));
+  j["stages"][0]["inputs"][0]["path"] = "/dev/zero";
+  write_file_atomic(dir + "/manifest.json", j.dump());
+  problems = verify_manifest(dir + "/manifest.json");
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(problems[0].path, "/dev/zero");
+  EXPECT_EQ(problems[0].what, "not a regular file");
   fs::remove_all(dir);
 }
 

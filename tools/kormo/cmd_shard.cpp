@@ -1,6 +1,7 @@
 // kormo shard: write .ktok token shards from curated documents + a tokenizer,
 // or from pre-tokenized ids.
 #include "kormo/shard/docs.h"
+#include "kormo/shard/format.h"
 #include "kormo/shard/ids.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -23,7 +24,8 @@ void setup(CLI::App& verb) {
                   "OPEN CLOSE special tokens: tokens from OPEN through CLOSE are not trained on (with --docs; "
                   "repeatable)");
   verb.add_option("--ids", id_inputs, "Pre-tokenized JSON Lines instead of documents");
-  verb.add_option("--vocab-size", ids.vocab_size, "Vocabulary size (with --ids; ids must be below it)");
+  verb.add_option("--vocab-size", ids.vocab_size, "Vocabulary size (with --ids; ids must be below it)")
+      ->check(CLI::Range(uint32_t{1}, kormo::shard::kMaxVocab));
   verb.add_option("--out", out, "Output shard (.ktok)")->required();
   verb.add_option("--source-id", source_id, "Source id stored with every document of this shard");
   verb.footer(

@@ -41,6 +41,7 @@ inline constexpr uint32_t kVersion = 2;  // written; versions 1 and 2 are read
 inline constexpr uint64_t kHeaderBytes = 64;
 inline constexpr uint64_t kFlagsOffset = 32;
 inline constexpr uint32_t kHasLossMask = 1;  // header flags bit
+inline constexpr uint32_t kMaxVocab = uint32_t{1} << 31;  // ids are int32 in memory
 inline constexpr uint8_t kFlagSynthetic = 1;  // DocInfo flags bit
 
 // Language ids stored per document.

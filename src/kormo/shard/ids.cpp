@@ -9,6 +9,16 @@
 
 namespace kormo::shard {
 
+namespace {
+using json = nlohmann::json;
+
+// Integer fields are checked before conversion: nlohmann's get<> would truncate 1.5 to 1
+// and wrap 2^32 + 5 to 5, turning a bad line into a silently wrong shard. Parsed
+// non-negative integers are number_unsigned; negatives are number_integer and integers
+// beyond 64 bits number_float.
+bool integer_below(const json& v, uint64_t limit) { return v.is_number_unsigned() && v.get<uint64_t>() < limit; }
+}  // namespace
+
 void shard_from_ids(const IdsShardOptions& o) {
   check_output_not_input(o.out_path, o.inputs);
   ShardWriter w(o.out_path, o.vocab_size);
@@ -17,25 +27,47 @@ void shard_from_ids(const IdsShardOptions& o) {
     std::string_view line;
     while (r.next(line)) {
       if (line.empty()) continue;
-      std::vector<int32_t> ids;
-      DocInfo info;
+      const std::string at = fmt::format("{}:{}", path, r.line_number());
+      json j;
       try {
-        auto j = nlohmann::json::parse(line);
-        ids = j.at("ids").get<std::vector<int32_t>>();
-        info.lang = lang_id(j.value("lang", ""));
-        if (j.contains("bytes"))
-          info.text_bytes = j["bytes"].get<uint64_t>();
-        else if (j.contains("text"))
-          info.text_bytes = j["text"].get<std::string>().size();
-        info.flags = j.value("synthetic", false) ? kFlagSynthetic : 0;
-        info.source_id = j.value("source", o.source_id);
-      } catch (const nlohmann::json::exception& e) {
-        fail("{}:{}: expected {{\"ids\": [int...], ...}}: {}", path, r.line_number(), e.what());
+        j = json::parse(line);
+      } catch (const json::parse_error& e) {
+        fail("{}:{}: expected {{\"ids\": [int...], ...}}: {}", at, e.byte, e.what());
+      } catch (const json::exception& e) {
+        fail("{}: expected {{\"ids\": [int...], ...}}: {}", at, e.what());
       }
-      for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] < 0 || static_cast<uint32_t>(ids[i]) >= o.vocab_size)
-          fail("{}:{}: token id {} (item {}) is outside the vocabulary (size {})", path, r.line_number(), ids[i], i,
-               o.vocab_size);
+      if (!j.is_object() || !j.contains("ids") || !j["ids"].is_array())
+        fail("{}: expected {{\"ids\": [int...], ...}}", at);
+      const json& items = j["ids"];
+      std::vector<int32_t> ids(items.size());
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!integer_below(items[i], o.vocab_size))
+          fail("{}: token id {} (ids[{}]) is not an integer in [0, {})", at, items[i].dump(), i, o.vocab_size);
+        ids[i] = static_cast<int32_t>(items[i].get<uint64_t>());
+      }
+      DocInfo info;
+      if (j.contains("lang")) {
+        if (!j["lang"].is_string()) fail("{}: lang: expected a string, got {}", at, j["lang"].dump());
+        info.lang = lang_id(j["lang"].get<std::string>());
+      }
+      if (j.contains("bytes")) {
+        if (!j["bytes"].is_number_unsigned())
+          fail("{}: bytes: expected a non-negative integer, got {}", at, j["bytes"].dump());
+        info.text_bytes = j["bytes"].get<uint64_t>();
+      } else if (j.contains("text")) {
+        if (!j["text"].is_string()) fail("{}: text: expected a string, got {}", at, j["text"].dump());
+        info.text_bytes = j["text"].get_ref<const std::string&>().size();
+      }
+      if (j.contains("synthetic")) {
+        if (!j["synthetic"].is_boolean()) fail("{}: synthetic: expected true or false, got {}", at, j["synthetic"].dump());
+        info.flags = j["synthetic"].get<bool>() ? kFlagSynthetic : 0;
+      }
+      info.source_id = o.source_id;
+      if (j.contains("source")) {
+        if (!integer_below(j["source"], uint64_t{1} << 32))
+          fail("{}: source: expected a source id in [0, 2^32), got {}", at, j["source"].dump());
+        info.source_id = static_cast<uint32_t>(j["source"].get<uint64_t>());
+      }
       w.add(ids, info);
     }
   }

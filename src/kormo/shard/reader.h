@@ -1,7 +1,8 @@
 // Reading .ktok shards (versions 1 and 2) through a read-only memory map. Opening
-// validates the header, the exact file size, the document offsets, every token id
-// against vocab_size and every loss-mask byte (0 or 1); errors name the file and the
-// byte offset of the problem.
+// validates the header (reserved bytes zero, known flags, vocab size within [1, 2^31]),
+// the exact file size, the document offsets, every token id against vocab_size, every
+// document's language, flags and reserved bytes, every loss-mask byte (0 or 1) and the
+// zero padding; errors name the file and the byte offset of the problem.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,8 @@ class ShardReader {
   void copy_mask(uint64_t begin, uint64_t count, uint8_t* out) const;
 
  private:
+  void check_zero_padding(uint64_t begin, uint64_t end, const char* section) const;
+
   std::string path_;
   MappedFile map_;
   const unsigned char* base_;

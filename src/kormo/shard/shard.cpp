@@ -35,7 +35,8 @@ const char* lang_name(uint8_t id) { return id < kNumLangs ? kLangNames[id] : "ot
 
 ShardWriter::ShardWriter(std::string path, uint32_t vocab_size)
     : path_(std::move(path)), vocab_(vocab_size), width_(vocab_size <= 65536 ? 2 : 4) {
-  if (vocab_size == 0) fail("{}: vocab_size must be positive", path_);
+  if (vocab_size == 0 || vocab_size > kMaxVocab)
+    fail("{}: vocab_size {} is outside [1, {}] (token ids are int32)", path_, vocab_size, kMaxVocab);
 }
 
 void ShardWriter::add(const std::vector<int32_t>& tokens, const DocInfo& info, std::span<const uint8_t> mask) {
@@ -116,10 +117,15 @@ ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), bas
   if (flags & ~kHasLossMask)
     fail("{}: unknown header flags {:#x} at offset {} (this build knows {:#x})", path, flags, kFlagsOffset,
          kHasLossMask);
+  // Reserved bytes must stay zero so a later version can give them meaning.
+  for (uint64_t i = version_ >= 2 ? kFlagsOffset + 4 : kFlagsOffset; i < kHeaderBytes; ++i)
+    if (base_[i] != 0) fail("{}: reserved header byte at offset {} is {:#04x}, expected 0", path, i, int{base_[i]});
   vocab_ = get<uint32_t>(base_ + 8);
   width_ = get<uint32_t>(base_ + 12);
   if (width_ != 2 && width_ != 4) fail("{}: bad token width {} at offset 12 (expected 2 or 4)", path, width_);
-  if (vocab_ == 0 || (width_ == 2 && vocab_ > 65536))
+  if (vocab_ == 0 || vocab_ > kMaxVocab)
+    fail("{}: vocab size {} at offset 8 is outside [1, {}]", path, vocab_, kMaxVocab);
+  if (width_ == 2 && vocab_ > 65536)
     fail("{}: vocab size {} at offset 8 does not fit token width {}", path, vocab_, width_);
   num_tokens_ = get<uint64_t>(base_ + 16);
   num_docs_ = get<uint64_t>(base_ + 24);
@@ -156,11 +162,31 @@ ShardReader::ShardReader(const std::string& path) : path_(path), map_(path), bas
       fail("{}: token id {} at byte offset {} is >= the shard's vocab size {}", path, t, kHeaderBytes + width_ * i,
            vocab_);
   }
+  check_zero_padding(kHeaderBytes + num_tokens_ * width_, off_pos, "token section");
+  for (uint64_t d = 0; d < num_docs_; ++d) {
+    const unsigned char* p = infos_ + 16 * d;
+    const uint64_t at = info_pos + 16 * d;
+    if (p[12] >= kNumLangs)
+      fail("{}: document {} has language id {} at byte offset {} (expected 0..{})", path, d, int{p[12]}, at + 12,
+           kNumLangs - 1);
+    if (p[13] & ~kFlagSynthetic)
+      fail("{}: document {} has unknown flags {:#x} at byte offset {} (this build knows {:#x})", path, d, int{p[13]},
+           at + 13, int{kFlagSynthetic});
+    if (get<uint16_t>(p + 14) != 0)
+      fail("{}: document {} reserved bytes at byte offset {} are not zero", path, d, at + 14);
+  }
   if (!masked) return;
   mask_ = base_ + mask_pos;
   for (uint64_t i = 0; i < num_tokens_; ++i)
     if (mask_[i] > 1)
       fail("{}: loss-mask byte {} at byte offset {} is not 0 or 1", path, int{mask_[i]}, mask_pos + i);
+  check_zero_padding(mask_pos + num_tokens_, expected, "loss-mask section");
+}
+
+void ShardReader::check_zero_padding(uint64_t begin, uint64_t end, const char* section) const {
+  for (uint64_t i = begin; i < end; ++i)
+    if (base_[i] != 0)
+      fail("{}: padding byte at byte offset {} after the {} is {:#04x}, expected 0", path_, i, section, int{base_[i]});
 }
 
 ShardReader::~ShardReader() = default;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "kormo/text/unicode.h"
 #include "kormo/tok/byte_level.h"
@@ -507,10 +508,25 @@ std::string Tokenizer::to_json() const {
   return o;
 }
 
-Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin) {
+// The function-try-block turns a type error anywhere in the checks (e.g. "type": 3) into
+// a message naming the file.
+Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin) try {
   json j;
+  // nlohmann keeps the last of repeated keys, so a vocab token listed twice would
+  // silently lose one of its ids; refuse repeats in any object instead.
+  std::vector<std::unordered_set<std::string>> keys;
+  auto no_repeated_keys = [&](int, json::parse_event_t ev, json& v) {
+    if (ev == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (ev == json::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (ev == json::parse_event_t::key && !keys.back().insert(v.get_ref<const std::string&>()).second) {
+      fail("{}: key {} appears twice in one object", origin, quote(v.get_ref<const std::string&>()));
+    }
+    return true;
+  };
   try {
-    j = json::parse(text);
+    j = json::parse(text, no_repeated_keys);
   } catch (const json::parse_error& e) {
     fail("{}: not valid JSON (byte {}): {}", origin, e.byte, e.what());
   } catch (const json::exception& e) {
@@ -556,11 +572,20 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
   const json dec = j.value("decoder", json());
   expect(dec.is_null() || is_byte_level(dec), origin, "decoder is not ByteLevel");
 
+  const bool has_added = j.contains("added_tokens") && !j["added_tokens"].is_null();
+  expect(!has_added || j["added_tokens"].is_array(), origin, "added_tokens is not an array");
+  // Ids run from 0 without gaps (checked at the end), so no id reaches the number of
+  // entries; checking that first keeps a hostile id from allocating gigabytes.
+  const int64_t id_end = std::min<int64_t>(
+      kMaxId, static_cast<int64_t>(model["vocab"].size() + (has_added ? j["added_tokens"].size() : 0)));
   std::string bytes;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
     expect(it.value().is_number_integer(), origin, "vocab value is not an integer");
     int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id >= kMaxId) fail("{}: vocab id {} of token {} is out of range [0, {})", origin, id, quote(it.key()), kMaxId);
+    if (id < 0 || id >= id_end)
+      fail("{}: vocab id {} of token {} is out of range [0, {}) (ids run from 0 without gaps)", origin, id,
+           quote(it.key()), id_end);
+    if (it.key().empty()) fail("{}: vocab id {} has an empty token", origin, id);
     if (!byte_level_to_bytes(it.key(), bytes))
       fail("{}: vocab token {} is not in the byte-level alphabet", origin, quote(it.key()));
     if (static_cast<size_t>(id) < m.token_str.size() && !m.token_str[id].empty())
@@ -591,26 +616,43 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& origin)
     m.merges.push_back(Merge{li->second, ri->second, res->second});
     ++rank;
   }
-  if (j.contains("added_tokens")) {
+  if (has_added) {
     for (const json& a : j["added_tokens"]) {
       expect(a.is_object() && a.contains("id") && a.contains("content"), origin, "added token without id/content");
       expect(a["id"].is_number_integer() && a["content"].is_string(), origin, "added token id/content of the wrong type");
-      int64_t id64 = a["id"].get<int64_t>();
-      if (id64 < 0 || id64 >= kMaxId) fail("{}: added token id {} is out of range [0, {})", origin, id64, kMaxId);
-      int32_t id = static_cast<int32_t>(id64);
       std::string content = a["content"].get<std::string>();
+      int64_t id64 = a["id"].get<int64_t>();
+      if (id64 < 0 || id64 >= id_end)
+        fail("{}: added token {} has id {}, out of range [0, {}) (ids run from 0 without gaps)", origin,
+             quote(content), a["id"].dump(), id_end);
+      int32_t id = static_cast<int32_t>(id64);
+      if (content.empty()) fail("{}: added token {} has empty content", origin, id);
+      expect(!a.contains("special") || a["special"].is_boolean(), origin, "added token special is not a boolean");
       bool special = a.value("special", false);
+      for (const AddedToken& b : m.added) {
+        if (b.id == id) fail("{}: added tokens {} and {} both have id {}", origin, quote(b.content), quote(content), id);
+        if (b.content == content)
+          fail("{}: added token {} appears twice (ids {} and {})", origin, quote(content), b.id, id);
+      }
       if (static_cast<size_t>(id) < m.token_str.size() && !m.token_str[id].empty() && m.token_str[id] != content)
         fail("{}: added token {} has id {} which the vocabulary gives to {}", origin, quote(content), id,
              quote(m.token_str[id]));
+      if (auto v = m.str_to_id.find(content); v != m.str_to_id.end() && v->second != id)
+        fail("{}: added token {} has id {} but the vocabulary gives it id {}", origin, quote(content), id, v->second);
       m.set_token(id, content, content);
       m.special[id] = special;
       m.str_to_id[content] = id;
       m.added.push_back(AddedToken{id, content, special});
     }
   }
+  for (size_t id = 0; id < m.token_str.size(); ++id)
+    if (m.token_str[id].empty())
+      fail("{}: no token has id {}, yet {} has id {}; ids must run from 0 without gaps", origin, id,
+           quote(m.token_str.back()), m.token_str.size() - 1);
   m.finish(origin);
   return t;
+} catch (const json::exception& e) {
+  fail("{}: unsupported tokenizer.json: {}", origin, e.what());
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {

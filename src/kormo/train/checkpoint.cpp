@@ -79,8 +79,12 @@ void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, Trai
     arr->upload(staging.data(), w.size());
   }
   const std::string sp = dir + "/trainer_state/state.json";
+  parse_trainer_state(read_file(sp), sp, st);
+}
+
+void parse_trainer_state(std::string_view text, const std::string& sp, TrainerState& st) {
   try {
-    auto j = nlohmann::json::parse(read_file(sp));
+    auto j = nlohmann::json::parse(text);
     if (j.value("format", "") != "kormo-trainer-state-1")
       fail("{}: unknown trainer state format {} (this kormo reads kormo-trainer-state-1)", sp,
            j.contains("format") ? j["format"].dump() : "(missing)");

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kormo/model/weights.h"
@@ -35,6 +36,10 @@ std::string save_checkpoint(const std::string& out_dir, const model::Weights& w,
                             const std::vector<std::string>& extra_files);
 // Loads weights, optimizer moments and state from a checkpoint directory.
 void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, TrainerState& st);
+// Parses and range-checks state.json text (as load_checkpoint does) into st; `origin`
+// names it in errors. Fields the file lacks (an old checkpoint's seed) keep st's value.
+// st.source is only checked to be present: BatchSource::restore validates it.
+void parse_trainer_state(std::string_view text, const std::string& origin, TrainerState& st);
 // The newest complete checkpoint directory under out_dir ("" if none).
 std::string latest_checkpoint(const std::string& out_dir);
 // Deletes the complete step-* checkpoints of out_dir beyond the newest keep_last (≥ 1),

@@ -89,9 +89,9 @@ namespace {
 // nested far deeper would otherwise exhaust the stack in the JSON library.
 constexpr int kMaxManifestDepth = 64;
 
-nlohmann::json parse_manifest(const std::string& manifest_path) {
+nlohmann::json parse_manifest(std::string_view text, const std::string& manifest_path) {
   try {
-    return nlohmann::json::parse(read_file(manifest_path),
+    return nlohmann::json::parse(text,
                                  [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
                                    if (depth > kMaxManifestDepth)
                                      fail("{}: not a valid manifest: JSON nested deeper than {} levels",
@@ -172,7 +172,12 @@ void check_stages(const nlohmann::json& j, const std::string& mp, const std::vec
 
 std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path,
                                            const std::vector<std::string>& stage_order) {
-  const nlohmann::json j = parse_manifest(manifest_path);
+  return verify_manifest_text(read_file(manifest_path), manifest_path, stage_order);
+}
+
+std::vector<VerifyProblem> verify_manifest_text(std::string_view text, const std::string& manifest_path,
+                                                const std::vector<std::string>& stage_order) {
+  const nlohmann::json j = parse_manifest(text, manifest_path);
   check_schema(j, manifest_path);
   check_stages(j, manifest_path, stage_order);
   std::string base = fs::path(manifest_path).parent_path().string();
@@ -187,6 +192,12 @@ std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path,
         std::error_code ec;
         if (!fs::exists(p, ec)) {
           problems.push_back({name, rel, "missing"});
+          continue;
+        }
+        // kormo records only regular files; reading a device or FIFO named here (/dev/zero)
+        // would never end.
+        if (!fs::is_regular_file(p, ec)) {
+          problems.push_back({name, rel, "not a regular file"});
           continue;
         }
         std::string h = file_xxh3_128_hex(p.string());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kormo {
@@ -58,5 +59,9 @@ struct VerifyProblem {
 // pipeline's stages in order) stages that are not a non-empty leading part of that order.
 std::vector<VerifyProblem> verify_manifest(const std::string& manifest_path,
                                            const std::vector<std::string>& stage_order = {});
+// The same for manifest text already read; manifest_path names it and locates the run
+// directory.
+std::vector<VerifyProblem> verify_manifest_text(std::string_view text, const std::string& manifest_path,
+                                                const std::vector<std::string>& stage_order = {});
 
 }  // namespace kormo
