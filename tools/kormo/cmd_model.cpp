@@ -13,6 +13,7 @@
 #include "kormo/train/check.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
+#include "kormo/util/profile.h"
 #include "verb.h"
 
 namespace {
@@ -68,7 +69,9 @@ void setup(CLI::App& verb) {
     auto c = read_config(config);
     if (threads < 0) kormo::fail_usage("--threads must be at least 0, got {}", threads);
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
-    auto mem = kormo::model::estimate_memory(c, batch, seq, nthreads);
+    // This binary's own resident size stands for the program part of the estimate: the
+    // same binary trains, and whether it loads the CUDA libraries changes it by ~200 MiB.
+    auto mem = kormo::model::estimate_memory(c, batch, seq, nthreads, kormo::resident_bytes());
     int64_t n = kormo::model::num_parameters(c);
     fmt::print("config            {}\n", config);
     fmt::print("layers            {} × (hidden {}, FFN {}, {} heads / {} KV heads × {})\n", c.num_layers,

@@ -76,7 +76,7 @@ double train_flops_per_token(const ModelConfig& c, int64_t seq) {
   return 6.0 * matmul + attn;
 }
 
-MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads) {
+MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads, double program_bytes) {
   if (batch < 1 || seq < 1 || threads < 1)
     fail("memory estimate: batch ({}), seq ({}) and threads ({}) must be positive", batch, seq, threads);
   const double p = static_cast<double>(num_parameters(c)) * 4;
@@ -95,10 +95,11 @@ MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq,
   const double rest = n * (3 * C + 3 + V) + n * (3 * C + 3 * F + 2 * q + 2 * kv);
   const double act = static_cast<double>(c.num_layers) * per_layer + rest;
   const double act_recompute = static_cast<double>(c.num_layers) * n * C + per_layer + rest;
-  // Measured: `kormo pretrain` of a model with a few hundred parameters peaks at 17 MiB;
-  // allocator and oneDNN packing buffers add up to ~50 MiB more at 110M (docs/engine.md).
-  constexpr double kProcessBytes = 24.0 * 1024 * 1024;
-  const double runtime = kProcessBytes + threads * (2 * T * T + T) * 4;
+  // Measured on a CPU-only build: `kormo pretrain` of a model with a few hundred parameters
+  // peaks at 17 MiB, of which ~10 MiB is the program as loaded; allocator and oneDNN
+  // packing buffers add up to ~50 MiB more at 110M (docs/engine.md).
+  constexpr double kScratchBytes = 14.0 * 1024 * 1024;
+  const double runtime = program_bytes + kScratchBytes + threads * (2 * T * T + T) * 4;
   return {p, p, 2 * p, act * 4, act_recompute * 4, runtime};
 }
 

@@ -43,13 +43,18 @@ struct MemoryEstimate {
   // Activations when each layer keeps only its input and backward recomputes the rest
   // one layer at a time.
   double activations_recompute;
-  // The CPU process beside those arrays: code and libraries, thread stacks, allocator and
-  // GEMM scratch (a measured constant), and each thread's attention scratch (scores and
-  // their gradient for one sequence, 2·seq² floats). Not part of a GPU's memory.
+  // The CPU process beside those arrays: the program itself (code and libraries as
+  // loaded: `program_bytes`), thread stacks, allocator and GEMM scratch (a measured
+  // constant), and each thread's attention scratch (scores and their gradient for one
+  // sequence, 2·seq² floats). Not part of a GPU's memory.
   double runtime;
 };
+// The resident size of a CPU-only kormo binary at start, measured; a binary linked with
+// the CUDA libraries loads ~200 MiB more, so callers pass their own (resident_bytes()).
+inline constexpr double kProgramBytes = 10.0 * 1024 * 1024;
 // Throws Error naming the keys when a count does not fit in 64 bits.
-MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads = 1);
+MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads = 1,
+                               double program_bytes = kProgramBytes);
 
 // What a data-parallel GPU run needs per GPU and how long a step takes at a given MFU,
 // for the storage the CUDA backend uses (fp32 weights, gradients, moments, activations).

@@ -15,6 +15,9 @@ struct OpProfile {
 };
 OpProfile& op_profile();
 
+// This process's resident memory now (bytes; 0 where /proc is not available).
+double resident_bytes();
+
 class OpTimer {
  public:
   explicit OpTimer(const char* name) : name_(name), on_(op_profile().enabled) {
