@@ -15,13 +15,14 @@ RANDOM=$SEED
 echo "run_fault_test: seed $SEED"
 
 source "$(dirname "$0")/run_common.sh"
-write_run_inputs "$T" 48 16
+write_run_inputs "$T" 240 60  # pretraining lasts seconds: room for kills between checkpoints
 
 "$KORMO" run "$T/run.toml" -o "$T/ref" >"$T/ref.log" 2>&1 || { cat "$T/ref.log"; fail "uninterrupted run failed"; }
 
 # Starts the run in the background; returns once `ready` (a shell condition) holds or the run
 # has ended, waits a random part of `max_ms`, sends `sig`, and reports the stage it hit.
 attempt=0
+hits=0  # attempts that stopped a running run (the others found it finished)
 stop_run() {
   local sig=$1 ready=$2 max_ms=$3
   attempt=$((attempt + 1))
@@ -35,7 +36,7 @@ stop_run() {
     sleep 0.01
   done
   local ms=$((RANDOM % (max_ms + 1)))
-  sleep "$(printf '0.%03d' "$ms")"
+  sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
   local at
   at=$(grep -o 'run: \[[0-9]/[0-9]\] [a-z]*' "$log" | tail -1)
   local ckpts
@@ -44,6 +45,7 @@ stop_run() {
   { wait "$pid"; } 2>/dev/null
   local rc=$?
   echo "  attempt $attempt: $sig after ${ms} ms in '${at:-start}' ($ckpts checkpoints) -> exit $rc"
+  [[ $rc -ne 0 ]] && hits=$((hits + 1))
   grep -qiE "internal error|terminate called|Segmentation|Aborted" "$log" && { cat "$log"; fail "crash in attempt $attempt"; }
   return 0
 }
@@ -75,14 +77,15 @@ PY
 }
 
 RUN=run
-stop_run KILL "true" 300                          # anywhere early: data stage or before it
-stop_run KILL "in_stage 1" 400                    # inside curation
-stop_run KILL "in_stage 2" 300                    # inside tokenizer training
-stop_run KILL "in_stage 3" 200                    # inside tokenization
-stop_run KILL "pretraining" 400                   # pretraining, anywhere
-stop_run TERM "pretraining && checkpointed" 200   # a polite stop after a checkpoint
-stop_run INT "pretraining" 100                    # Ctrl-C
-stop_run KILL "pretraining" 600
+stop_run KILL "true" 100                          # anywhere early: data stage or before it
+stop_run KILL "in_stage 1" 60                     # inside curation
+stop_run KILL "in_stage 2" 60                     # inside tokenizer training
+stop_run KILL "in_stage 3" 30                     # inside tokenization
+stop_run KILL "pretraining" 800                   # pretraining, anywhere
+stop_run TERM "pretraining && checkpointed" 300   # a polite stop after a checkpoint
+stop_run INT "pretraining" 300                    # Ctrl-C
+stop_run KILL "pretraining" 1000
+((hits >= 5)) || fail "only $hits of $attempt attempts stopped a running run: the faults missed"
 # The stopped run is moved before it is resumed: its stage configs name its files relative to
 # it, so it resumes in its new place; a file where it was makes any write there fail.
 mv "$T/run" "$T/moved" && echo "moved away" > "$T/run"

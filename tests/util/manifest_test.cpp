@@ -74,9 +74,13 @@ TEST(Manifest, VerifyRejectsBadSchema) {
   v2["version"] = 2;
   refused(v2.dump(), "version 2 is not known");
   refused(R"({"format": "kormo-manifest", "version": 1, "stages": {}})", "stages: expected an array");
-  refused(manifest(nlohmann::json::array(), {{{"path", 3}, {"xxh3_128", hash}}}).dump(), "outputs[0].path");
-  refused(manifest({file("../outside")}, nlohmann::json::array()).dump(), "leaves the run directory");
-  refused(manifest(nlohmann::json::array(), {file("/etc/passwd")}).dump(), "is absolute");
+  // json::array() spelled out: a one-element braced list is an array with g++ but the
+  // element itself with clang.
+  refused(manifest(nlohmann::json::array(), nlohmann::json::array({{{"path", 3}, {"xxh3_128", hash}}})).dump(),
+          "outputs[0].path");
+  refused(manifest(nlohmann::json::array({file("../outside")}), nlohmann::json::array()).dump(),
+          "leaves the run directory");
+  refused(manifest(nlohmann::json::array(), nlohmann::json::array({file("/etc/passwd")})).dump(), "is absolute");
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
   refused(deep, "nested deeper than");
   fs::remove_all(dir);

@@ -6,6 +6,7 @@
 
 #include "kormo/util/error.h"
 #include "kormo/util/log.h"
+#include "kormo/util/signals.h"
 #include "kormo/version.h"
 #include "verb.h"
 
@@ -48,6 +49,7 @@ bool add_verb(const char* name, const char* description, int order, SetupFn setu
 
 int main(int argc, char** argv) {
   using namespace kormo;
+  watch_stop_signals();  // before any thread exists, so that every thread inherits the mask
   CLI::App app{
       "kormo: raw Korean and English text to an evaluated, served, exported bilingual LLM.\n"
       "Each verb is one pipeline stage; stages exchange documented files (docs/FORMATS.md).\n"

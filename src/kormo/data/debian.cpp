@@ -13,6 +13,7 @@
 
 #include "kormo/data/html.h"
 #include "kormo/data/words.h"
+#include "kormo/util/signals.h"
 #include "kormo/text/utf8.h"
 #include "kormo/util/error.h"
 #include "kormo/util/log.h"
@@ -73,6 +74,7 @@ bool valid_package_name(const std::string& p) {
 // Runs a shell command; returns exit status and its combined output.
 int run_command(const std::string& cmd, std::string& output) {
   output.clear();
+  const DefaultStopSignals child_can_be_stopped;  // the shell and its commands inherit the mask
   FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
   if (!p) return -1;
   std::array<char, 4096> buf;

@@ -21,6 +21,7 @@
 #include "kormo/util/log.h"
 #include "kormo/util/profile.h"
 #include "kormo/util/progress.h"
+#include "kormo/util/signals.h"
 
 namespace kormo::train {
 
@@ -65,66 +66,18 @@ std::string resume_point(const LoopConfig& cfg) {
   return from;
 }
 
-// SIGTERM/SIGINT during the loop: the handler only records the signal; the loop finishes
-// its step, checkpoints and ends the process by that signal (so the shell or scheduler
-// sees 128 + signal). A second signal while stopping meets the default action and kills.
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-extern "C" void record_stop_signal(int sig) {
-  if (g_stop_signal == 0) g_stop_signal = sig;
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigaction(SIGTERM, &dfl, nullptr);
-  sigaction(SIGINT, &dfl, nullptr);
+// The signal every rank stops for (0 = go on): SIGTERM/SIGINT during the loop are only
+// recorded (util/signals.h); the loop finishes its step, checkpoints and ends the process
+// by that signal (so the shell or scheduler sees 128 + signal). One all-reduce per step,
+// so all ranks stop after the same step and none waits in a collective the others never
+// enter; SIGTERM (the scheduler's) wins over SIGINT when ranks saw different ones.
+int agreed_stop_signal(const StopRequest& stop, dist::Communicator& comm) {
+  const int local = stop.signal();
+  if (comm.size() == 1) return local;
+  double seen[2] = {local == SIGTERM ? 1.0 : 0.0, local == SIGINT ? 1.0 : 0.0};
+  comm.all_reduce_sum(seen, 2);
+  return seen[0] > 0 ? SIGTERM : seen[1] > 0 ? SIGINT : 0;
 }
-
-constexpr int kStopSignals[] = {SIGTERM, SIGINT};
-
-// Installs the handler for the loop's lifetime and restores the previous actions after.
-// A signal ignored on entry stays ignored (a background job's SIGINT, nohup).
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    g_stop_signal = 0;
-    for (size_t i = 0; i < std::size(kStopSignals); ++i) {
-      sigaction(kStopSignals[i], nullptr, &old_[i]);
-      if (old_[i].sa_handler == SIG_IGN) continue;
-      struct sigaction sa {};
-      sa.sa_handler = record_stop_signal;
-      sa.sa_flags = SA_RESTART;  // file writes and reads of the step carry on
-      sigemptyset(&sa.sa_mask);
-      sigaction(kStopSignals[i], &sa, nullptr);
-    }
-  }
-  ~StopOnSignal() {
-    for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &old_[i], nullptr);
-    // A signal that came after the last step's check is not lost: the work is saved,
-    // and the process still ends the way the sender asked.
-    if (g_stop_signal != 0 && std::uncaught_exceptions() == 0) end_by_signal(g_stop_signal);
-  }
-  StopOnSignal(const StopOnSignal&) = delete;
-  StopOnSignal& operator=(const StopOnSignal&) = delete;
-
-  // The signal every rank stops for (0 = go on). One all-reduce per step, so all ranks
-  // stop after the same step and none waits in a collective the others never enter;
-  // SIGTERM (the scheduler's) wins over SIGINT when ranks saw different ones.
-  int agreed(dist::Communicator& comm) const {
-    const int local = g_stop_signal;
-    if (comm.size() == 1) return local;
-    double seen[2] = {local == SIGTERM ? 1.0 : 0.0, local == SIGINT ? 1.0 : 0.0};
-    comm.all_reduce_sum(seen, 2);
-    return seen[0] > 0 ? SIGTERM : seen[1] > 0 ? SIGINT : 0;
-  }
-
-  [[noreturn]] static void end_by_signal(int sig) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-    std::_Exit(128 + sig);  // not reached: the default action of SIGTERM/SIGINT ends the process
-  }
-
- private:
-  struct sigaction old_[std::size(kStopSignals)] {};
-};
 
 const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
@@ -188,7 +141,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   std::vector<shard::LoadedBatch> micro(cfg.grad_accum);
   std::vector<float> weight;
   int64_t skipped_in_a_row = 0;
-  StopOnSignal signals;
+  const StopRequest stop_request;
   while (st.step < stop) {
     const auto t0 = std::chrono::steady_clock::now();
     double weight_sum = 0;
@@ -269,7 +222,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
            "([train] max_skipped = {})",
            st.step, skipped_in_a_row, loss, norm, cfg.max_skipped);
     };
-    const int stop_signal = signals.agreed(comm);
+    const int stop_signal = agreed_stop_signal(stop_request, comm);
     // Rank 0's checkpoint is complete before any rank ends: mpirun tears the job down
     // as soon as one rank is gone.
     const auto stop_now = [&](const std::string& saved) {
@@ -278,7 +231,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
                  "(kormo pretrain: with --resume)",
                  cfg.name, signal_name(stop_signal), st.step, saved);
       comm.barrier();
-      StopOnSignal::end_by_signal(stop_signal);
+      StopRequest::end_by(stop_signal);
     };
     if (!lead) {
       if (runaway) give_up();
@@ -302,7 +255,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       if (stop_signal != 0) stop_now(saved);
     }
   }
-  // A signal after the last step's check ends the process (see ~StopOnSignal): rank 0's
+  // A signal after the last step's check ends the process (see ~StopRequest): rank 0's
   // final checkpoint must be complete by then.
   comm.barrier();
   if (!lead) return;
