@@ -46,6 +46,17 @@ PathsFn fixed(std::vector<std::string> paths) {
 
 // ---- data: raw text → curated documents (a `kormo data pipeline` config)
 
+// The keys of a `kormo data pipeline` config that name the user's raw files (a list of
+// paths or patterns, or one path). A Debian ingest reads the package mirrors instead, and
+// its cache_dir is the stage's own working state.
+std::vector<std::pair<const char*, const char*>> data_source_keys(const toml::table& data) {
+  std::vector<std::pair<const char*, const char*>> keys{{"pipeline", "inputs"}};
+  if (data["ingest"]["source"].value_or(std::string("files")) == "files") keys.push_back({"ingest", "files"});
+  keys.push_back({"decontam", "files"});
+  keys.push_back({"normalize", "rules"});
+  return keys;
+}
+
 // The run's own files are named relative to the run directory, which is the stages'
 // working directory, so a moved or copied run directory works on its own files. The
 // user's sources are named absolutely, as `kormo run` found them from where it started.
@@ -69,34 +80,27 @@ std::string resolve_data(const RunContext& c) {
   toml::table& pipe = ensure_table(cfg, "pipeline");
   pipe.insert_or_assign("output", kCurated);
   if (!pipe.contains("work_dir")) pipe.insert_or_assign("work_dir", "data/work");
-  absolutize(cfg, "pipeline", "inputs");
-  absolutize(cfg, "normalize", "rules");
-  absolutize(cfg, "decontam", "files");
-  if (cfg["ingest"]["source"].value_or(std::string("files")) == "files") absolutize(cfg, "ingest", "files");
+  for (const auto& [section, key] : data_source_keys(cfg)) absolutize(cfg, section, key);
   return toml_text(cfg);
 }
 
 // The raw files the data stage reads, so that replacing a source's content changes the
 // stage's key (a stage is reused only when everything it read is unchanged). Paths are
 // resolved the way `kormo data pipeline` resolves them. Every byte is hashed (xxh3 runs
-// at memory speed, and a size+mtime shortcut would miss same-size rewrites). A Debian
-// ingest reads the package mirrors, which have no content to hash here; its cache_dir
-// is the stage's own working state, not an input.
+// at memory speed, and a size+mtime shortcut would miss same-size rewrites).
 std::vector<std::string> data_inputs(const RunContext& c) {
   const toml::table data = subtable(c.config, "data");
-  auto strings = [&](const char* section, const char* key) {
-    std::vector<std::string> out;
+  // Lists of paths and patterns are expanded (sorted) together; a single path (the rules
+  // file) follows them, so the key of an existing run stays what it was.
+  std::vector<std::string> patterns, single;
+  for (const auto& [section, key] : data_source_keys(data)) {
+    if (auto one = data[section][key].value<std::string>()) single.push_back(*one);
     if (const toml::array* a = data[section][key].as_array())
       for (const auto& v : *a)
-        if (auto str = v.value<std::string>()) out.push_back(*str);
-    return out;
-  };
-  std::vector<std::string> patterns = strings("pipeline", "inputs");
-  if (data["ingest"].is_table() && data["ingest"]["source"].value_or(std::string("files")) == "files")
-    for (std::string& f : strings("ingest", "files")) patterns.push_back(std::move(f));
-  for (std::string& f : strings("decontam", "files")) patterns.push_back(std::move(f));
+        if (auto str = v.value<std::string>()) patterns.push_back(*str);
+  }
   std::vector<std::string> files = patterns.empty() ? std::vector<std::string>{} : expand_inputs(patterns);
-  if (auto rules = data["normalize"]["rules"].value<std::string>()) files.push_back(*rules);
+  files.insert(files.end(), single.begin(), single.end());
   for (std::string& f : files) f = fs::absolute(f).string();
   return files;
 }

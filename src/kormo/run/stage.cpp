@@ -10,7 +10,6 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "kormo/util/config.h"
@@ -86,30 +85,26 @@ Marker read_marker(const fs::path& path) {
 }
 
 void write_marker(const fs::path& path, const std::string& key, const StageRecord& rec) {
-  nlohmann::json outs = nlohmann::json::array();
-  for (const FileRecord& f : rec.outputs) outs.push_back({{"path", f.path}, {"xxh3_128", f.xxh3}});
-  write_file_atomic(path.string(),
-                    nlohmann::json{{"key", key}, {"summary", rec.summary}, {"seconds", rec.seconds}, {"outputs", outs}}
-                            .dump() + "\n");
+  const nlohmann::json j{
+      {"key", key}, {"summary", rec.summary}, {"seconds", rec.seconds}, {"outputs", files_json(rec.outputs)}};
+  write_file_atomic(path.string(), j.dump() + "\n");
 }
 
-// The stage's outputs as they are now, or why they cannot stand for its finished work:
-// an output that is gone, or (for markers that recorded them) files that differ from
-// what the stage wrote.
+// Hashes the stage's outputs as they are now into `now`; returns why they cannot stand
+// for its finished work ("" if they can): an output that is gone, or (for markers that
+// recorded them) files that differ from what the stage wrote.
 std::string outputs_now(const Stage& s, const RunContext& ctx, const Marker& m, std::vector<FileRecord>& now) {
   for (const std::string& p : s.outputs(ctx)) {
     if (p.empty() || !fs::exists(ctx.path(p))) return fmt::format("its output {} is missing", p.empty() ? "(none)" : p);
     for (FileRecord& f : hash_path(ctx.path(p), ctx.dir.string())) now.push_back(std::move(f));
   }
   if (!m.outputs) return "";
-  std::set<std::pair<std::string, std::string>> had, has;
-  for (const FileRecord& f : *m.outputs) had.insert({f.path, f.xxh3});
-  for (const FileRecord& f : now) has.insert({f.path, f.xxh3});
-  for (const auto& [path, hash] : had)
-    if (!has.count({path, hash}))
-      return fmt::format("its output {} {}", path, fs::exists(ctx.path(path)) ? "changed" : "is missing");
-  for (const auto& [path, hash] : has)
-    if (!had.count({path, hash})) return fmt::format("its output {} was not written by it", path);
+  const std::vector<FileRecord>& had = *m.outputs;
+  for (size_t i = 0; i < std::max(had.size(), now.size()); ++i) {
+    if (i >= now.size()) return fmt::format("its output {} is missing", had[i].path);
+    if (i >= had.size() || now[i].path != had[i].path) return fmt::format("its output {} was not written by it", now[i].path);
+    if (now[i].xxh3 != had[i].xxh3) return fmt::format("its output {} changed", now[i].path);
+  }
   return "";
 }
 

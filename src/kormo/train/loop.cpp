@@ -5,11 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 
 #include "kormo/model/runner.h"

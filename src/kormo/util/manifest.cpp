@@ -51,7 +51,7 @@ void Manifest::set_config(const nlohmann::json& resolved, const std::string& sou
 
 void Manifest::add_stage(StageRecord stage) { stages_.push_back(std::move(stage)); }
 
-static nlohmann::json files_json(const std::vector<FileRecord>& files) {
+nlohmann::json files_json(const std::vector<FileRecord>& files) {
   nlohmann::json a = nlohmann::json::array();
   for (const auto& f : files) a.push_back({{"path", f.path}, {"xxh3_128", f.xxh3}, {"bytes", f.bytes}});
   return a;

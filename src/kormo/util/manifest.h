@@ -23,6 +23,9 @@ struct FileRecord {
 // Hashes a file or, for a directory, every regular file below it (sorted).
 std::vector<FileRecord> hash_path(const std::string& path, const std::string& base_dir);
 
+// The manifest's JSON form of a file list: [{"path", "xxh3_128", "bytes"}, ...].
+nlohmann::json files_json(const std::vector<FileRecord>& files);
+
 struct StageRecord {
   std::string name;
   std::vector<FileRecord> inputs, outputs;
