@@ -152,3 +152,23 @@ TEST(Generator, SampledOutputDependsOnlyOnTheSeed) {
   auto c = gen.run({r});
   EXPECT_NE(a[0].tokens, c[0].tokens);
 }
+
+TEST(Generator, PeekShowsTheCompletionGrowingStepByStep) {
+  Fixture f;
+  infer::Generator gen(f.w, nullptr, 1, 32);
+  infer::Request r;
+  r.prompt = {3, 1, 4};
+  r.sampling.temperature = 0;
+  r.max_tokens = 4;
+  const auto expect = gen.run({r})[0].tokens;
+  const int64_t id = gen.add(r);
+  for (size_t k = 1; k <= expect.size(); ++k) {
+    gen.step();
+    const auto& part = gen.peek(id);
+    ASSERT_EQ(part.tokens.size(), k);
+    EXPECT_TRUE(std::equal(part.tokens.begin(), part.tokens.end(), expect.begin()));
+  }
+  EXPECT_EQ(gen.peek(id).finish_reason, "length");
+  gen.take(id);
+  EXPECT_THROW(gen.peek(id), Error);
+}

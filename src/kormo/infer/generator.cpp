@@ -120,6 +120,12 @@ std::vector<int64_t> Generator::step() {
   return finished;
 }
 
+const Completion& Generator::peek(int64_t id) const {
+  auto it = std::find_if(seqs_.begin(), seqs_.end(), [&](const auto& s) { return s->id == id; });
+  if (it == seqs_.end()) fail("no generation {}", id);
+  return (*it)->out;
+}
+
 Completion Generator::take(int64_t id) {
   auto it = std::find_if(seqs_.begin(), seqs_.end(), [&](const auto& s) { return s->id == id; });
   if (it == seqs_.end() || !(*it)->done) fail("generation {} is not finished", id);

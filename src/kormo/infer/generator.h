@@ -64,6 +64,9 @@ class Generator {
   // returns the ids that finished in this step.
   std::vector<int64_t> step();
   bool busy() const;
+  // The completion of `id` so far, for streaming: tokens and text grow with each step().
+  // The reference is valid until the next add/cancel/step/take.
+  const Completion& peek(int64_t id) const;
   // The finished completion of `id`, removed from the generator.
   Completion take(int64_t id);
   // Runs requests to completion, `max_sequences` at a time; results in input order.
