@@ -34,6 +34,11 @@ class KvCache {
   // Records that positions length .. length+n−1 of the slot have been written; throws
   // Error (naming the capacity) past the end.
   void advance(int32_t slot, int64_t n);
+  // Forgets positions n.. of the slot (n ≤ its length), so they are written again.
+  void truncate(int32_t slot, int64_t n);
+  // Makes `dst` hold a copy of the first n positions of `src` (every layer), e.g. one
+  // scored context shared by several continuations.
+  void copy_prefix(int32_t src, int32_t dst, int64_t n);
 
   float* k(int64_t layer) { return data_.data() + layer * layer_stride_; }
   float* v(int64_t layer) { return k(layer) + kv_; }
@@ -43,7 +48,7 @@ class KvCache {
  private:
   void check_held(int32_t slot) const;
 
-  int64_t capacity_, kv_, layer_stride_;
+  int64_t capacity_, kv_, layers_, layer_stride_;
   backend::Array<float> data_;
   std::vector<int64_t> length_;  // -1: free
   std::vector<int32_t> free_;    // a stack of free slots
