@@ -1,0 +1,240 @@
+#include "kormo/eval/loglikelihood.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kormo/infer/decoder.h"
+#include "kormo/infer/kv_cache.h"
+#include "kormo/text/utf8.h"
+#include "kormo/util/error.h"
+
+namespace kormo::eval {
+
+namespace {
+
+const tok::EncodeOptions kEncode{.allow_special = true};
+
+// One continuation as the model sees it: `input` is fed, and its last targets.size()
+// positions predict `targets` (position q predicts the token after it).
+struct Sequence {
+  std::vector<int32_t> input, targets;
+  int64_t first_scored() const { return static_cast<int64_t>(input.size() - targets.size()); }
+};
+
+struct Item {
+  size_t index;
+  std::vector<Sequence> seqs;
+  int64_t shared = 0;  // leading input tokens common to every sequence, run once
+};
+
+// Logits of one scored position and the token it should predict.
+struct ScoredRow {
+  const float* logits;
+  int32_t target;
+  ContinuationScore* out;
+};
+
+// Sums log-softmax of the targets and checks each is the arg-max (first maximum on
+// ties, as torch.argmax), rows in parallel; each row's sum is added in row order.
+void score_rows(const std::vector<ScoredRow>& rows, int64_t V) {
+  std::vector<double> lp(rows.size());
+  std::vector<char> top(rows.size());
+#pragma omp parallel for schedule(static)
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const float* x = rows[r].logits;
+    const int64_t best = std::max_element(x, x + V) - x;
+    double s = 0;
+    for (int64_t v = 0; v < V; ++v) s += std::exp(static_cast<double>(x[v]) - x[best]);
+    lp[r] = static_cast<double>(x[rows[r].target]) - x[best] - std::log(s);
+    top[r] = best == rows[r].target;
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    rows[r].out->loglikelihood += lp[r];
+    rows[r].out->greedy = rows[r].out->greedy && top[r];
+  }
+}
+
+// Bytes of whitespace at the end of s, as Python's str.rstrip() counts whitespace
+// (str.isspace: ASCII and the Unicode separators lm-eval's contexts may end in).
+size_t trailing_whitespace(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t pos = start;
+    char32_t c = 0;
+    const bool space = text::decode_next(s, pos, c) && pos == end &&
+                       ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+                        c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+                        c == 0x205F || c == 0x3000);
+    if (!space) break;
+    end = start;
+  }
+  return s.size() - end;
+}
+
+Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_t index, int64_t L,
+               int32_t prefix) {
+  if (req.continuations.empty()) fail("item {}: no continuations to score", index);
+  Item it{index, {}, 0};
+  for (size_t j = 0; j < req.continuations.size(); ++j) {
+    EncodedPair p = encode_pair(tok, req.context, req.continuations[j], prefix);
+    if (p.continuation.empty()) fail("item {}: continuation {} encodes to no tokens", index, j);
+    if (static_cast<int64_t>(p.continuation.size()) > L)
+      fail("item {}: continuation {} has {} tokens, more than the window of {}", index, j, p.continuation.size(), L);
+    std::vector<int32_t> whole = std::move(p.context);
+    whole.insert(whole.end(), p.continuation.begin(), p.continuation.end());
+    // lm-eval keeps the last max_length + 1 tokens and feeds all but the last.
+    if (static_cast<int64_t>(whole.size()) > L + 1) whole.erase(whole.begin(), whole.end() - (L + 1));
+    whole.pop_back();
+    it.seqs.push_back({std::move(whole), std::move(p.continuation)});
+  }
+  // Run once: the common prefix, but no further than any sequence's first scored
+  // position + 1 (that position's logits come from the shared run) and leaving every
+  // sequence at least one token of its own.
+  int64_t shared = static_cast<int64_t>(it.seqs[0].input.size()) - 1;
+  for (const Sequence& s : it.seqs) {
+    const auto& a = it.seqs[0].input;
+    int64_t common = std::mismatch(a.begin(), a.end(), s.input.begin(), s.input.end()).first - a.begin();
+    shared = std::min({shared, common, s.first_scored() + 1, static_cast<int64_t>(s.input.size()) - 1});
+  }
+  it.shared = std::max<int64_t>(shared, 0);
+  return it;
+}
+
+}  // namespace
+
+EncodedPair encode_pair(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
+                        int32_t prefix_token) {
+  EncodedPair p;
+  if (context.empty()) {
+    p.continuation = tok.encode(continuation, kEncode);
+    if (!p.continuation.empty() && p.continuation[0] == prefix_token) {
+      p.context.assign(p.continuation.begin(), p.continuation.begin() + 1);
+      p.continuation.erase(p.continuation.begin());
+    } else {
+      p.context = {prefix_token};
+    }
+    return p;
+  }
+  const size_t keep = context.size() - trailing_whitespace(context);
+  std::string whole(context.substr(0, keep));
+  p.context = tok.encode(whole, kEncode);
+  whole += context.substr(keep);
+  whole += continuation;
+  std::vector<int32_t> all = tok.encode(whole, kEncode);
+  const size_t n = std::min(p.context.size(), all.size());
+  p.continuation.assign(all.begin() + static_cast<int64_t>(n), all.end());
+  return p;
+}
+
+LoglikelihoodScorer::LoglikelihoodScorer(const model::Weights& w, const tok::Tokenizer& tok, ScorerOptions opt)
+    : w_(w), tok_(tok), opt_(opt) {
+  const auto& c = w.config();
+  if (opt_.max_length <= 0) opt_.max_length = c.max_seq_len;
+  if (opt_.max_length > c.max_seq_len)
+    fail_usage("max length {} exceeds the model's max_seq_len {}", opt_.max_length, c.max_seq_len);
+  if (opt_.prefix_token < 0) opt_.prefix_token = static_cast<int32_t>(c.bos_token_id);
+  if (opt_.batch_tokens <= 0 || opt_.max_sequences <= 0) fail_usage("batch sizes must be positive");
+}
+
+std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
+    std::span<const LoglikelihoodRequest> requests, const std::function<void(int64_t)>& progress) const {
+  const int64_t V = w_.config().vocab_size, L = opt_.max_length;
+  std::vector<Item> items;
+  items.reserve(requests.size());
+  int64_t capacity = 1, most_seqs = 1;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    items.push_back(make_item(tok_, requests[i], i, L, opt_.prefix_token));
+    for (const Sequence& s : items.back().seqs) capacity = std::max<int64_t>(capacity, s.input.size());
+    most_seqs = std::max<int64_t>(most_seqs, items.back().seqs.size());
+  }
+  std::vector<std::vector<ContinuationScore>> out(requests.size());
+  for (const Item& it : items) out[it.index].assign(it.seqs.size(), ContinuationScore{0, true, 0});
+  if (items.empty()) return out;
+
+  // Every scored continuation position becomes a row of V logits: bound their memory.
+  const int64_t max_rows = std::max<int64_t>(64, (int64_t{256} << 20) / (V * 4));
+  const int64_t slots = std::max(opt_.max_sequences, most_seqs);
+  infer::KvCache cache(w_.config(), w_.backend(), slots, capacity);
+  infer::Decoder decoder(w_, cache);
+  const bool host = w_.backend().host_accessible();
+  std::vector<float> staged;
+  auto rows_of = [&](const float* logits, int64_t n) -> const float* {
+    if (host) return logits;
+    staged.resize(static_cast<size_t>(n * V));
+    w_.backend().copy_to_host(staged.data(), logits, staged.size() * sizeof(float));
+    return staged.data();
+  };
+
+  int64_t done = 0;
+  for (size_t begin = 0; begin < items.size();) {
+    // A batch: whole items while their sequences fit the slots and their rows the budget.
+    size_t end = begin;
+    int64_t used_slots = 0, rows = 0, tokens = 0;
+    while (end < items.size()) {
+      const Item& it = items[end];
+      int64_t r = 0;
+      for (const Sequence& s : it.seqs) r += static_cast<int64_t>(s.input.size()) - it.shared;
+      const int64_t n = static_cast<int64_t>(it.seqs.size());
+      if (end > begin && (used_slots + n > slots || rows + r > max_rows || tokens + r + it.shared > opt_.batch_tokens))
+        break;
+      used_slots += n, rows += r, tokens += r + it.shared;
+      ++end;
+    }
+    std::vector<std::vector<int32_t>> slot_of(end - begin);
+    for (size_t i = begin; i < end; ++i)
+      for (size_t j = 0; j < items[i].seqs.size(); ++j) slot_of[i - begin].push_back(cache.acquire());
+
+    // The shared prefixes, last position's logits only; then copied to the other slots.
+    std::vector<infer::Chunk> chunks;
+    std::vector<size_t> prefixed;
+    for (size_t i = begin; i < end; ++i)
+      if (items[i].shared > 0) {
+        chunks.push_back({slot_of[i - begin][0], std::span(items[i].seqs[0].input).first(items[i].shared)});
+        prefixed.push_back(i);
+      }
+    std::vector<ScoredRow> scored;
+    if (!chunks.empty()) {
+      const float* logits = rows_of(decoder.forward(chunks), static_cast<int64_t>(chunks.size()));
+      for (size_t c = 0; c < prefixed.size(); ++c) {
+        Item& it = items[prefixed[c]];
+        for (size_t j = 0; j < it.seqs.size(); ++j)
+          if (it.seqs[j].first_scored() == it.shared - 1)
+            scored.push_back({logits + static_cast<int64_t>(c) * V, it.seqs[j].targets[0], &out[it.index][j]});
+        for (size_t j = 1; j < it.seqs.size(); ++j)
+          cache.copy_prefix(slot_of[prefixed[c] - begin][0], slot_of[prefixed[c] - begin][j], it.shared);
+      }
+      score_rows(scored, V);
+      scored.clear();
+    }
+
+    // Every sequence's own tokens together, logits at every position.
+    chunks.clear();
+    for (size_t i = begin; i < end; ++i)
+      for (size_t j = 0; j < items[i].seqs.size(); ++j)
+        chunks.push_back({slot_of[i - begin][j], std::span(items[i].seqs[j].input).subspan(items[i].shared)});
+    const float* logits = rows_of(decoder.forward(chunks, true), rows);
+    int64_t row = 0;
+    for (size_t i = begin; i < end; ++i) {
+      Item& it = items[i];
+      for (size_t j = 0; j < it.seqs.size(); ++j) {
+        const Sequence& s = it.seqs[j];
+        const int64_t n = static_cast<int64_t>(s.input.size());
+        for (int64_t q = std::max(it.shared, s.first_scored()); q < n; ++q)
+          scored.push_back({logits + (row + q - it.shared) * V, s.targets[q - s.first_scored()], &out[it.index][j]});
+        row += n - it.shared;
+        out[it.index][j].tokens = static_cast<int64_t>(s.targets.size());
+      }
+    }
+    score_rows(scored, V);
+    for (const auto& ss : slot_of)
+      for (int32_t s : ss) cache.release(s);
+    done += static_cast<int64_t>(end - begin);
+    if (progress) progress(done);
+    begin = end;
+  }
+  return out;
+}
+
+}  // namespace kormo::eval

@@ -1,0 +1,72 @@
+// Log-likelihoods of continuations given a context, scored the way lm-evaluation-
+// harness's Hugging Face backend scores them, with the context computed once per item.
+//
+// Promises:
+//  - Tokens as lm-evaluation-harness makes them (`_encode_pair`): trailing spaces of the
+//    context move to the front of the continuation; the context is encoded alone, the
+//    continuation is what encoding context + continuation adds after the context's
+//    length; an empty context becomes the prefix token. Special-token text is recognised
+//    (HF tokenizers always splits added tokens out). Sequences longer than the context
+//    window lose tokens from the left, as lm-eval truncates them.
+//  - Each continuation's log-likelihood is the sum of log-softmax(logits) of its tokens,
+//    and `greedy` says whether every token was the arg-max — the (logprob, is_greedy)
+//    pair lm-eval's loglikelihood() returns, equal to it up to float rounding.
+//  - The context of an item is run through the model once; its KV cache is copied to
+//    the other continuations (infer::KvCache::copy_prefix), which are run together.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kormo/model/weights.h"
+#include "kormo/tok/tokenizer.h"
+
+namespace kormo::eval {
+
+// One item: a context and the continuations (options) scored after it.
+struct LoglikelihoodRequest {
+  std::string context;
+  std::vector<std::string> continuations;
+};
+
+struct ContinuationScore {
+  double loglikelihood = 0;
+  bool greedy = false;
+  int64_t tokens = 0;  // continuation tokens scored
+};
+
+// (context, continuation) token ids as lm-evaluation-harness's causal models make them.
+struct EncodedPair {
+  std::vector<int32_t> context, continuation;
+};
+EncodedPair encode_pair(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
+                        int32_t prefix_token);
+
+struct ScorerOptions {
+  int64_t max_length = 0;        // context window in tokens (0: the model's max_seq_len)
+  int32_t prefix_token = -1;     // for empty contexts (-1: the model's bos_token_id)
+  int64_t batch_tokens = 4096;   // tokens per forward, about (contexts or continuations)
+  int64_t max_sequences = 64;    // KV-cache slots: continuations run together
+};
+
+class LoglikelihoodScorer {
+ public:
+  LoglikelihoodScorer(const model::Weights& w, const tok::Tokenizer& tok, ScorerOptions opt = {});
+
+  // scores[i][j] for item i, continuation j. `progress(done_items)` is called as items
+  // finish. Throws Error for an item without continuations, an empty continuation or a
+  // continuation longer than the window.
+  std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
+                                                    const std::function<void(int64_t)>& progress = {}) const;
+
+ private:
+  const model::Weights& w_;
+  const tok::Tokenizer& tok_;
+  ScorerOptions opt_;
+};
+
+}  // namespace kormo::eval
