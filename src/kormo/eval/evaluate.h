@@ -1,0 +1,58 @@
+// Running tasks over a model and reporting the results in lm-evaluation-harness's layout.
+//
+// Promises:
+//  - evaluate_task() reads the task's documents, builds every item (errors name the
+//    document's file:line), scores all of them in one LoglikelihoodScorer call and computes
+//    the task's metrics; items keep the file's order.
+//  - results_json() has lm-evaluation-harness's top-level keys (results with
+//    "metric,none" and "metric_stderr,none", configs, versions, n-shot, higher_is_better,
+//    n-samples), so tools that read lm-eval's results read ours.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kormo/eval/loglikelihood.h"
+#include "kormo/eval/metrics.h"
+#include "kormo/eval/task.h"
+
+namespace kormo::eval {
+
+struct TaskRun {
+  TaskSpec spec;
+  std::string data;          // the documents scored
+  std::string fewshot_data;  // where few-shot examples come from (needed when num_fewshot > 0)
+  int64_t limit = 0;         // first N documents only (0: all)
+};
+
+struct ItemResult {
+  Doc doc;
+  Item item;
+  std::vector<ContinuationScore> scores;
+  ChoiceOutcome outcome;
+};
+
+struct TaskResult {
+  TaskSpec spec;
+  std::vector<ItemResult> items;
+  std::vector<MetricValue> metrics;
+  int64_t documents = 0;  // in the data file (items.size() is fewer under a limit)
+  double seconds = 0;
+};
+
+// `progress(done, total)` as items finish.
+TaskResult evaluate_task(const TaskRun& run, const LoglikelihoodScorer& scorer,
+                         const std::function<void(int64_t, int64_t)>& progress = {});
+
+nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const nlohmann::ordered_json& config);
+// One JSON line per item: doc_id, doc, context, choices, gold, loglikelihoods, greedy,
+// pred, and each per-item metric.
+std::string samples_jsonl(const TaskResult& r);
+// | task | metric | value | ± stderr | n |
+std::string markdown_table(const std::vector<TaskResult>& results);
+
+}  // namespace kormo::eval

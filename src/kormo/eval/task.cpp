@@ -1,0 +1,290 @@
+#include "kormo/eval/task.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "kormo/text/utf8.h"
+#include "kormo/tok/chat_template.h"
+#include "kormo/util/config.h"
+#include "kormo/util/embedded.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "kormo/util/json.h"
+
+namespace kormo::eval {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+const std::set<std::string> kMetrics = {"acc", "acc_norm", "f1"};
+
+// Splits one CSV record starting at `pos` (RFC 4180: quoted fields may hold commas,
+// doubled quotes and newlines); advances pos past its line end. `line` counts lines.
+std::vector<std::string> csv_record(const std::string& s, size_t& pos, int64_t& line, const std::string& path) {
+  std::vector<std::string> fields(1);
+  const int64_t start_line = line;
+  bool quoted = false;
+  for (; pos < s.size(); ++pos) {
+    const char c = s[pos];
+    if (quoted) {
+      if (c == '"' && pos + 1 < s.size() && s[pos + 1] == '"') fields.back() += '"', ++pos;
+      else if (c == '"') quoted = false;
+      else fields.back() += c, line += c == '\n';
+    } else if (c == '"' && fields.back().empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && pos + 1 < s.size() && s[pos + 1] == '\n') ++pos;
+      ++pos, ++line;
+      return fields;
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (quoted) fail("{}:{}: a quoted field is not closed before the end of the file", path, start_line);
+  ++line;
+  return fields;
+}
+
+std::vector<Doc> read_table(const std::string& path, bool tsv) {
+  const std::string text = read_file(path);
+  std::vector<Doc> docs;
+  std::vector<std::string> header;
+  size_t pos = text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  int64_t line = 1;
+  while (pos < text.size()) {
+    const int64_t at = line;
+    std::vector<std::string> fields;
+    if (tsv) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string_view row(text.data() + pos, end - pos);
+      if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+      for (size_t b = 0;;) {
+        const size_t tab = row.find('\t', b);
+        fields.emplace_back(row.substr(b, tab == std::string_view::npos ? std::string_view::npos : tab - b));
+        if (tab == std::string_view::npos) break;
+        b = tab + 1;
+      }
+      pos = end + 1, ++line;
+    } else {
+      fields = csv_record(text, pos, line, path);
+    }
+    if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
+    if (header.empty()) {
+      header = fields;
+      continue;
+    }
+    if (fields.size() != header.size())
+      fail("{}:{}: {} fields, but the header names {}", path, at, fields.size(), header.size());
+    Doc d{ojson::object(), fmt::format("{}:{}", path, at)};
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (!text::is_valid_utf8(fields[i])) fail("{}: field '{}' is not valid UTF-8", d.where, header[i]);
+      d.fields[header[i]] = fields[i];
+    }
+    docs.push_back(std::move(d));
+  }
+  if (header.empty()) fail("{}: no header row (the first line must name the fields)", path);
+  return docs;
+}
+
+std::vector<Doc> read_jsonl(const std::string& path) {
+  std::vector<Doc> docs;
+  LineReader in(path);
+  std::string_view line;
+  while (in.next(line)) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    std::string where = fmt::format("{}:{}", path, in.line_number());
+    ojson j = ojson::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail("{}: expected a JSON object", where);
+    docs.push_back({std::move(j), std::move(where)});
+  }
+  return docs;
+}
+
+std::vector<Doc> read_json_array(const std::string& path) {
+  const std::string text = read_file(path);
+  ojson j = ojson::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) fail("{}: expected a JSON array of objects", path);
+  std::vector<Doc> docs;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_object()) fail("{}: element {} is not an object", path, i);
+    docs.push_back({std::move(j[i]), fmt::format("{}: element {}", path, i)});
+  }
+  return docs;
+}
+
+std::string format_of(const std::string& path, const std::string& format) {
+  if (!format.empty()) return format;
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".zst") ext = std::filesystem::path(path).stem().extension().string();
+  if (ext == ".jsonl") return "jsonl";
+  if (ext == ".json") return "json";
+  if (ext == ".csv") return "csv";
+  if (ext == ".tsv") return "tsv";
+  fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv)", path, ext);
+}
+
+// A template over a document: the document's fields are variables, and the whole
+// document is `doc` too (for field names that are not identifiers, e.g. doc['1']).
+class DocTemplate {
+ public:
+  DocTemplate(const std::string& source, std::string what) try : t_(source, nlohmann::json::object()),
+                                                                  what_(std::move(what)) {
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", what, e.what()), e.kind());
+  }
+  std::string render(const Doc& d) const {
+    ojson vars = d.fields;
+    vars["doc"] = d.fields;
+    try {
+      return t_.render_ordered(ojson::array(), false, vars);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}: {}", d.where, what_, e.what()), e.kind());
+    }
+  }
+
+ private:
+  tok::ChatTemplate t_;  // the Jinja engine; with no messages it renders any template
+  std::string what_;     // "FILE [task] text", for errors
+};
+
+}  // namespace
+
+TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
+  toml::table root = load_toml("", toml_text);
+  ConfigSection top(&root, origin);
+  ConfigSection s = top.section("task");
+  top.check_unused();
+  TaskSpec t;
+  t.origin = origin;
+  t.name = s.require_string("name");
+  t.about = s.get_string("about", "");
+  t.kind = s.get_string("kind", t.kind);
+  if (t.kind != "multiple_choice")
+    s.bad_value("kind", "only \"multiple_choice\" is supported so far (generation and bits per byte are not yet)");
+  t.format = s.get_string("format", "");
+  if (!t.format.empty() && t.format != "jsonl" && t.format != "json" && t.format != "csv" && t.format != "tsv")
+    s.bad_value("format", "expected jsonl, json, csv or tsv");
+  t.description = s.get_string("description", "");
+  t.text = s.require_string("text");
+  t.target = s.require_string("target");
+  t.choices = s.get_strings("choices", {});
+  t.choices_field = s.get_string("choices_field", "");
+  if (t.choices.empty() == t.choices_field.empty())
+    s.bad_value(t.choices.empty() ? "choices" : "choices_field",
+                "give either choices (a template per choice) or choices_field (a list field), not both or neither");
+  t.target_delimiter = s.get_string("target_delimiter", t.target_delimiter);
+  t.fewshot_delimiter = s.get_string("fewshot_delimiter", t.fewshot_delimiter);
+  t.num_fewshot = s.get_int("num_fewshot", 0);
+  if (t.num_fewshot < 0) s.bad_value("num_fewshot", "must be ≥ 0");
+  t.metrics = s.get_strings("metrics", t.metrics);
+  for (const auto& m : t.metrics)
+    if (!kMetrics.count(m)) s.bad_value("metrics", fmt::format("unknown metric '{}' (known: acc, acc_norm, f1)", m));
+  t.version = s.get_double("version", 1.0);
+  s.check_unused();
+  TaskRenderer check(t);  // templates parse now, not at the first document
+  return t;
+}
+
+std::vector<TaskSpec> builtin_tasks() {
+  std::vector<TaskSpec> out;
+  for (size_t i = 0; i < embedded::eval_tasks_count; ++i) {
+    const EmbeddedFile& f = embedded::eval_tasks[i];
+    out.push_back(parse_task(std::string(f.data), "built-in " + std::string(f.name)));
+  }
+  std::sort(out.begin(), out.end(), [](const TaskSpec& a, const TaskSpec& b) { return a.name < b.name; });
+  return out;
+}
+
+TaskSpec load_task(const std::string& name_or_file) {
+  if (name_or_file.ends_with(".toml")) return parse_task(read_file(name_or_file), name_or_file);
+  std::vector<TaskSpec> all = builtin_tasks();
+  for (auto& t : all)
+    if (t.name == name_or_file) return std::move(t);
+  std::string names;
+  for (const auto& t : all) names += (names.empty() ? "" : ", ") + t.name;
+  fail_usage("unknown task '{}' (built-in tasks: {}; or give a task file ending in .toml)", name_or_file, names);
+}
+
+std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
+  if (!std::filesystem::is_regular_file(path)) fail_io("{}: no such data file", path);
+  const std::string f = format_of(path, format);
+  if (f == "jsonl") return read_jsonl(path);
+  if (f == "json") return read_json_array(path);
+  return read_table(path, f == "tsv");
+}
+
+struct TaskRenderer::Impl {
+  TaskSpec spec;
+  DocTemplate text, target;
+  std::unique_ptr<DocTemplate> description;
+  std::vector<DocTemplate> choices;
+
+  Impl(const TaskSpec& s)
+      : spec(s), text(s.text, s.origin + " [task] text"), target(s.target, s.origin + " [task] target") {
+    if (!s.description.empty()) description = std::make_unique<DocTemplate>(s.description, s.origin + " [task] description");
+    for (size_t i = 0; i < s.choices.size(); ++i)
+      choices.emplace_back(s.choices[i], fmt::format("{} [task] choices[{}]", s.origin, i));
+  }
+
+  std::vector<std::string> choices_of(const Doc& d) const {
+    std::vector<std::string> out;
+    if (!spec.choices_field.empty()) {
+      auto it = d.fields.find(spec.choices_field);
+      if (it == d.fields.end() || !it->is_array())
+        fail("{}: field '{}' (choices_field) is missing or not a list", d.where, spec.choices_field);
+      for (const auto& c : *it) out.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+    } else {
+      for (const auto& c : choices) out.push_back(c.render(d));
+    }
+    if (out.empty()) fail("{}: the item has no choices", d.where);
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].empty()) fail("{}: choice {} is empty", d.where, i);
+      for (size_t j = 0; j < i; ++j)
+        if (out[i] == out[j]) fail("{}: choices {} and {} are the same ('{}')", d.where, j, i, out[i]);
+    }
+    return out;
+  }
+
+  int64_t gold_of(const Doc& d, const std::vector<std::string>& ch) const {
+    const std::string t = target.render(d);
+    if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      const int64_t g = t.size() > 9 ? -1 : std::stoll(t);
+      if (g < 0 || g >= static_cast<int64_t>(ch.size()))
+        fail("{}: gold index {} is out of range for {} choices", d.where, t, ch.size());
+      return g;
+    }
+    auto it = std::find(ch.begin(), ch.end(), t);
+    if (it == ch.end()) fail("{}: the target '{}' is neither an index nor one of the choices", d.where, t);
+    return it - ch.begin();
+  }
+};
+
+TaskRenderer::TaskRenderer(const TaskSpec& spec) : impl_(std::make_unique<Impl>(spec)) {}
+TaskRenderer::~TaskRenderer() = default;
+TaskRenderer::TaskRenderer(TaskRenderer&&) noexcept = default;
+
+Item TaskRenderer::item(const Doc& doc, const std::vector<Doc>& fewshot) const {
+  const TaskSpec& s = impl_->spec;
+  if (static_cast<int64_t>(fewshot.size()) < s.num_fewshot)
+    fail("{}: {} few-shot examples wanted, the few-shot data has {}", s.name, s.num_fewshot, fewshot.size());
+  Item it;
+  if (impl_->description) it.context = impl_->description->render(doc);
+  for (int64_t k = 0; k < s.num_fewshot; ++k) {
+    const Doc& ex = fewshot[static_cast<size_t>(k)];
+    const auto ch = impl_->choices_of(ex);
+    it.context += impl_->text.render(ex) + s.target_delimiter + ch[impl_->gold_of(ex, ch)] + s.fewshot_delimiter;
+  }
+  it.context += impl_->text.render(doc);
+  it.choices = impl_->choices_of(doc);
+  it.gold = impl_->gold_of(doc, it.choices);
+  for (const auto& c : it.choices) it.continuations.push_back(s.target_delimiter + c);
+  return it;
+}
+
+}  // namespace kormo::eval

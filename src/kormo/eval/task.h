@@ -1,0 +1,79 @@
+// Evaluation tasks as files: where a task's documents come from and how each document
+// becomes a scored item, written as TOML with Jinja templates over the document's fields
+// (the language of lm-evaluation-harness's task YAML, so its prompts carry over as text).
+//
+// Promises:
+//  - A task file is checked whole when loaded: unknown keys, a bad kind or metric, and
+//    templates that do not parse are errors naming the file (and line for TOML).
+//  - Documents are read from JSON Lines, a JSON array, CSV (RFC 4180 quoting) or TSV
+//    (tab-separated, no quoting, as the KoBEST files are), each with a header row for the
+//    field names; every document remembers its origin ("file:line") for errors.
+//  - An item is built as lm-evaluation-harness builds a multiple-choice request:
+//    context = description + few-shot examples (each "text + target_delimiter + gold
+//    choice", joined and followed by fewshot_delimiter) + text; continuations =
+//    target_delimiter + each choice. A target that renders as digits is the gold index,
+//    otherwise it must equal one of the choices.
+//  - Built-in tasks are task files compiled into the binary (src/kormo/eval/tasks/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kormo::eval {
+
+struct TaskSpec {
+  std::string name, origin;           // origin: the task file, or "built-in NAME"
+  std::string kind = "multiple_choice";
+  std::string format;                 // jsonl | json | csv | tsv; empty: from the data file's extension
+  std::string description;            // template, prepended once
+  std::string text, target;           // templates
+  std::vector<std::string> choices;   // one template per choice …
+  std::string choices_field;          // … or the name of a list field holding them
+  std::string target_delimiter = " ", fewshot_delimiter = "\n\n";
+  int64_t num_fewshot = 0;            // examples taken in order from the few-shot file (first_n)
+  std::vector<std::string> metrics = {"acc"};  // acc, acc_norm, f1
+  double version = 1.0;
+  std::string about;                  // one line: what the task is, which file format it reads
+};
+
+// Parses a task file's text; `origin` names it in errors.
+TaskSpec parse_task(const std::string& toml_text, const std::string& origin);
+// A built-in task by name, or a task file when the argument ends in ".toml".
+TaskSpec load_task(const std::string& name_or_file);
+// The built-in tasks, sorted by name.
+std::vector<TaskSpec> builtin_tasks();
+
+struct Doc {
+  nlohmann::ordered_json fields;
+  std::string where;  // "file:line"
+};
+// `format` as TaskSpec::format.
+std::vector<Doc> read_docs(const std::string& path, const std::string& format);
+
+struct Item {
+  std::string context;
+  std::vector<std::string> choices;       // as rendered (acc_norm divides by their length)
+  std::vector<std::string> continuations; // target_delimiter + choice
+  int64_t gold = 0;
+};
+
+// A task's templates compiled once; builds items from documents.
+class TaskRenderer {
+ public:
+  explicit TaskRenderer(const TaskSpec& spec);
+  ~TaskRenderer();
+  TaskRenderer(TaskRenderer&&) noexcept;
+  // `fewshot`: the documents examples are taken from (the first num_fewshot of them).
+  // Throws Error naming doc.where for a template that fails, no choices, an empty or
+  // duplicate choice, or a gold index out of range.
+  Item item(const Doc& doc, const std::vector<Doc>& fewshot) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kormo::eval

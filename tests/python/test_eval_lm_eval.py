@@ -1,0 +1,220 @@
+"""kormo eval against lm-evaluation-harness (HF backend) on the same model and data.
+
+A tiny LlamaForCausalLM made by transformers (random init, save_pretrained, fp32) with a
+tokenizer trained by `kormo tokenizer train` on real Korean and English text. The data are
+the first items of KoBEST dev (the KoBEST repository's TSV) and llm-foundry's ARC-Easy and
+PIQA JSONL from ../shared/data/bench. lm-eval scores them with its own prompt definitions:
+the KoBEST tasks' python functions imported from lm_eval.tasks.kobest.utils, the ARC and
+PIQA YAML definitions copied below, over the same documents converted to the fields those
+definitions expect. Checked per item: log-likelihood of every option (≤ 1e-4) and the
+greedy flag; per task: acc and acc_norm identical. The model's 256-token window is shorter
+than many KoBEST BoolQ paragraphs, so left truncation is compared too.
+"""
+import csv
+import json
+import os
+import textwrap
+
+import pytest
+
+from conftest import run_kormo
+
+LIMIT = 24
+
+KOBEST = {
+    # task: (folder, lm-eval field names built from the TSV row)
+    "kobest_copa": ("COPA", lambda r: {"premise": r["sentence"], "question": r["question"],
+                                       "alternative_1": r["1"], "alternative_2": r["2"],
+                                       "label": int(r["Answer"]) - 1}),
+    "kobest_boolq": ("BoolQ", lambda r: {"paragraph": r["Text"], "question": r["Question"],
+                                         "label": 1 if r["Answer"] == "True" else 0}),
+    "kobest_hellaswag": ("HellaSwag", lambda r: {"context": r["context"], "ending_1": r["choice1"],
+                                                 "ending_2": r["choice2"], "ending_3": r["choice3"],
+                                                 "ending_4": r["choice4"], "label": int(r["label"])}),
+    "kobest_sentineg": ("SentiNeg", lambda r: {"sentence": r["Text"], "label": int(r["Label"])}),
+    "kobest_wic": ("WiC", lambda r: {"word": r["Target"], "context_1": r["SENTENCE1"],
+                                     "context_2": r["SENTENCE2"],
+                                     "label": 1 if r["ANSWER"].lower() == "true" else 0}),
+}
+
+# lm-evaluation-harness's own definitions (lm_eval/tasks/kobest/*.yaml, arc/arc_easy.yaml,
+# piqa/piqa.yaml), with the dataset pointed at the converted local files.
+LM_EVAL_TASKS = {
+    "kobest_copa": """
+        doc_to_text: !function utils.copa_doc_to_text
+        doc_to_target: !function utils.copa_doc_to_target
+        doc_to_choice: !function utils.copa_doc_to_choice
+        metric_list: [{metric: acc}]""",
+    "kobest_boolq": """
+        doc_to_text: "{{paragraph}} 질문: {{question}} 답변: "
+        doc_to_target: "{{label}}"
+        doc_to_choice: ["아니오", "예"]
+        metric_list: [{metric: acc}]""",
+    "kobest_hellaswag": """
+        doc_to_text: "{{query}}"
+        doc_to_target: "{{label}}"
+        process_docs: !function utils.hellaswag_process_doc
+        doc_to_choice: "choices"
+        metric_list: [{metric: acc}, {metric: acc_norm}]""",
+    "kobest_sentineg": """
+        doc_to_text: !function utils.sentineg_doc_to_text
+        doc_to_target: "{{label}}"
+        doc_to_choice: ["부정", "긍정"]
+        metric_list: [{metric: acc}]""",
+    "kobest_wic": """
+        doc_to_text: !function utils.wic_doc_to_text
+        doc_to_target: "{{label}}"
+        doc_to_choice: ['아니오', '예']
+        metric_list: [{metric: acc}]""",
+    "arc_easy": """
+        doc_to_text: "Question: {{question}}\\nAnswer:"
+        doc_to_target: "{{choices.label.index(answerKey)}}"
+        doc_to_choice: "{{choices.text}}"
+        metric_list: [{metric: acc}, {metric: acc_norm}]""",
+    "piqa": """
+        doc_to_text: "Question: {{goal}}\\nAnswer:"
+        doc_to_target: label
+        doc_to_choice: "{{[sol1, sol2]}}"
+        metric_list: [{metric: acc}, {metric: acc_norm}]""",
+}
+
+
+def tsv_rows(path, n):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:n]
+
+
+def jsonl_rows(path, n):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()][:n]
+
+
+@pytest.fixture(scope="module")
+def model_dir(kormo_bin, shared_data, tmp_path_factory):
+    from transformers import LlamaConfig, LlamaForCausalLM
+    import torch
+    d = tmp_path_factory.mktemp("model")
+    run_kormo(kormo_bin, "tokenizer", "train", "-o", d, "--vocab-size", 1500, "--threads", 2,
+              "--text-field", "content", "--max-input-bytes", "3M",
+              shared_data / "corpora/ko/petitions/petitions_2019-05.jsonl",
+              shared_data / "corpora/en/tinyshakespeare/input.txt")
+    vocab = len(json.loads((d / "tokenizer.json").read_text())["model"]["vocab"]) + \
+        len(json.loads((d / "tokenizer.json").read_text())["added_tokens"])
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                      num_attention_heads=8, num_key_value_heads=2, head_dim=8, max_position_embeddings=256,
+                      rope_theta=500000.0, rms_norm_eps=1e-5, initializer_range=0.1, tie_word_embeddings=False,
+                      bos_token_id=vocab - 6, eos_token_id=vocab - 5, pad_token_id=vocab - 4)
+    LlamaForCausalLM(cfg).eval().save_pretrained(d, safe_serialization=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def data(shared_data, tmp_path_factory):
+    """Per task: (kormo data file, lm-eval JSONL in the fields its definition expects)."""
+    d = tmp_path_factory.mktemp("data")
+    out = {}
+    for task, (folder, convert) in KOBEST.items():
+        src = shared_data / "bench/ko/kobest" / folder / "dev.tsv"
+        rows = tsv_rows(src, LIMIT)
+        (d / f"{task}.jsonl").write_text("".join(json.dumps(convert(r), ensure_ascii=False) + "\n" for r in rows))
+        out[task] = (src, d / f"{task}.jsonl")
+    for task, name in (("arc_easy", "arc_easy"), ("piqa", "piqa")):
+        src = shared_data / f"bench/en/llmfoundry/{name}.jsonl"
+        rows = jsonl_rows(src, LIMIT)
+        conv = []
+        for r in rows:
+            assert r["query"].startswith("Question: ")
+            q = r["query"][len("Question: "):]
+            if task == "arc_easy":
+                labels = [chr(ord("A") + i) for i in range(len(r["choices"]))]
+                conv.append({"question": q, "choices": {"text": r["choices"], "label": labels},
+                             "answerKey": labels[r["gold"]]})
+            else:
+                conv.append({"goal": q, "sol1": r["choices"][0], "sol2": r["choices"][1], "label": r["gold"]})
+        (d / f"{task}.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conv))
+        out[task] = (src, d / f"{task}.jsonl")
+    return out
+
+
+def lm_eval_run(model_dir, data, tmp_path):
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+    tasks_dir = tmp_path / "lm_eval_tasks"
+    tasks_dir.mkdir()
+    (tasks_dir / "utils.py").write_text("from lm_eval.tasks.kobest.utils import *  # the official functions\n")
+    for task, body in LM_EVAL_TASKS.items():
+        header = textwrap.dedent(f"""\
+            task: {task}_local
+            dataset_path: json
+            dataset_kwargs:
+              data_files:
+                validation: {data[task][1]}
+            output_type: multiple_choice
+            validation_split: validation
+            """)
+        (tasks_dir / f"{task}.yaml").write_text(header + textwrap.dedent(body).strip() + "\n")
+    return lm_eval.simple_evaluate(
+        model="hf", model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
+        tasks=[f"{t}_local" for t in LM_EVAL_TASKS], task_manager=TaskManager(include_path=str(tasks_dir)),
+        log_samples=True, batch_size=8)
+
+
+def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path):
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = ["eval", model_dir, "-o", tmp_path / "results.json", "--samples", tmp_path / "samples.jsonl",
+            "--threads", 2]
+    for task in LM_EVAL_TASKS:
+        args += ["-t", f"{task}={data[task][0]}"]
+    run_kormo(kormo_bin, *args, "--limit", LIMIT)
+    ours = {}
+    for line in (tmp_path / "samples.jsonl").read_text().splitlines():
+        s = json.loads(line)
+        ours.setdefault(s["where"].split(":")[0], []).append(s)
+    results = json.loads((tmp_path / "results.json").read_text())
+    ref = lm_eval_run(model_dir, data, tmp_path)
+
+    for task in LM_EVAL_TASKS:
+        mine = ours[str(data[task][0])]
+        theirs = sorted(ref["samples"][f"{task}_local"], key=lambda s: s["doc_id"])
+        assert len(theirs) == len(mine) == LIMIT
+        worst = 0.0
+        for s, r in zip(mine, theirs):
+            lls = [float(x[0][0]) for x in r["resps"]]
+            greedy = [bool(x[0][1]) for x in r["resps"]]
+            assert len(lls) == len(s["loglikelihoods"]), task
+            worst = max(worst, max(abs(a - b) for a, b in zip(s["loglikelihoods"], lls)))
+            assert s["greedy"] == greedy, (task, s["doc_id"])
+            assert s["acc"] == r["acc"], (task, s["doc_id"])
+            if "acc_norm" in r:
+                assert s["acc_norm"] == r["acc_norm"], (task, s["doc_id"])
+        assert worst <= 1e-4, f"{task}: log-likelihoods differ by {worst}"
+        for m in ("acc", "acc_norm"):
+            key = f"{m},none"
+            if key in ref["results"][f"{task}_local"]:
+                assert results["results"][task][key] == pytest.approx(ref["results"][f"{task}_local"][key],
+                                                                      abs=1e-12), (task, m)
+
+
+def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
+    """A wrong column, an out-of-range gold index and duplicate options are errors naming file:line."""
+    bad = tmp_path / "copa.tsv"
+    bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t땅이 젖었다.\t해가 떴다.\t3\n")
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
+    assert p.returncode == 1 and f"{bad}:2" in p.stderr and "out of range" in p.stderr, p.stderr
+    bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t같다\t같다\t1\n")
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
+    assert p.returncode == 1 and "the same" in p.stderr, p.stderr
+    bad.write_text("ID\tText\tQuestion\tAnswer\n1\t문단\t질문\tTrue\n")
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
+    assert p.returncode == 1 and f"{bad}:2" in p.stderr, p.stderr
+    task = tmp_path / "t.toml"
+    task.write_text('[task]\nname = "t"\ntext = "{{ question"\nchoices = ["a", "b"]\ntarget = "0"\n')
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"{task}={bad}", check=False)
+    assert p.returncode == 1 and str(task) in p.stderr and "text" in p.stderr, p.stderr
+    task.write_text('[task]\nname = "t"\ntext = "x"\nchoices = ["a", "b"]\ntarget = "0"\nmetric = ["acc"]\n')
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"{task}={bad}", check=False)
+    assert p.returncode != 0 and "metric" in p.stderr, p.stderr
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", "no_such_task=x.jsonl", check=False)
+    assert p.returncode == 2 and "kobest_copa" in p.stderr, p.stderr

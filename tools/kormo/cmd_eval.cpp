@@ -1,0 +1,142 @@
+// kormo eval: multiple-choice benchmarks over a model directory, scored as
+// lm-evaluation-harness scores them; results JSON in its layout, per-item samples, a table.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kormo/eval/evaluate.h"
+#include "kormo/model/checkpoint.h"
+#include "kormo/tok/tokenizer.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+#include "kormo/util/log.h"
+#include "kormo/util/progress.h"
+#include "verb.h"
+
+namespace {
+
+using kormo::fail;
+using kormo::fail_usage;
+
+struct Args {
+  std::string model, tokenizer, output, samples;
+  std::vector<std::string> tasks, fewshot;
+  int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0;
+  int threads = 0;
+  bool list = false;
+};
+
+// "NAME=PATH" → (NAME, PATH); `what` names the option in errors.
+std::pair<std::string, std::string> name_and_path(const std::string& arg, const char* what) {
+  const size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size())
+    fail_usage("{} '{}': expected TASK=DATA_FILE (e.g. kobest_copa=COPA/dev.tsv)", what, arg);
+  return {arg.substr(0, eq), arg.substr(eq + 1)};
+}
+
+void list_tasks() {
+  for (const auto& t : kormo::eval::builtin_tasks())
+    std::printf("%-18s %s\n", t.name.c_str(), t.about.c_str());
+}
+
+void run(const Args& a) {
+  if (a.list) return list_tasks();
+  if (a.model.empty()) fail_usage("give a model directory (or --list-tasks)");
+  if (a.tasks.empty()) fail_usage("give at least one --task TASK=DATA_FILE (see --list-tasks)");
+  if (a.threads > 0) omp_set_num_threads(a.threads);
+  if (a.limit < 0) fail_usage("--limit must be ≥ 0 (got {})", a.limit);
+
+  std::vector<kormo::eval::TaskRun> runs;
+  std::map<std::string, std::string> fewshot_files;
+  for (const auto& f : a.fewshot) fewshot_files.insert(name_and_path(f, "--fewshot-data"));
+  for (const auto& arg : a.tasks) {
+    auto [name, path] = name_and_path(arg, "--task");
+    kormo::eval::TaskRun r{kormo::eval::load_task(name), path, "", a.limit};
+    if (a.num_fewshot >= 0) r.spec.num_fewshot = a.num_fewshot;
+    if (auto it = fewshot_files.find(name); it != fewshot_files.end()) r.fewshot_data = it->second;
+    runs.push_back(std::move(r));
+  }
+  std::vector<std::string> inputs = {a.model};
+  for (const auto& r : runs) inputs.push_back(r.data);
+  for (const std::string& out : {a.output, a.samples})
+    if (!out.empty()) kormo::check_output_not_input(out, inputs);
+
+  if (!std::filesystem::is_directory(a.model)) fail("{}: not a model directory (config.json + model.safetensors)", a.model);
+  const std::string tok_path = a.tokenizer.empty() ? a.model + "/tokenizer.json" : a.tokenizer;
+  if (!std::filesystem::exists(tok_path)) fail("{}: no tokenizer.json (give one with --tokenizer)", tok_path);
+  auto tok = kormo::tok::Tokenizer::load(tok_path);
+  auto weights = kormo::model::load_model_dir(a.model);
+  if (static_cast<int64_t>(tok.vocab_size()) > weights.config().vocab_size)
+    fail("{}: tokenizer has {} tokens, more than the model's vocabulary of {}", tok_path, tok.vocab_size(),
+         weights.config().vocab_size);
+  kormo::eval::LoglikelihoodScorer scorer(weights, tok, {.max_length = a.max_length, .batch_tokens = a.batch_tokens});
+
+  std::vector<kormo::eval::TaskResult> results;
+  for (const auto& r : runs) {
+    kormo::Progress progress(r.spec.name, 0, "items");
+    results.push_back(kormo::eval::evaluate_task(r, scorer, [&](int64_t done, int64_t total) {
+      progress.update(static_cast<double>(done), fmt::format("{}/{}", done, total));
+    }));
+    const auto& res = results.back();
+    progress.finish(fmt::format("{} items in {:.1f} s ({:.1f} items/s)", res.items.size(), res.seconds,
+                                static_cast<double>(res.items.size()) / res.seconds));
+  }
+
+  nlohmann::ordered_json config = {{"model", "kormo"},
+                                   {"model_args", a.model},
+                                   {"tokenizer", tok_path},
+                                   {"max_length", a.max_length > 0 ? a.max_length : weights.config().max_seq_len},
+                                   {"limit", a.limit > 0 ? nlohmann::ordered_json(a.limit) : nlohmann::ordered_json()}};
+  if (!a.output.empty()) {
+    kormo::AtomicWriter w(a.output);
+    w.write(kormo::eval::results_json(results, config).dump(2) + "\n");
+    w.commit();
+    kormo::log_info("wrote results to {}", a.output);
+  }
+  if (!a.samples.empty()) {
+    kormo::AtomicWriter w(a.samples);
+    for (const auto& r : results) w.write(kormo::eval::samples_jsonl(r));
+    w.commit();
+    kormo::log_info("wrote per-item samples to {}", a.samples);
+  }
+  const std::string table = kormo::eval::markdown_table(results);
+  std::fwrite(table.data(), 1, table.size(), stdout);
+  std::fflush(stdout);
+}
+
+void setup(CLI::App& verb) {
+  static Args a;
+  verb.add_option("model", a.model, "Model directory: a kormo checkpoint or an HF Llama directory");
+  verb.add_option("-t,--task", a.tasks,
+                  "TASK=DATA_FILE (repeatable): a built-in task (--list-tasks) or a task file (.toml) "
+                  "and the documents to score");
+  verb.add_option("--fewshot-data", a.fewshot, "TASK=FILE: where few-shot examples come from (the first N, in order)");
+  verb.add_option("--num-fewshot", a.num_fewshot, "Few-shot examples per item, overriding the task's num_fewshot");
+  verb.add_option("--limit", a.limit, "Score only the first N documents of each task");
+  verb.add_option("-o,--output", a.output, "Results JSON in lm-evaluation-harness's layout (written atomically)");
+  verb.add_option("--samples", a.samples, "Per-item JSONL: context, choices, log-likelihoods, prediction, gold");
+  verb.add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
+  verb.add_option("--max-length", a.max_length, "Context window in tokens (default: the model's max_seq_len)");
+  verb.add_option("--batch-tokens", a.batch_tokens, "Tokens per forward pass")->capture_default_str();
+  verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_flag("--list-tasks", a.list, "List the built-in tasks and the file format each reads");
+  verb.footer(
+      "Each item's context is run through the model once; its options are scored together from the cached\n"
+      "context. Log-likelihoods, acc, acc_norm and macro-F1 are computed as lm-evaluation-harness computes them\n"
+      "(docs/eval.md). A Markdown table of the scores goes to stdout.\n"
+      "Examples:\n"
+      "  kormo eval --list-tasks\n"
+      "  kormo eval runs/demo/pretrain/step-0000300 -t kobest_copa=KoBEST/COPA/dev.tsv \\\n"
+      "      -t arc_easy=llmfoundry/arc_easy.jsonl -o results.json --samples samples.jsonl\n"
+      "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100");
+  verb.callback([] { run(a); });
+}
+
+}  // namespace
+
+KORMO_VERB("eval", "Score a model on multiple-choice benchmarks (lm-evaluation-harness parity)", 75, setup);
