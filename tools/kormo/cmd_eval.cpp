@@ -15,6 +15,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
+#include "kormo/util/profile.h"
 #include "kormo/util/progress.h"
 #include "verb.h"
 
@@ -28,7 +29,7 @@ struct Args {
   std::vector<std::string> tasks, fewshot;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0;
   int threads = 0;
-  bool list = false;
+  bool list = false, profile = false;
 };
 
 // "NAME=PATH" → (NAME, PATH); `what` names the option in errors.
@@ -76,6 +77,7 @@ void run(const Args& a) {
          weights.config().vocab_size);
   kormo::eval::LoglikelihoodScorer scorer(weights, tok, {.max_length = a.max_length, .batch_tokens = a.batch_tokens});
 
+  kormo::op_profile().enabled = a.profile;
   std::vector<kormo::eval::TaskResult> results;
   for (const auto& r : runs) {
     kormo::Progress progress(r.spec.name, 0, "items");
@@ -87,6 +89,7 @@ void run(const Args& a) {
                                 static_cast<double>(res.items.size()) / res.seconds));
   }
 
+  if (a.profile) kormo::log_op_profile();
   nlohmann::ordered_json config = {{"model", "kormo"},
                                    {"model_args", a.model},
                                    {"tokenizer", tok_path},
@@ -124,6 +127,7 @@ void setup(CLI::App& verb) {
   verb.add_option("--max-length", a.max_length, "Context window in tokens (default: the model's max_seq_len)");
   verb.add_option("--batch-tokens", a.batch_tokens, "Tokens per forward pass")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_flag("--profile", a.profile, "Log the time spent in each model op at the end");
   verb.add_flag("--list-tasks", a.list, "List the built-in tasks and the file format each reads");
   verb.footer(
       "Each item's context is run through the model once; its options are scored together from the cached\n"

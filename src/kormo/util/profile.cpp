@@ -2,13 +2,26 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <vector>
+
+#include "kormo/util/log.h"
 
 namespace kormo {
 
 OpProfile& op_profile() {
   static OpProfile p;
   return p;
+}
+
+void log_op_profile() {
+  std::vector<std::pair<double, std::string>> ops;
+  double total = 0;
+  for (const auto& [name, s] : op_profile().seconds) ops.emplace_back(s, name), total += s;
+  std::sort(ops.rbegin(), ops.rend());
+  for (const auto& [s, name] : ops)
+    log_info("profile {:<13} {:8.3f} s {:5.1f}%  ({} calls)", name, s, 100 * s / total, op_profile().calls[name]);
 }
 
 double resident_bytes() {

@@ -14,6 +14,8 @@ struct OpProfile {
   std::map<std::string, long> calls;
 };
 OpProfile& op_profile();
+// Logs each op's total time and share, largest first.
+void log_op_profile();
 
 // This process's resident memory now (bytes; 0 where /proc is not available).
 double resident_bytes();
