@@ -808,10 +808,8 @@ class Parser {
         next();
         const bool neg = accept_name("not");
         const Token nt = peek();
-        std::string name;
-        if (nt.kind == Tk::kName) name = next().text;
-        else if (nt.kind == Tk::kOp && kTests.count(nt.text)) name = next().text;
-        else unexpected("a test name");
+        if (nt.kind != Tk::kName) unexpected("a test name");
+        const std::string name = next().text;
         if (!kTests.count(name)) fail_at(nt.pos, fmt::format("unsupported test '{}'", name));
         auto t = make(Expr::kTest, nt.pos);
         t->name = name;
