@@ -223,6 +223,8 @@ TEST(ChatTemplate, RuntimeErrors) {
   EXPECT_EQ(error_of("{{ nothing + 'a' }}"), "chat template: line 1, column 4: 'nothing' is undefined");
   EXPECT_EQ(error_of("{% set d = {} %}{% set d.x = 1 %}"),
             "chat template: line 1, column 20: 'd' is not a namespace; only namespace() objects take attribute assignment");
+  EXPECT_EQ(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
+            "chat template: line 1, column 21: macro 'f': calls nested deeper than 64");
   EXPECT_EQ(error_of("{{ 1 // 0 }}"), "chat template: line 1, column 6: integer division or modulo by zero");
   EXPECT_EQ(error_of("{{ nothing | tojson }}"),
             "chat template: line 1, column 14: 'nothing' is undefined (an undefined value cannot be stored or serialised)");

@@ -17,6 +17,7 @@
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
 #include "kormo/util/log.h"
+#include "sampling_options.h"
 #include "verb.h"
 
 namespace {
@@ -31,7 +32,7 @@ struct Args {
   kormo::infer::SamplingParams sampling;
   int64_t max_tokens = 16, logprobs = -1, batch = 8;
   int threads = 0;
-  bool add_bos = false;
+  bool add_bos = false, allow_special = false;
 };
 
 struct Prompt {
@@ -88,7 +89,7 @@ void run(const Args& a) {
   for (size_t i = 0; i < prompts.size(); ++i) {
     kormo::infer::Request r;
     if (a.add_bos) r.prompt.push_back(static_cast<int32_t>(cfg.bos_token_id));
-    tok.encode_append(prompts[i].text, r.prompt);
+    tok.encode_append(prompts[i].text, r.prompt, {.allow_special = a.allow_special});
     if (r.prompt.empty()) fail("{}: the prompt is empty", prompts[i].where);
     if (static_cast<int64_t>(r.prompt.size()) > cfg.max_seq_len)
       fail("{}: the prompt has {} tokens, more than the model's max_seq_len {}", prompts[i].where, r.prompt.size(),
@@ -161,23 +162,14 @@ void setup(CLI::App& verb) {
   verb.add_option("-o,--output", a.output, "Results JSONL, written atomically (default: stdout)");
   verb.add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
   verb.add_option("-n,--max-tokens", a.max_tokens, "Tokens to generate per prompt at most")->capture_default_str();
-  verb.add_option("--temperature", a.sampling.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
-  verb.add_option("--top-k", a.sampling.top_k, "Keep the k most likely tokens (0 = off)")->capture_default_str();
-  verb.add_option("--top-p", a.sampling.top_p, "Nucleus sampling mass (1 = off)")->capture_default_str();
-  verb.add_option("--min-p", a.sampling.min_p, "Drop tokens below min-p × the top probability (0 = off)")
-      ->capture_default_str();
-  verb.add_option("--repetition-penalty", a.sampling.repetition_penalty,
-                  "transformers-style penalty over prompt and output (1 = off)")
-      ->capture_default_str();
-  verb.add_option("--frequency-penalty", a.sampling.frequency_penalty, "OpenAI-style, per occurrence in the output")
-      ->capture_default_str();
-  verb.add_option("--presence-penalty", a.sampling.presence_penalty, "OpenAI-style, once per token in the output")
-      ->capture_default_str();
-  verb.add_option("--seed", a.sampling.seed, "Random seed (same seed, same output)")->capture_default_str();
+  kormo::cli::add_sampling_options(verb, a.sampling);
   verb.add_option("--stop", a.stop, "Stop string (repeatable); the text ends before it");
   verb.add_option("--stop-token", a.stop_tokens, "Stop token id (repeatable; default: the model's eos_token_id)");
   verb.add_option("--logprobs", a.logprobs, "Log-probability of each token plus N alternatives (model distribution)");
   verb.add_flag("--add-bos", a.add_bos, "Prepend the model's bos_token_id to every prompt");
+  verb.add_flag("--allow-special", a.allow_special,
+                "Special-token text in prompts (<|BOT|>, <|EOT|>, …) becomes those tokens, as in a chat prompt "
+                "rendered by `kormo chat --render`; off: it is plain text");
   verb.add_option("--batch", a.batch, "Sequences decoded together")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
   verb.add_option("--backend", a.backend, "Backend: cpu (cuda: not yet)")->capture_default_str();

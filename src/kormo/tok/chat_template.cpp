@@ -808,10 +808,8 @@ class Parser {
         next();
         const bool neg = accept_name("not");
         const Token nt = peek();
-        std::string name;
-        if (nt.kind == Tk::kName) name = next().text;
-        else if (nt.kind == Tk::kOp && kTests.count(nt.text)) name = next().text;
-        else unexpected("a test name");
+        if (nt.kind != Tk::kName) unexpected("a test name");
+        const std::string name = next().text;
         if (!kTests.count(name)) fail_at(nt.pos, fmt::format("unsupported test '{}'", name));
         auto t = make(Expr::kTest, nt.pos);
         t->name = name;
@@ -1089,6 +1087,7 @@ enum class Flow { kNormal, kBreak, kContinue };
 
 struct Renderer {
   std::vector<std::unordered_map<std::string, Value>> frames;
+  int macro_depth = 0;
 
   [[noreturn]] static void err(const Expr& e, const std::string& what) { fail_at(e.pos, what); }
 
@@ -1505,6 +1504,8 @@ struct Renderer {
         err(e, fmt::format("macro '{}' has no argument '{}'", macro.text, name));
       args[name] = v;
     }
+    // Runaway recursion must end in an error, not a stack overflow.
+    if (macro_depth >= 64) err(e, fmt::format("macro '{}': calls nested deeper than 64", macro.text));
     // A macro sees the template's top-level names and its arguments, not the caller's locals.
     std::vector<std::unordered_map<std::string, Value>> saved;
     saved.swap(frames);
@@ -1515,12 +1516,15 @@ struct Renderer {
                                               : Value::undefined(fmt::format("'{}' is undefined", macro.names[k]));
     frames.push_back(std::move(args));
     std::string out;
+    ++macro_depth;
     try {
       exec(macro.bodies[0], out);
     } catch (...) {
+      --macro_depth;
       frames.swap(saved);
       throw;
     }
+    --macro_depth;
     frames.swap(saved);
     return Value::of(std::move(out));
   }

@@ -698,13 +698,20 @@ void Tokenizer::save(const std::string& dir, int model_max_length) const {
   std::string think = m.ids.think >= 0 ? m.token_str[m.ids.think] : "";
   std::string think_end = m.ids.think_end >= 0 ? m.token_str[m.ids.think_end] : "";
   // <|BOT|>{role}\n{content}<|EOT|>; assistant reasoning goes first inside <think>...</think>.
+  // The generation prompt steers thinking: enable_thinking false closes an empty
+  // <think></think> (answer directly), true opens <think> (reason first), absent leaves
+  // the choice to the model.
   std::string chat_template =
       "{% for message in messages %}{{ '" + bot + "' + message['role'] + '\\n' }}" +
       (think.empty() ? std::string()
                      : "{% if message['reasoning_content'] is defined and message['reasoning_content'] %}{{ '" + think +
                            "' + message['reasoning_content'] + '" + think_end + "' }}{% endif %}") +
       "{{ message['content'] + '" + eot + "' }}{% endfor %}"
-      "{% if add_generation_prompt %}{{ '" + bot + "assistant\\n' }}{% endif %}";
+      "{% if add_generation_prompt %}{{ '" + bot + "assistant\\n' }}" +
+      (think.empty() ? std::string()
+                     : "{% if enable_thinking is defined %}{% if enable_thinking %}{{ '" + think +
+                           "' }}{% else %}{{ '" + think + think_end + "' }}{% endif %}{% endif %}") +
+      "{% endif %}";
   json config = {{"tokenizer_class", "PreTrainedTokenizerFast"},
                  {"bos_token", name(m.ids.bos)},
                  {"eos_token", name(m.ids.eot)},

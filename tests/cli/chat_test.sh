@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# kormo chat through a pipe on a tiny random model: each greedy reply equals `kormo generate`
+# of the conversation rendered so far (so /system, /reset and /think reach the prompt, and
+# replies enter the history, reasoning as reasoning_content); old turns are dropped to fit
+# the context and say so; a message too long for the context is refused and the chat goes
+# on; a bad template file is named.
+set -uo pipefail
+: "${KORMO:?}" "${SHARED_DATA:?}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+head -n 3000 "$SHARED_DATA/corpora/en/tinyshakespeare/input.txt" > "$T/train.txt"
+"$KORMO" -q tokenizer train -o "$T/tok" --vocab-size 1000 "$T/train.txt" >/dev/null 2>&1 || fail "tokenizer train"
+printf '[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\nnum_layers = 2\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\nmax_seq_len = 256\n' > "$T/m.toml"
+"$KORMO" -q model init "$T/m.toml" "$T/model" >/dev/null || fail "model init"
+cp "$T/tok/tokenizer.json" "$T/tok/tokenizer_config.json" "$T/model/"
+
+KORMO="$KORMO" python3 - "$T" <<'PY' || fail "chat replies equal generate of the rendered conversation"
+import json, os, subprocess, sys
+T = sys.argv[1]
+K = os.environ["KORMO"]
+model = f"{T}/model"
+tok = json.load(open(f"{model}/tokenizer.json"))
+eot = next(t["id"] for t in tok["added_tokens"] if t["content"] == "<|EOT|>")
+eos = json.load(open(f"{model}/config.json"))["eos_token_id"]
+N = 6
+
+def expected_reply(conv, thinking):
+    (open(f"{T}/conv.json", "w")).write(json.dumps(conv))
+    args = [K, "chat", model, "--render", f"{T}/conv.json"]
+    if thinking is not None:
+        args += ["--enable-thinking", "true" if thinking else "false"]
+    prompt = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)["text"]
+    out = subprocess.run([K, "-q", "generate", model, "-p", prompt, "--allow-special", "--temperature", "0",
+                          "-n", str(N), "--stop-token", str(eot), "--stop-token", str(eos)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["text"]
+
+def shown(text, in_think):
+    # What chat prints for a reply off a terminal: reasoning lines prefixed "think> ".
+    assert "<think>" not in text and "</think>" not in text, f"pick another prompt: {text!r}"
+    if not in_think:
+        return text + "\n"
+    s, start = "", True
+    for ch in text:
+        s += ("think> " if start else "") + ch
+        start = ch == "\n"
+    return s + ("" if start else "\n") + "\n"
+
+sysmsg = {"role": "system", "content": "Be brief."}
+a = expected_reply([{"role": "user", "content": "Hello"}], False)
+b = expected_reply([sysmsg, {"role": "user", "content": "Hello"}, {"role": "assistant", "content": a},
+                    {"role": "user", "content": "How are you?"}], False)
+c = expected_reply([sysmsg, {"role": "user", "content": "Again"}], None)
+d = expected_reply([sysmsg, {"role": "user", "content": "Again"}, {"role": "assistant", "content": c},
+                    {"role": "user", "content": "Why?"}], True)
+e = expected_reply([sysmsg, {"role": "user", "content": "Again"}, {"role": "assistant", "content": c},
+                    {"role": "user", "content": "Why?"},
+                    {"role": "assistant", "content": "", "reasoning_content": d}, {"role": "user", "content": "Ok"}], True)
+script = "Hello\n/system Be brief.\nHow are you?\n/think auto\n/reset\nAgain\n/think on\nWhy?\nOk\n"
+got = subprocess.run([K, "chat", model, "--temperature", "0", "-n", str(N), "--think", "off"], input=script,
+                     capture_output=True, text=True)
+assert got.returncode == 0, got.stderr
+want = (shown(a, False) + "(system message set)\n" + shown(b, False) + "(thinking: auto)\n(conversation cleared)\n"
+        + shown(c, False) + "(thinking: on)\n" + shown(d, True) + shown(e, True))
+assert got.stdout == want, f"\n got: {got.stdout!r}\nwant: {want!r}"
+assert len({a, b, c, d, e}) > 1, "all replies equal: the test would not see a wrong prompt"
+PY
+
+# History within the context: 64 tokens, replies of up to 8.
+printf 'Hello there, how are you today?\nTell me about the weather in the city.\nAnd what about tomorrow morning?\n%s\nShort one.\n' \
+  "$(head -c 600 "$T/train.txt" | tr '\n' ' ')" > "$T/long.txt"
+out=$("$KORMO" chat "$T/model" --temperature 0 -n 8 --context 64 < "$T/long.txt" 2>"$T/err"); rc=$?
+[[ $rc -eq 0 ]] || fail "context chat exited $rc: $(cat "$T/err")"
+[[ "$out" == *"oldest message"*"to fit the context of 64 tokens)"* ]] || fail "no truncation notice: $out"
+[[ "$out" == *"error: this message makes a prompt of"*"exceeds the context of 64 tokens"* ]] || fail "no too-long error: $out"
+[[ $(tail -n 1 <<<"$out") != error:* ]] || fail "chat did not go on after the too-long message: $out"
+
+# Bad template files are named.
+err=$("$KORMO" chat "$T/model" --template "$T/nope.jinja" </dev/null 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"nope.jinja: no such template file"* ]] || fail "missing template: rc=$rc $err"
+printf '{%% for m in messages %%}{{ m.content }}\n{%% endfr %%}' > "$T/bad.jinja"
+err=$("$KORMO" chat "$T/model" --template "$T/bad.jinja" </dev/null 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"bad.jinja: chat template: line 2, column 4: unsupported tag 'endfr'"* ]] || fail "bad template: rc=$rc $err"
+err=$("$KORMO" chat "$T/model" --think maybe </dev/null 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 2 && "$err" == *"--think must be on, off or auto"* ]] || fail "bad --think: rc=$rc $err"
+
+[[ $fails -eq 0 ]] && echo "chat tests passed"
+exit $fails
