@@ -61,12 +61,13 @@ eval::ContinuationScore reference(const model::Weights& w, const std::string& ct
 }
 
 std::vector<eval::LoglikelihoodRequest> requests() {
-  return {{"Question: 2+2?\nAnswer:", {" 4", " five", " 22"}},
-          {"문장: 비가 온다 ", {"우산", "선글라스를 쓴다", "집", "물"}},  // trailing space moves
-          {"", {"Hello world", "Goodbye"}},                                 // empty context: prefix token
-          {"A rather long context that the window of forty tokens cannot hold whole", {" end", " finish"}},
-          {"Dessert:", {" apple pie", " apple tart"}},  // continuations sharing their first tokens
-          {"x", {"y"}}};
+  return {{{"Question: 2+2?\nAnswer:"}, {" 4", " five", " 22"}},
+          {{"문장: 비가 온다 "}, {"우산", "선글라스를 쓴다", "집", "물"}},  // trailing space moves
+          {{""}, {"Hello world", "Goodbye"}},                                 // empty context: prefix token
+          {{"A rather long context that the window of forty tokens cannot hold whole"}, {" end", " finish"}},
+          {{"Dessert:"}, {" apple pie", " apple tart"}},  // continuations sharing their first tokens
+          {{"Sarah beat Maria so Sarah", "Sarah beat Maria so Maria"}, {" won"}},  // partial scoring
+          {{"x"}, {"y"}}};
 }
 
 }  // namespace
@@ -94,8 +95,8 @@ TEST(LoglikelihoodScorer, EqualsTheTrainingForwardWithSharedContexts) {
   EXPECT_EQ(last_progress, static_cast<int64_t>(reqs.size()));
   ASSERT_EQ(got.size(), reqs.size());
   for (size_t i = 0; i < reqs.size(); ++i)
-    for (size_t j = 0; j < reqs[i].continuations.size(); ++j) {
-      auto ref = reference(f.w, reqs[i].context, reqs[i].continuations[j], L);
+    for (size_t j = 0; j < reqs[i].size(); ++j) {
+      auto ref = reference(f.w, reqs[i].context(j), reqs[i].continuation(j), L);
       EXPECT_NEAR(got[i][j].loglikelihood, ref.loglikelihood, 1e-4) << i << "," << j;
       EXPECT_EQ(got[i][j].greedy, ref.greedy) << i << "," << j;
       EXPECT_EQ(got[i][j].tokens, ref.tokens);
@@ -104,7 +105,7 @@ TEST(LoglikelihoodScorer, EqualsTheTrainingForwardWithSharedContexts) {
   eval::LoglikelihoodScorer small(f.w, bytes_tok(), {.batch_tokens = 1, .max_sequences = 2});
   auto again = small.score(reqs);
   for (size_t i = 0; i < reqs.size(); ++i)
-    for (size_t j = 0; j < reqs[i].continuations.size(); ++j)
+    for (size_t j = 0; j < reqs[i].size(); ++j)
       EXPECT_NEAR(again[i][j].loglikelihood, got[i][j].loglikelihood, 1e-4);
 }
 
@@ -121,7 +122,7 @@ TEST(LoglikelihoodScorer, TheModelsOwnNextTokenIsGreedyAndNoOtherIs) {
   const int64_t next = std::max_element(last, last + V) - last;
   const std::string next_text = bytes_tok().decode(std::vector<int32_t>{static_cast<int32_t>(next)});
   ASSERT_EQ(next_text.size(), 1u) << "the fixture's greedy token should be one byte";
-  std::vector<eval::LoglikelihoodRequest> reqs = {{ctx, {next_text, next_text == "q" ? "r" : "q"}}};
+  std::vector<eval::LoglikelihoodRequest> reqs = {{{ctx}, {next_text, next_text == "q" ? "r" : "q"}}};
   auto got = eval::LoglikelihoodScorer(f.w, bytes_tok()).score(reqs);
   EXPECT_TRUE(got[0][0].greedy);
   EXPECT_FALSE(got[0][1].greedy);
@@ -131,10 +132,12 @@ TEST(LoglikelihoodScorer, TheModelsOwnNextTokenIsGreedyAndNoOtherIs) {
 TEST(LoglikelihoodScorer, RefusesItemsItCannotScore) {
   Fixture f;
   eval::LoglikelihoodScorer scorer(f.w, bytes_tok());
-  std::vector<eval::LoglikelihoodRequest> none = {{"ctx", {}}};
+  std::vector<eval::LoglikelihoodRequest> none = {{{"ctx"}, {}}};
   EXPECT_THROW(scorer.score(none), Error);
-  std::vector<eval::LoglikelihoodRequest> empty = {{"ctx", {""}}};
+  std::vector<eval::LoglikelihoodRequest> mismatched = {{{"a", "b"}, {"c", "d", "e"}}};
+  EXPECT_THROW(scorer.score(mismatched), Error);
+  std::vector<eval::LoglikelihoodRequest> empty = {{{"ctx"}, {""}}};
   EXPECT_THROW(scorer.score(empty), Error);
-  std::vector<eval::LoglikelihoodRequest> too_long = {{"c", {std::string(41, 'z')}}};
+  std::vector<eval::LoglikelihoodRequest> too_long = {{{"c"}, {std::string(41, 'z')}}};
   EXPECT_THROW(scorer.score(too_long), Error);
 }

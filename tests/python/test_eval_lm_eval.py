@@ -20,6 +20,7 @@ import pytest
 from conftest import run_kormo
 
 LIMIT = 24
+KORMO_NAME = {"mmlu0": "mmlu", "mmlu5": "mmlu"}  # our built-in serves both lm-eval task variants
 
 KOBEST = {
     # task: (folder, lm-eval field names built from the TSV row)
@@ -76,6 +77,22 @@ LM_EVAL_TASKS = {
         doc_to_target: label
         doc_to_choice: "{{[sol1, sol2]}}"
         metric_list: [{metric: acc}, {metric: acc_norm}]""",
+    "winogrande": """
+        doc_to_text: !function winogrande.doc_to_text
+        doc_to_target: !function winogrande.doc_to_target
+        doc_to_choice: !function winogrande.doc_to_choice
+        metric_list: [{metric: acc}]""",
+    # mmlu/default/_default_template_yaml with mmlu_anatomy.yaml's description; anatomy's dev
+    # as test, 0- and 5-shot. MMLU ships 5 dev items per subject, so the 5 examples (first_n)
+    # come from another subject's dev file (lm-eval would leave no 5 besides the item itself).
+    **{name: f"""
+        description: "The following are multiple choice questions (with answers) about anatomy.\\n\\n"
+        fewshot_config: {{sampler: first_n}}
+        num_fewshot: {shots}
+        doc_to_text: "{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
+        doc_to_choice: ["A", "B", "C", "D"]
+        doc_to_target: answer
+        metric_list: [{{metric: acc}}]""" for name, shots in (("mmlu0", 0), ("mmlu5", 5))},
 }
 
 
@@ -119,6 +136,30 @@ def data(shared_data, tmp_path_factory):
         rows = tsv_rows(src, LIMIT)
         (d / f"{task}.jsonl").write_text("".join(json.dumps(convert(r), ensure_ascii=False) + "\n" for r in rows))
         out[task] = (src, d / f"{task}.jsonl")
+    src = shared_data / "bench/en/llmfoundry/winogrande.jsonl"
+    conv = []
+    for r in jsonl_rows(src, LIMIT):
+        a, b = r["context_options"]
+        common = os.path.commonprefix([a, b])
+        prefix = common[:common.rfind(" ") + 1]  # the blank starts a word
+        conv.append({"sentence": prefix + "_ " + r["continuation"], "option1": a[len(prefix):],
+                     "option2": b[len(prefix):], "answer": str(r["gold"] + 1)})
+    (d / "winogrande.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conv))
+    out["winogrande"] = (src, d / "winogrande.jsonl")
+    src = shared_data / "bench/en/mmlu/dev/anatomy_dev.csv"
+    with open(src, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    mmlu = [{"question": r["question"], "choices": [r[f"choice{i}"] for i in range(4)], "answer": int(r["answer"])}
+            for r in rows]
+    (d / "mmlu.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in mmlu))
+    out["mmlu0"] = out["mmlu5"] = (src, d / "mmlu.jsonl")
+    shots = shared_data / "bench/en/mmlu/dev/astronomy_dev.csv"
+    with open(shots, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    (d / "mmlu_shots.jsonl").write_text("".join(json.dumps(
+        {"question": r["question"], "choices": [r[f"choice{i}"] for i in range(4)], "answer": int(r["answer"])},
+        ensure_ascii=False) + "\n" for r in rows))
+    out["mmlu_shots"] = (shots, d / "mmlu_shots.jsonl")
     for task, name in (("arc_easy", "arc_easy"), ("piqa", "piqa")):
         src = shared_data / f"bench/en/llmfoundry/{name}.jsonl"
         rows = jsonl_rows(src, LIMIT)
@@ -143,6 +184,7 @@ def lm_eval_run(model_dir, data, tmp_path):
     tasks_dir = tmp_path / "lm_eval_tasks"
     tasks_dir.mkdir()
     (tasks_dir / "utils.py").write_text("from lm_eval.tasks.kobest.utils import *  # the official functions\n")
+    (tasks_dir / "winogrande.py").write_text("from lm_eval.tasks.winogrande.preprocess_winogrande import *\n")
     for task, body in LM_EVAL_TASKS.items():
         header = textwrap.dedent(f"""\
             task: {task}_local
@@ -153,6 +195,9 @@ def lm_eval_run(model_dir, data, tmp_path):
             output_type: multiple_choice
             validation_split: validation
             """)
+        if task.startswith("mmlu"):
+            header = header.replace("validation_split:", f"fewshot_split: train\nvalidation_split:").replace(
+                f"validation: {data[task][1]}\n", f"validation: {data[task][1]}\n    train: {data['mmlu_shots'][1]}\n")
         (tasks_dir / f"{task}.yaml").write_text(header + textwrap.dedent(body).strip() + "\n")
     return lm_eval.simple_evaluate(
         model="hf", model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
@@ -163,22 +208,28 @@ def lm_eval_run(model_dir, data, tmp_path):
 def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path):
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = ["eval", model_dir, "-o", tmp_path / "results.json", "--samples", tmp_path / "samples.jsonl",
-            "--threads", 2]
-    for task in LM_EVAL_TASKS:
-        args += ["-t", f"{task}={data[task][0]}"]
-    run_kormo(kormo_bin, *args, "--limit", LIMIT)
-    ours = {}
-    for line in (tmp_path / "samples.jsonl").read_text().splitlines():
-        s = json.loads(line)
-        ours.setdefault(s["where"].split(":")[0], []).append(s)
-    results = json.loads((tmp_path / "results.json").read_text())
+    def kormo_eval(tag, tasks, *extra):
+        args = ["eval", model_dir, "-o", tmp_path / f"{tag}.json", "--samples", tmp_path / f"{tag}.jsonl",
+                "--threads", 2, "--limit", LIMIT, *extra]
+        for task in tasks:
+            args += ["-t", f"{KORMO_NAME.get(task, task)}={data[task][0]}"]
+        run_kormo(kormo_bin, *args)
+        samples = {}
+        for line in (tmp_path / f"{tag}.jsonl").read_text().splitlines():
+            s = json.loads(line)
+            samples.setdefault(s["where"].split(":")[0], []).append(s)
+        results = json.loads((tmp_path / f"{tag}.json").read_text())["results"]
+        return {t: (samples[str(data[t][0])], results[KORMO_NAME.get(t, t)]) for t in tasks}
+
+    zero_shot = [t for t in LM_EVAL_TASKS if t != "mmlu5"]
+    ours = kormo_eval("zero", zero_shot)
+    ours.update(kormo_eval("five", ["mmlu5"], "--num-fewshot", 5, "--fewshot-data", f"mmlu={data['mmlu_shots'][0]}"))
     ref = lm_eval_run(model_dir, data, tmp_path)
 
     for task in LM_EVAL_TASKS:
-        mine = ours[str(data[task][0])]
+        mine, results = ours[task]
         theirs = sorted(ref["samples"][f"{task}_local"], key=lambda s: s["doc_id"])
-        assert len(theirs) == len(mine) == LIMIT
+        assert len(theirs) == len(mine) == (5 if task.startswith("mmlu") else LIMIT)
         worst = 0.0
         for s, r in zip(mine, theirs):
             lls = [float(x[0][0]) for x in r["resps"]]
@@ -193,7 +244,7 @@ def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path)
         for m in ("acc", "acc_norm"):
             key = f"{m},none"
             if key in ref["results"][f"{task}_local"]:
-                assert results["results"][task][key] == pytest.approx(ref["results"][f"{task}_local"][key],
+                assert results[key] == pytest.approx(ref["results"][f"{task}_local"][key],
                                                                       abs=1e-12), (task, m)
 
 

@@ -55,11 +55,17 @@ void run(const Args& a) {
   std::vector<kormo::eval::TaskRun> runs;
   std::map<std::string, std::string> fewshot_files;
   for (const auto& f : a.fewshot) fewshot_files.insert(name_and_path(f, "--fewshot-data"));
+  std::map<std::string, int> uses;
+  for (const auto& arg : a.tasks) ++uses[name_and_path(arg, "--task").first];
   for (const auto& arg : a.tasks) {
     auto [name, path] = name_and_path(arg, "--task");
     kormo::eval::TaskRun r{kormo::eval::load_task(name), path, "", a.limit};
     if (a.num_fewshot >= 0) r.spec.num_fewshot = a.num_fewshot;
-    if (auto it = fewshot_files.find(name); it != fewshot_files.end()) r.fewshot_data = it->second;
+    // One task over several files (e.g. MMLU's subjects): each result is named after its file.
+    if (uses[name] > 1) r.spec.name += "_" + std::filesystem::path(path).stem().string();
+    for (const std::string& key : {r.spec.name, name})
+      if (auto it = fewshot_files.find(key); it != fewshot_files.end() && r.fewshot_data.empty())
+        r.fewshot_data = it->second;
     runs.push_back(std::move(r));
   }
   std::vector<std::string> inputs = {a.model};
@@ -118,7 +124,9 @@ void setup(CLI::App& verb) {
   verb.add_option("-t,--task", a.tasks,
                   "TASK=DATA_FILE (repeatable): a built-in task (--list-tasks) or a task file (.toml) "
                   "and the documents to score");
-  verb.add_option("--fewshot-data", a.fewshot, "TASK=FILE: where few-shot examples come from (the first N, in order)");
+  verb.add_option("--fewshot-data", a.fewshot,
+                  "TASK=FILE: where few-shot examples come from (the first N, in order); TASK may be a result "
+                  "name such as mmlu_anatomy_dev when one task runs over several files");
   verb.add_option("--num-fewshot", a.num_fewshot, "Few-shot examples per item, overriding the task's num_fewshot");
   verb.add_option("--limit", a.limit, "Score only the first N documents of each task");
   verb.add_option("-o,--output", a.output, "Results JSON in lm-evaluation-harness's layout (written atomically)");
@@ -137,6 +145,7 @@ void setup(CLI::App& verb) {
       "  kormo eval --list-tasks\n"
       "  kormo eval runs/demo/pretrain/step-0000300 -t kobest_copa=KoBEST/COPA/dev.tsv \\\n"
       "      -t arc_easy=llmfoundry/arc_easy.jsonl -o results.json --samples samples.jsonl\n"
+      "  kormo eval MODEL -t mmlu=mmlu/dev/anatomy_dev.csv --num-fewshot 5 --fewshot-data mmlu=mmlu/dev/anatomy_dev.csv\n"
       "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100");
   verb.callback([] { run(a); });
 }

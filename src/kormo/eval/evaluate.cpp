@@ -1,6 +1,7 @@
 #include "kormo/eval/evaluate.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -25,12 +26,13 @@ TaskResult evaluate_task(const TaskRun& run, const LoglikelihoodScorer& scorer,
                  run.spec.num_fewshot);
     fewshot = read_docs(run.fewshot_data, run.spec.format);
   }
+  const bool same_file = !fewshot.empty() && std::filesystem::equivalent(run.data, run.fewshot_data);
   TaskRenderer renderer(run.spec);
   std::vector<LoglikelihoodRequest> requests;
   for (auto& d : docs) {
     ItemResult ir{std::move(d), {}, {}, {}};
-    ir.item = renderer.item(ir.doc, fewshot);
-    requests.push_back({ir.item.context, ir.item.continuations});
+    ir.item = renderer.item(ir.doc, fewshot, same_file);
+    requests.push_back({ir.item.contexts, ir.item.continuations});
     r.items.push_back(std::move(ir));
   }
   const int64_t total = static_cast<int64_t>(requests.size());
@@ -93,7 +95,8 @@ std::string samples_jsonl(const TaskResult& r) {
   for (size_t i = 0; i < r.items.size(); ++i) {
     const ItemResult& ir = r.items[i];
     nlohmann::ordered_json j = {{"doc_id", i}, {"where", ir.doc.where}, {"doc", ir.doc.fields},
-                                {"context", ir.item.context}, {"choices", ir.item.choices},
+                                {"contexts", ir.item.contexts}, {"continuations", ir.item.continuations},
+                                {"choices", ir.item.choices},
                                 {"gold", ir.item.gold}};
     nlohmann::ordered_json ll = nlohmann::ordered_json::array(), greedy = nlohmann::ordered_json::array();
     for (const auto& s : ir.scores) ll.push_back(s.loglikelihood), greedy.push_back(s.greedy);

@@ -75,10 +75,12 @@ size_t trailing_whitespace(std::string_view s) {
 
 Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_t index, int64_t L,
                int32_t prefix) {
-  if (req.continuations.empty()) fail("item {}: no continuations to score", index);
+  if (req.contexts.empty() || req.continuations.empty()) fail("item {}: nothing to score", index);
+  if (req.contexts.size() > 1 && req.continuations.size() > 1 && req.contexts.size() != req.continuations.size())
+    fail("item {}: {} contexts cannot pair with {} continuations", index, req.contexts.size(), req.continuations.size());
   Item it{index, {}, 0};
-  for (size_t j = 0; j < req.continuations.size(); ++j) {
-    EncodedPair p = encode_pair(tok, req.context, req.continuations[j], prefix);
+  for (size_t j = 0; j < req.size(); ++j) {
+    EncodedPair p = encode_pair(tok, req.context(j), req.continuation(j), prefix);
     if (p.continuation.empty()) fail("item {}: continuation {} encodes to no tokens", index, j);
     if (static_cast<int64_t>(p.continuation.size()) > L)
       fail("item {}: continuation {} has {} tokens, more than the window of {}", index, j, p.continuation.size(), L);

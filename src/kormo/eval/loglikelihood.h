@@ -11,10 +11,12 @@
 //  - Each continuation's log-likelihood is the sum of log-softmax(logits) of its tokens,
 //    and `greedy` says whether every token was the arg-max — the (logprob, is_greedy)
 //    pair lm-eval's loglikelihood() returns, equal to it up to float rounding.
-//  - The context of an item is run through the model once; its KV cache is copied to
-//    the other continuations (infer::KvCache::copy_prefix), which are run together.
+//  - The tokens an item's sequences share (its context, and any leading continuation
+//    tokens in common) are run through the model once; their KV cache is copied to the
+//    other sequences (infer::KvCache::copy_prefix), which are run together.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -27,10 +29,15 @@
 
 namespace kormo::eval {
 
-// One item: a context and the continuations (options) scored after it.
+// One item: (context, continuation) pairs scored together — one context and several
+// continuations (the usual options), several contexts and one continuation (partial
+// scoring, as Winogrande), or as many of each, paired in order.
 struct LoglikelihoodRequest {
-  std::string context;
+  std::vector<std::string> contexts;
   std::vector<std::string> continuations;
+  size_t size() const { return std::max(contexts.size(), continuations.size()); }
+  const std::string& context(size_t i) const { return contexts[contexts.size() == 1 ? 0 : i]; }
+  const std::string& continuation(size_t i) const { return continuations[continuations.size() == 1 ? 0 : i]; }
 };
 
 struct ContinuationScore {
@@ -57,9 +64,9 @@ class LoglikelihoodScorer {
  public:
   LoglikelihoodScorer(const model::Weights& w, const tok::Tokenizer& tok, ScorerOptions opt = {});
 
-  // scores[i][j] for item i, continuation j. `progress(done_items)` is called as items
-  // finish. Throws Error for an item without continuations, an empty continuation or a
-  // continuation longer than the window.
+  // scores[i][j] for item i, pair j. `progress(done_items)` is called as items finish.
+  // Throws Error for an item without pairs or with mismatched counts, an empty
+  // continuation or a continuation longer than the window.
   std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
                                                     const std::function<void(int64_t)>& progress = {}) const;
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "kormo/text/utf8.h"
-#include "kormo/tok/chat_template.h"
+#include "kormo/tok/jinja.h"
 #include "kormo/util/config.h"
 #include "kormo/util/embedded.h"
 #include "kormo/util/error.h"
@@ -81,7 +81,7 @@ std::vector<Doc> read_table(const std::string& path, bool tsv) {
     }
     if (fields.size() != header.size())
       fail("{}:{}: {} fields, but the header names {}", path, at, fields.size(), header.size());
-    Doc d{ojson::object(), fmt::format("{}:{}", path, at)};
+    Doc d{ojson::object(), fmt::format("{}:{}", path, at), {}};
     for (size_t i = 0; i < fields.size(); ++i) {
       if (!text::is_valid_utf8(fields[i])) fail("{}: field '{}' is not valid UTF-8", d.where, header[i]);
       d.fields[header[i]] = fields[i];
@@ -101,7 +101,7 @@ std::vector<Doc> read_jsonl(const std::string& path) {
     std::string where = fmt::format("{}:{}", path, in.line_number());
     ojson j = ojson::parse(line.begin(), line.end(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) fail("{}: expected a JSON object", where);
-    docs.push_back({std::move(j), std::move(where)});
+    docs.push_back({std::move(j), std::move(where), {}});
   }
   return docs;
 }
@@ -113,7 +113,7 @@ std::vector<Doc> read_json_array(const std::string& path) {
   std::vector<Doc> docs;
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_object()) fail("{}: element {} is not an object", path, i);
-    docs.push_back({std::move(j[i]), fmt::format("{}: element {}", path, i)});
+    docs.push_back({std::move(j[i]), fmt::format("{}: element {}", path, i), {}});
   }
   return docs;
 }
@@ -129,28 +129,33 @@ std::string format_of(const std::string& path, const std::string& format) {
   fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv)", path, ext);
 }
 
-// A template over a document: the document's fields are variables, and the whole
-// document is `doc` too (for field names that are not identifiers, e.g. doc['1']).
+// A template over a document, in lm-evaluation-harness's Jinja environment (no
+// trim_blocks/lstrip_blocks, trailing newline kept, StrictUndefined: a missing field is an
+// error). The document's fields are variables; so are `doc` (the whole document, for field
+// names that are not identifiers, e.g. doc['1']) and `file_stem`.
 class DocTemplate {
  public:
-  DocTemplate(const std::string& source, std::string what) try : t_(source, nlohmann::json::object()),
-                                                                  what_(std::move(what)) {
+  DocTemplate(const std::string& source, std::string what) try
+      : t_(source, {.trim_blocks = false, .lstrip_blocks = false, .keep_trailing_newline = true,
+                    .strict_undefined = true}),
+        what_(std::move(what)) {
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: {}", what, e.what()), e.kind());
+    throw Error(fmt::format("{}: template: {}", what, e.what()), e.kind());
   }
   std::string render(const Doc& d) const {
     ojson vars = d.fields;
     vars["doc"] = d.fields;
+    vars["file_stem"] = d.file_stem;
     try {
-      return t_.render_ordered(ojson::array(), false, vars);
+      return t_.render(vars);
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}: {}", d.where, what_, e.what()), e.kind());
     }
   }
 
  private:
-  tok::ChatTemplate t_;  // the Jinja engine; with no messages it renders any template
-  std::string what_;     // "FILE [task] text", for errors
+  tok::JinjaTemplate t_;
+  std::string what_;  // "FILE [task] text", for errors
 };
 
 }  // namespace
@@ -165,8 +170,9 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   t.name = s.require_string("name");
   t.about = s.get_string("about", "");
   t.kind = s.get_string("kind", t.kind);
-  if (t.kind != "multiple_choice")
-    s.bad_value("kind", "only \"multiple_choice\" is supported so far (generation and bits per byte are not yet)");
+  if (t.kind != "multiple_choice" && t.kind != "multiple_context")
+    s.bad_value("kind", "expected \"multiple_choice\" or \"multiple_context\" (generation and bits per byte are "
+                        "not supported yet)");
   t.format = s.get_string("format", "");
   if (!t.format.empty() && t.format != "jsonl" && t.format != "json" && t.format != "csv" && t.format != "tsv")
     s.bad_value("format", "expected jsonl, json, csv or tsv");
@@ -214,9 +220,11 @@ TaskSpec load_task(const std::string& name_or_file) {
 std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
   if (!std::filesystem::is_regular_file(path)) fail_io("{}: no such data file", path);
   const std::string f = format_of(path, format);
-  if (f == "jsonl") return read_jsonl(path);
-  if (f == "json") return read_json_array(path);
-  return read_table(path, f == "tsv");
+  std::vector<Doc> docs = f == "jsonl" ? read_jsonl(path) : f == "json" ? read_json_array(path) : read_table(path, f == "tsv");
+  std::filesystem::path stem = std::filesystem::path(path).filename();
+  while (stem.has_extension()) stem = stem.stem();
+  for (Doc& d : docs) d.file_stem = stem.string();
+  return docs;
 }
 
 struct TaskRenderer::Impl {
@@ -269,21 +277,33 @@ TaskRenderer::TaskRenderer(const TaskSpec& spec) : impl_(std::make_unique<Impl>(
 TaskRenderer::~TaskRenderer() = default;
 TaskRenderer::TaskRenderer(TaskRenderer&&) noexcept = default;
 
-Item TaskRenderer::item(const Doc& doc, const std::vector<Doc>& fewshot) const {
+Item TaskRenderer::item(const Doc& doc, const std::vector<Doc>& fewshot, bool exclude_self) const {
   const TaskSpec& s = impl_->spec;
-  if (static_cast<int64_t>(fewshot.size()) < s.num_fewshot)
-    fail("{}: {} few-shot examples wanted, the few-shot data has {}", s.name, s.num_fewshot, fewshot.size());
-  Item it;
-  if (impl_->description) it.context = impl_->description->render(doc);
-  for (int64_t k = 0; k < s.num_fewshot; ++k) {
-    const Doc& ex = fewshot[static_cast<size_t>(k)];
+  std::string prefix;
+  if (impl_->description) prefix = impl_->description->render(doc);
+  int64_t taken = 0;
+  for (size_t k = 0; k < fewshot.size() && taken < s.num_fewshot; ++k) {
+    const Doc& ex = fewshot[k];
+    if (exclude_self && ex.fields == doc.fields) continue;
     const auto ch = impl_->choices_of(ex);
-    it.context += impl_->text.render(ex) + s.target_delimiter + ch[impl_->gold_of(ex, ch)] + s.fewshot_delimiter;
+    prefix += impl_->text.render(ex) + s.target_delimiter + ch[impl_->gold_of(ex, ch)] + s.fewshot_delimiter;
+    ++taken;
   }
-  it.context += impl_->text.render(doc);
+  if (taken < s.num_fewshot)
+    fail("{}: {} few-shot examples wanted, the few-shot data has only {}{}", doc.where, s.num_fewshot, taken,
+         exclude_self ? " besides this document" : "");
+  if (s.kind == "multiple_context" && s.num_fewshot > 0)
+    fail_usage("task {}: few-shot examples are not supported for multiple_context tasks", s.name);
+  Item it;
   it.choices = impl_->choices_of(doc);
   it.gold = impl_->gold_of(doc, it.choices);
-  for (const auto& c : it.choices) it.continuations.push_back(s.target_delimiter + c);
+  if (s.kind == "multiple_context") {
+    for (const auto& c : it.choices) it.contexts.push_back(prefix + c);
+    it.continuations.push_back(s.target_delimiter + impl_->text.render(doc));
+  } else {
+    it.contexts.push_back(prefix + impl_->text.render(doc));
+    for (const auto& c : it.choices) it.continuations.push_back(s.target_delimiter + c);
+  }
   return it;
 }
 

@@ -12,7 +12,15 @@
 //    context = description + few-shot examples (each "text + target_delimiter + gold
 //    choice", joined and followed by fewshot_delimiter) + text; continuations =
 //    target_delimiter + each choice. A target that renders as digits is the gold index,
-//    otherwise it must equal one of the choices.
+//    otherwise it must equal one of the choices. Few-shot examples are the first
+//    num_fewshot documents of the few-shot file (lm-eval's first_n sampler), leaving the
+//    item's own document out when the few-shot file is the data file (as lm-eval does when
+//    the few-shot split is the test split); too few is an error, as in lm-eval.
+//  - kind "multiple_context" (lm-eval's multiple-input tasks, e.g. Winogrande's partial
+//    scoring): the choices are contexts, each followed by one shared continuation
+//    (target_delimiter + text); the target is the gold index.
+//  - Templates see the document's fields, `doc` (the whole document) and `file_stem` (the
+//    data file's name without extension, e.g. MMLU's subject).
 //  - Built-in tasks are task files compiled into the binary (src/kormo/eval/tasks/).
 #pragma once
 
@@ -26,7 +34,7 @@ namespace kormo::eval {
 
 struct TaskSpec {
   std::string name, origin;           // origin: the task file, or "built-in NAME"
-  std::string kind = "multiple_choice";
+  std::string kind = "multiple_choice";  // or "multiple_context"
   std::string format;                 // jsonl | json | csv | tsv; empty: from the data file's extension
   std::string description;            // template, prepended once
   std::string text, target;           // templates
@@ -48,15 +56,16 @@ std::vector<TaskSpec> builtin_tasks();
 
 struct Doc {
   nlohmann::ordered_json fields;
-  std::string where;  // "file:line"
+  std::string where;      // "file:line"
+  std::string file_stem;  // the data file's name without directory and extension
 };
 // `format` as TaskSpec::format.
 std::vector<Doc> read_docs(const std::string& path, const std::string& format);
 
 struct Item {
-  std::string context;
-  std::vector<std::string> choices;       // as rendered (acc_norm divides by their length)
-  std::vector<std::string> continuations; // target_delimiter + choice
+  std::vector<std::string> contexts;       // one, or one per choice (multiple_context)
+  std::vector<std::string> choices;        // as rendered (acc_norm divides by their length)
+  std::vector<std::string> continuations;  // target_delimiter + choice, or the shared continuation
   int64_t gold = 0;
 };
 
@@ -66,10 +75,11 @@ class TaskRenderer {
   explicit TaskRenderer(const TaskSpec& spec);
   ~TaskRenderer();
   TaskRenderer(TaskRenderer&&) noexcept;
-  // `fewshot`: the documents examples are taken from (the first num_fewshot of them).
-  // Throws Error naming doc.where for a template that fails, no choices, an empty or
-  // duplicate choice, or a gold index out of range.
-  Item item(const Doc& doc, const std::vector<Doc>& fewshot) const;
+  // `fewshot`: the documents examples are taken from (the first num_fewshot of them,
+  // without documents equal to `doc` when exclude_self). Throws Error naming doc.where for
+  // a template that fails, no choices, an empty or duplicate choice, a gold index out of
+  // range, or too few few-shot documents.
+  Item item(const Doc& doc, const std::vector<Doc>& fewshot, bool exclude_self = false) const;
 
  private:
   struct Impl;

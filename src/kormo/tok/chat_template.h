@@ -1,25 +1,17 @@
 // Chat templates: the Jinja programs in tokenizer_config.json that turn a conversation
 // into the model's prompt text.
 //
-// Why our own interpreter: no Debian package offers a Jinja engine for C++ (`apt-cache
-// search jinja` lists only Python, Rust, R and editor packages), and a chat template uses
-// a small, well-defined part of the language. This module is that part: a lexer, a parser
-// to an AST and an evaluator over JSON values.
+// The Jinja engine is tok/jinja.h; this adds what transformers' apply_chat_template adds.
 //
 // Promises:
 //  - render() returns what transformers' apply_chat_template(tokenize=False) returns for
-//    the same messages and variables: Jinja with trim_blocks, lstrip_blocks, `{%-`/`-%}`,
-//    loop controls, the sandbox's globals (raise_exception, strftime_now, namespace,
-//    range, dict) and transformers' tojson (json.dumps, ensure_ascii=False); messages are
-//    normalised as transformers does (keys whose value is null dropped; a reasoning under
-//    reasoning_content, thinking or reasoning is given under `thinking` and
-//    `reasoning_content`). Strings print as Python prints them (True, None, ['a', 1]).
-//  - Anything outside the supported subset (an unknown tag, filter or test, a method we
-//    do not implement) is an error, never a silently different rendering. Syntax errors
-//    name "line L, column C"; runtime errors (raise_exception, type errors, an undefined
-//    value used as Jinja refuses) name the line and column of the expression.
-//  - Known differences: upper/lower/title/capitalize change ASCII letters only;
-//    dictionaries keep the order of the JSON they came from (render() taking
+//    the same messages and variables: the template in transformers' environment
+//    (JinjaOptions' defaults), the special tokens, messages, add_generation_prompt, tools
+//    and documents as variables; messages are normalised as transformers does (keys
+//    whose value is null dropped; a reasoning under reasoning_content, thinking or
+//    reasoning is given under `thinking` and `reasoning_content`).
+//  - Errors are the engine's, prefixed "chat template: ".
+//  - Dictionaries keep the order of the JSON they came from (render() taking
 //    nlohmann::json sees keys sorted, render_ordered() keeps the caller's order).
 //  - A ChatTemplate is immutable after construction; render() is thread-safe.
 #pragma once
@@ -28,6 +20,8 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "kormo/tok/jinja.h"
 
 namespace kormo::tok {
 
