@@ -63,12 +63,11 @@ def setup(tokenizer_json, shared_data, tmp_path_factory):  # noqa: F811
     return model_dir, tasks
 
 
-def evaluate(model, model_args, tasks):
+def evaluate(model, model_args, task_manager):
     import lm_eval
-    from lm_eval.tasks import TaskManager
     t0 = time.time()
     out = lm_eval.simple_evaluate(model=model, model_args=model_args, tasks=["kormo_copa_tiny"],
-                                  task_manager=TaskManager(include_path=str(tasks)), log_samples=True,
+                                  task_manager=task_manager, log_samples=True,
                                   batch_size=1, device="cpu", random_seed=0, numpy_random_seed=0,
                                   torch_random_seed=0, fewshot_random_seed=0)
     secs = time.time() - t0
@@ -79,7 +78,9 @@ def evaluate(model, model_args, tasks):
 
 def test_lm_eval_scores_the_same_through_kormo_serve(kormo_bin, setup):
     pytest.importorskip("lm_eval")
+    from lm_eval.tasks import TaskManager
     model_dir, tasks = setup
+    tasks = TaskManager(include_path=str(tasks))  # indexing lm-eval's own tasks takes a while: once
     acc_hf, ll_hf, secs_hf = evaluate("hf", {"pretrained": str(model_dir), "dtype": "float32"}, tasks)
     server = Server(kormo_bin, model_dir, "--name", "tiny")
     try:
