@@ -2,8 +2,9 @@
 
 `?q=...` sends a first message on load. The test drives Chromium over the DevTools
 protocol (--dump-dom's virtual time does not wait for a streamed body), waits until the
-page marks the reply finished, then checks the DOM shows the user's message and a
-non-empty assistant answer, and that a screenshot is not blank (many distinct colours).
+page marks the reply finished, then checks the DOM shows the user's message, that the
+streamed answer equals the API's answer for the same conversation (greedy: ?temperature=0),
+and that a screenshot is not blank (many distinct colours).
 """
 import asyncio
 import base64
@@ -99,9 +100,10 @@ async def drive_page(url, shot):
                         break
                     await asyncio.sleep(0.1)
                 html = await js("document.getElementById('log').outerHTML")
+                answer = await js("document.querySelector('.answer').textContent")
                 png = await call("Page.captureScreenshot", format="png")
                 shot.write_bytes(base64.b64decode(png["data"]))
-                return html
+                return html, answer
     finally:
         proc.terminate()
         proc.wait(30)
@@ -112,13 +114,17 @@ def test_chat_page_shows_a_streamed_reply(kormo_bin, model_dir, tmp_path):  # no
     s = Server(kormo_bin, model_dir, "--max-tokens-limit", 24)
     shot = tmp_path / "page.png"
     try:
-        url = f"http://127.0.0.1:{s.port}/?q=" + urllib.parse.quote("안녕하세요, 서울에 대해 알려주세요")
-        dom = asyncio.run(asyncio.wait_for(drive_page(url, shot), 180))
+        q = "안녕하세요, 서울에 대해 알려주세요"
+        url = f"http://127.0.0.1:{s.port}/?temperature=0&q=" + urllib.parse.quote(q)
+        dom, answer = asyncio.run(asyncio.wait_for(drive_page(url, shot), 180))
+        # What the API answers for the same conversation (greedy, thinking off).
+        status, want = s.post("/v1/chat/completions", {"messages": [{"role": "user", "content": q}], "temperature": 0,
+                                                      "chat_template_kwargs": {"enable_thinking": False}}, key=None)
+        assert status == 200, want
     finally:
         assert s.stop() == 0, "".join(s.log)
     assert '<div class="msg user">안녕하세요, 서울에 대해 알려주세요</div>' in dom, dom
-    answer = dom.split('<div class="answer">', 1)[1].split("</div>", 1)[0]
-    assert answer.strip(), dom
+    assert answer.strip() and answer == want["choices"][0]["message"]["content"], (answer, want, dom)
     assert any("POST /v1/chat/completions 200" in l for l in s.log)
     assert png_colours(shot) > 20
     print(f"screenshot: {shot}")

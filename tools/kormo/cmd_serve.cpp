@@ -25,6 +25,9 @@ void setup(CLI::App& verb) {
   verb.add_option("--context", o.context, "Tokens per sequence, prompt + output (default: the model's max_seq_len)");
   verb.add_option("--max-body", o.max_body, "Largest request body in bytes (larger: 413)")->capture_default_str();
   verb.add_option("--max-tokens-limit", o.max_tokens_limit, "Largest max_tokens a request may ask for")->capture_default_str();
+  verb.add_option("--http-threads", o.http_threads,
+                  "Connections served at once (each streaming client or keep-alive connection holds one)")
+      ->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads for the model (default: all cores)");
   verb.footer(
       "Endpoints: POST /v1/completions, /v1/chat/completions, /tokenize, /detokenize;\n"

@@ -123,6 +123,7 @@ Server::Server(const Options& o) : o_(o) {
     fail_usage("--context must be between 1 and the model's max_seq_len {} (got {})", cfg.max_seq_len, o.context);
   if (o.max_sequences < 1) fail_usage("--max-sequences must be ≥ 1 (got {})", o.max_sequences);
   if (o.max_tokens_limit < 1) fail_usage("--max-tokens-limit must be ≥ 1 (got {})", o.max_tokens_limit);
+  if (o.http_threads < 1) fail_usage("--http-threads must be ≥ 1 (got {})", o.http_threads);
   if (o.max_body < 1) fail_usage("--max-body must be ≥ 1 (got {})", o.max_body);
   if (std::filesystem::exists(o.model + "/tokenizer_config.json")) {
     try {
