@@ -28,8 +28,15 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${KORMO_SKIP_TEST_DEPS:-0}" != 1 ]]; then
+  # Headless Chromium: the chat page test (tests/python/test_serve_page.py).
+  if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+    echo "setup: installing chromium (test dependency)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  fi
   PY=${PYTHON:-python3}
-  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch" 2>/dev/null; then
+  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch, lm_eval, accelerate, tenacity" 2>/dev/null; then
     echo "setup: installing Python test/benchmark references (requirements-test.txt)"
     $PY -m pip install -q --root-user-action=ignore -r requirements-test.txt
   fi

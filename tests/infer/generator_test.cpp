@@ -145,3 +145,43 @@ TEST(Generator, PeekShowsTheCompletionGrowingStepByStep) {
   gen.take(id);
   EXPECT_THROW(gen.peek(id), Error);
 }
+
+TEST(Generator, PromptLogprobsEqualTheTrainingForward) {
+  Fixture f;
+  const int64_t V = tiny().vocab_size;
+  infer::Generator gen(f.w, nullptr, 3, 32);
+  // Three requests in one step: a scored prompt with no generation, a scored prompt that
+  // also generates, and a plain one whose greedy tokens must not change.
+  infer::Request scored, scored_gen, plain;
+  scored.prompt = {5, 17, 3, 88, 41, 2, 60};
+  scored.max_tokens = 0, scored.logprobs = 2, scored.prompt_logprobs = true;
+  scored_gen.prompt = {9, 9, 30, 12};
+  scored_gen.max_tokens = 3, scored_gen.logprobs = 1, scored_gen.prompt_logprobs = true;
+  scored_gen.sampling.temperature = 0;
+  plain.prompt = {1, 2, 3};
+  plain.max_tokens = 3, plain.sampling.temperature = 0;
+  const auto plain_alone = gen.run({plain})[0].tokens;
+  auto out = gen.run({scored, scored_gen, plain});
+  EXPECT_EQ(out[2].tokens, plain_alone);
+  EXPECT_TRUE(out[2].prompt_logprobs.empty());
+  EXPECT_TRUE(out[0].tokens.empty());
+  EXPECT_EQ(out[0].finish_reason, "length");
+  EXPECT_EQ(out[1].tokens.size(), 3u);
+  for (int k = 0; k < 2; ++k) {
+    const auto& req = k == 0 ? scored : scored_gen;
+    const auto& got = out[k].prompt_logprobs;
+    ASSERT_EQ(got.size(), req.prompt.size() - 1);
+    const auto l = full_logits(f.w, req.prompt);
+    for (size_t j = 1; j < req.prompt.size(); ++j) {
+      const auto want = infer::token_logprob(l.data() + (j - 1) * V, V, req.prompt[j], req.logprobs);
+      EXPECT_EQ(got[j - 1].token, req.prompt[j]);
+      EXPECT_NEAR(got[j - 1].logprob, want.logprob, 1e-4) << "request " << k << " position " << j;
+      ASSERT_EQ(got[j - 1].top.size(), static_cast<size_t>(req.logprobs));
+      EXPECT_EQ(got[j - 1].top[0].first, want.top[0].first);
+      EXPECT_NEAR(got[j - 1].top[0].second, want.top[0].second, 1e-4);
+    }
+  }
+  // The generated tokens of a scored request are the greedy ones of the full forward.
+  const auto l = full_logits(f.w, scored_gen.prompt);
+  EXPECT_EQ(out[1].tokens[0], argmax(l.data() + 3 * V, V));
+}

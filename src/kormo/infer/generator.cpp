@@ -39,7 +39,7 @@ int64_t Generator::add(Request r) {
     if (s.empty()) fail_usage("a stop string must not be empty");
   Sampler sampler(r.sampling, w_.config().vocab_size);
   auto seq = std::make_unique<Seq>(next_id_++, std::move(r), std::move(sampler));
-  if (seq->req.max_tokens == 0) seq->done = true, seq->out.finish_reason = "length";
+  if (seq->req.max_tokens == 0 && !seq->req.prompt_logprobs) seq->done = true, seq->out.finish_reason = "length";
   seqs_.push_back(std::move(seq));
   return seqs_.back()->id;
 }
@@ -80,18 +80,38 @@ std::vector<int64_t> Generator::step() {
   }
   std::vector<int64_t> finished;
   if (chunks_.empty()) return finished;
-  const float* logits = decoder_.forward(chunks_);
+  // Prompt scoring needs the logits of every prompt position; one forward then returns
+  // all positions of all chunks, and each chunk's last row drives its sampling.
+  const bool all_positions = std::any_of(stepping_.begin(), stepping_.end(),
+                                         [](const Seq* s) { return !s->prefilled && s->req.prompt_logprobs; });
+  int64_t rows = 0;
+  for (const auto& c : chunks_) rows += all_positions ? static_cast<int64_t>(c.tokens.size()) : 1;
+  const float* logits = decoder_.forward(chunks_, all_positions);
+  const int64_t V = w_.config().vocab_size;
   std::vector<float> host;
   if (!w_.backend().host_accessible()) {
-    host.resize(static_cast<size_t>(chunks_.size() * w_.config().vocab_size));
+    host.resize(static_cast<size_t>(rows * V));
     w_.backend().copy_to_host(host.data(), logits, host.size() * sizeof(float));
     logits = host.data();
   }
-  const int64_t V = w_.config().vocab_size;
+  int64_t first_row = 0;
   for (size_t i = 0; i < stepping_.size(); ++i) {
     Seq& s = *stepping_[i];
-    const float* row = logits + static_cast<int64_t>(i) * V;
+    const int64_t n_rows = all_positions ? static_cast<int64_t>(chunks_[i].tokens.size()) : 1;
+    const float* row = logits + (first_row + n_rows - 1) * V;
+    if (!s.prefilled && s.req.prompt_logprobs) {
+      const auto& p = s.req.prompt;
+      for (size_t j = 1; j < p.size(); ++j)
+        s.out.prompt_logprobs.push_back(
+            token_logprob(logits + (first_row + static_cast<int64_t>(j) - 1) * V, V, p[j], std::max<int64_t>(s.req.logprobs, 0)));
+    }
+    first_row += n_rows;
     s.prefilled = true;
+    if (s.req.max_tokens == 0) {
+      finish(s, "length");
+      finished.push_back(s.id);
+      continue;
+    }
     const int32_t t = s.sampler.sample(row, s.req.prompt, s.out.tokens);
     if (s.req.logprobs >= 0) s.out.logprobs.push_back(token_logprob(row, V, t, s.req.logprobs));
     s.out.tokens.push_back(t);

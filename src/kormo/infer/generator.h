@@ -12,6 +12,10 @@
 //    end of the context ("length").
 //  - Log-probabilities are of the model's distribution (raw logits), as OpenAI reports
 //    them, whatever the sampling processors did.
+//  - Prompt log-probabilities (Request::prompt_logprobs) come from the same prefill
+//    forward, all positions: entry j is token j+1 given tokens 0..j, equal to the
+//    training forward's log-softmax on the prompt. max_tokens 0 then still prefills
+//    (scores the prompt) and generates nothing.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +42,7 @@ struct Request {
   std::vector<int32_t> stop_tokens;
   std::vector<std::string> stop;  // stop strings (bytes of the decoded text)
   int64_t logprobs = -1;          // -1: none; n ≥ 0: the chosen token's and n alternatives
+  bool prompt_logprobs = false;   // score the prompt too, with max(logprobs, 0) alternatives
 };
 
 struct Completion {
@@ -45,6 +50,7 @@ struct Completion {
   std::string text;  // raw bytes; may end inside a UTF-8 sequence at "length"
   std::string finish_reason;  // "stop" or "length"
   std::vector<TokenLogprob> logprobs;
+  std::vector<TokenLogprob> prompt_logprobs;  // prompt.size() - 1 entries, tokens 1..
 };
 
 class Generator {

@@ -16,6 +16,9 @@ namespace embedded {
 // src/kormo/eval/tasks/*.toml: the built-in evaluation tasks.
 extern const EmbeddedFile eval_tasks[];
 extern const size_t eval_tasks_count;
+// src/kormo/serve/chat_page.html: the server's chat page.
+extern const EmbeddedFile serve_page[];
+extern const size_t serve_page_count;
 }  // namespace embedded
 
 }  // namespace kormo
