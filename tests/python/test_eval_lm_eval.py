@@ -269,3 +269,29 @@ def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
     assert p.returncode != 0 and "metric" in p.stderr, p.stderr
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", "no_such_task=x.jsonl", check=False)
     assert p.returncode == 2 and "kobest_copa" in p.stderr, p.stderr
+
+
+def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, tmp_path):
+    """kormo eval --endpoint against kormo serve scores what kormo eval scores in process."""
+    from test_serve import KEY, Server
+    tasks = ["kobest_copa", "kobest_boolq", "winogrande", "arc_easy"]
+    targs = [a for t in tasks for a in ("-t", f"{t}={data[t][0]}")]
+    run_kormo(kormo_bin, "eval", model_dir, *targs, "--limit", 12, "--samples", tmp_path / "local.jsonl")
+    server = Server(kormo_bin, model_dir, "--api-key", KEY)
+    try:
+        run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", KEY,
+                  "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *targs, "--limit", 12,
+                  "--samples", tmp_path / "remote.jsonl")
+        wrong = run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", "nope",
+                          "--tokenizer", model_dir / "tokenizer.json", *targs, "--limit", 1, check=False)
+        assert wrong.returncode != 0 and "401" in wrong.stderr, wrong.stderr
+    finally:
+        server.proc.terminate()
+        server.proc.wait(timeout=60)
+    local = [json.loads(l) for l in (tmp_path / "local.jsonl").read_text().splitlines()]
+    remote = [json.loads(l) for l in (tmp_path / "remote.jsonl").read_text().splitlines()]
+    assert len(local) == len(remote) == 12 * len(tasks)
+    for a, b in zip(local, remote):
+        assert a["where"] == b["where"]
+        assert max(abs(x - y) for x, y in zip(a["loglikelihoods"], b["loglikelihoods"])) <= 1e-4, a["where"]
+        assert a["greedy"] == b["greedy"] and a["pred"] == b["pred"], a["where"]

@@ -5,10 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "kormo/eval/endpoint.h"
 #include "kormo/eval/evaluate.h"
 #include "kormo/model/checkpoint.h"
 #include "kormo/tok/tokenizer.h"
@@ -25,7 +28,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, output, samples;
+  std::string model, tokenizer, output, samples, endpoint, api_key, served_model;
   std::vector<std::string> tasks, fewshot;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0;
   int threads = 0;
@@ -47,7 +50,10 @@ void list_tasks() {
 
 void run(const Args& a) {
   if (a.list) return list_tasks();
-  if (a.model.empty()) fail_usage("give a model directory (or --list-tasks)");
+  if (a.model.empty() && a.endpoint.empty()) fail_usage("give a model directory or --endpoint (or --list-tasks)");
+  if (!a.model.empty() && !a.endpoint.empty()) fail_usage("give a model directory or --endpoint, not both");
+  if (!a.endpoint.empty() && a.tokenizer.empty())
+    fail_usage("--endpoint needs --tokenizer (the served model's tokenizer.json: requests are sent as token ids)");
   if (a.tasks.empty()) fail_usage("give at least one --task TASK=DATA_FILE (see --list-tasks)");
   if (a.threads > 0) omp_set_num_threads(a.threads);
   if (a.limit < 0) fail_usage("--limit must be ≥ 0 (got {})", a.limit);
@@ -68,26 +74,42 @@ void run(const Args& a) {
         r.fewshot_data = it->second;
     runs.push_back(std::move(r));
   }
-  std::vector<std::string> inputs = {a.model};
+  std::vector<std::string> inputs;
+  if (!a.model.empty()) inputs.push_back(a.model);
   for (const auto& r : runs) inputs.push_back(r.data);
   for (const std::string& out : {a.output, a.samples})
     if (!out.empty()) kormo::check_output_not_input(out, inputs);
 
-  if (!std::filesystem::is_directory(a.model)) fail("{}: not a model directory (config.json + model.safetensors)", a.model);
+  if (!a.model.empty() && !std::filesystem::is_directory(a.model))
+    fail("{}: not a model directory (config.json + model.safetensors)", a.model);
   const std::string tok_path = a.tokenizer.empty() ? a.model + "/tokenizer.json" : a.tokenizer;
   if (!std::filesystem::exists(tok_path)) fail("{}: no tokenizer.json (give one with --tokenizer)", tok_path);
   auto tok = kormo::tok::Tokenizer::load(tok_path);
-  auto weights = kormo::model::load_model_dir(a.model);
-  if (static_cast<int64_t>(tok.vocab_size()) > weights.config().vocab_size)
-    fail("{}: tokenizer has {} tokens, more than the model's vocabulary of {}", tok_path, tok.vocab_size(),
-         weights.config().vocab_size);
-  kormo::eval::LoglikelihoodScorer scorer(weights, tok, {.max_length = a.max_length, .batch_tokens = a.batch_tokens});
+  std::optional<kormo::model::Weights> weights;
+  std::unique_ptr<kormo::eval::Scorer> scorer;
+  int64_t window = a.max_length;
+  if (a.endpoint.empty()) {
+    weights.emplace(kormo::model::load_model_dir(a.model));
+    if (static_cast<int64_t>(tok.vocab_size()) > weights->config().vocab_size)
+      fail("{}: tokenizer has {} tokens, more than the model's vocabulary of {}", tok_path, tok.vocab_size(),
+           weights->config().vocab_size);
+    if (window <= 0) window = weights->config().max_seq_len;
+    scorer = std::make_unique<kormo::eval::LoglikelihoodScorer>(
+        *weights, tok, kormo::eval::ScorerOptions{.max_length = window, .batch_tokens = a.batch_tokens});
+  } else {
+    if (window <= 0) window = 2048;
+    const int32_t bos = tok.special_ids().bos;
+    scorer = std::make_unique<kormo::eval::EndpointScorer>(
+        a.endpoint, tok,
+        kormo::eval::EndpointOptions{.model = a.served_model, .api_key = a.api_key, .max_length = window,
+                                     .prefix_token = bos >= 0 ? bos : 0});
+  }
 
   kormo::op_profile().enabled = a.profile;
   std::vector<kormo::eval::TaskResult> results;
   for (const auto& r : runs) {
     kormo::Progress progress(r.spec.name, 0, "items");
-    results.push_back(kormo::eval::evaluate_task(r, scorer, [&](int64_t done, int64_t total) {
+    results.push_back(kormo::eval::evaluate_task(r, *scorer, [&](int64_t done, int64_t total) {
       progress.update(static_cast<double>(done), fmt::format("{}/{}", done, total));
     }));
     const auto& res = results.back();
@@ -96,10 +118,10 @@ void run(const Args& a) {
   }
 
   if (a.profile) kormo::log_op_profile();
-  nlohmann::ordered_json config = {{"model", "kormo"},
-                                   {"model_args", a.model},
+  nlohmann::ordered_json config = {{"model", a.endpoint.empty() ? "kormo" : "kormo-endpoint"},
+                                   {"model_args", a.endpoint.empty() ? a.model : a.endpoint},
                                    {"tokenizer", tok_path},
-                                   {"max_length", a.max_length > 0 ? a.max_length : weights.config().max_seq_len},
+                                   {"max_length", window},
                                    {"limit", a.limit > 0 ? nlohmann::ordered_json(a.limit) : nlohmann::ordered_json()}};
   if (!a.output.empty()) {
     kormo::AtomicWriter w(a.output);
@@ -131,8 +153,15 @@ void setup(CLI::App& verb) {
   verb.add_option("--limit", a.limit, "Score only the first N documents of each task");
   verb.add_option("-o,--output", a.output, "Results JSON in lm-evaluation-harness's layout (written atomically)");
   verb.add_option("--samples", a.samples, "Per-item JSONL: context, choices, log-likelihoods, prediction, gold");
-  verb.add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json)");
-  verb.add_option("--max-length", a.max_length, "Context window in tokens (default: the model's max_seq_len)");
+  verb.add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json; needed with --endpoint)");
+  verb.add_option("--endpoint", a.endpoint,
+                  "Score through an OpenAI-compatible server instead of a model directory, e.g. "
+                  "http://127.0.0.1:8080/v1 (kormo serve, vLLM: /v1/completions with echo and logprobs)");
+  verb.add_option("--api-key", a.api_key, "Bearer token for --endpoint");
+  verb.add_option("--served-model", a.served_model,
+                  "The \"model\" name sent to --endpoint (default: the first one its /models lists)");
+  verb.add_option("--max-length", a.max_length,
+                  "Context window in tokens (default: the model's max_seq_len; 2048 with --endpoint)");
   verb.add_option("--batch-tokens", a.batch_tokens, "Tokens per forward pass")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
   verb.add_flag("--profile", a.profile, "Log the time spent in each model op at the end");
@@ -146,7 +175,8 @@ void setup(CLI::App& verb) {
       "  kormo eval runs/demo/pretrain/step-0000300 -t kobest_copa=KoBEST/COPA/dev.tsv \\\n"
       "      -t arc_easy=llmfoundry/arc_easy.jsonl -o results.json --samples samples.jsonl\n"
       "  kormo eval MODEL -t mmlu=mmlu/dev/anatomy_dev.csv --num-fewshot 5 --fewshot-data mmlu=mmlu/dev/anatomy_dev.csv\n"
-      "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100");
+      "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100\n"
+      "  kormo eval --endpoint http://127.0.0.1:8080/v1 --tokenizer MODEL/tokenizer.json -t piqa=piqa.jsonl");
   verb.callback([] { run(a); });
 }
 

@@ -10,7 +10,7 @@
 
 namespace kormo::eval {
 
-TaskResult evaluate_task(const TaskRun& run, const LoglikelihoodScorer& scorer,
+TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
                          const std::function<void(int64_t, int64_t)>& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   TaskResult r;

@@ -45,7 +45,7 @@ struct TaskResult {
 };
 
 // `progress(done, total)` as items finish.
-TaskResult evaluate_task(const TaskRun& run, const LoglikelihoodScorer& scorer,
+TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
                          const std::function<void(int64_t, int64_t)>& progress = {});
 
 nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const nlohmann::ordered_json& config);

@@ -14,16 +14,9 @@ namespace {
 
 const tok::EncodeOptions kEncode{.allow_special = true};
 
-// One continuation as the model sees it: `input` is fed, and its last targets.size()
-// positions predict `targets` (position q predicts the token after it).
-struct Sequence {
-  std::vector<int32_t> input, targets;
-  int64_t first_scored() const { return static_cast<int64_t>(input.size() - targets.size()); }
-};
-
 struct Item {
   size_t index;
-  std::vector<Sequence> seqs;
+  std::vector<ScoredSequence> seqs;
   int64_t shared = 0;  // leading input tokens common to every sequence, run once
 };
 
@@ -79,23 +72,14 @@ Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_
   if (req.contexts.size() > 1 && req.continuations.size() > 1 && req.contexts.size() != req.continuations.size())
     fail("item {}: {} contexts cannot pair with {} continuations", index, req.contexts.size(), req.continuations.size());
   Item it{index, {}, 0};
-  for (size_t j = 0; j < req.size(); ++j) {
-    EncodedPair p = encode_pair(tok, req.context(j), req.continuation(j), prefix);
-    if (p.continuation.empty()) fail("item {}: continuation {} encodes to no tokens", index, j);
-    if (static_cast<int64_t>(p.continuation.size()) > L)
-      fail("item {}: continuation {} has {} tokens, more than the window of {}", index, j, p.continuation.size(), L);
-    std::vector<int32_t> whole = std::move(p.context);
-    whole.insert(whole.end(), p.continuation.begin(), p.continuation.end());
-    // lm-eval keeps the last max_length + 1 tokens and feeds all but the last.
-    if (static_cast<int64_t>(whole.size()) > L + 1) whole.erase(whole.begin(), whole.end() - (L + 1));
-    whole.pop_back();
-    it.seqs.push_back({std::move(whole), std::move(p.continuation)});
-  }
+  for (size_t j = 0; j < req.size(); ++j)
+    it.seqs.push_back(scored_sequence(tok, req.context(j), req.continuation(j), L, prefix,
+                                      fmt::format("item {}, pair {}", index, j)));
   // Run once: the common prefix, but no further than any sequence's first scored
   // position + 1 (that position's logits come from the shared run) and leaving every
   // sequence at least one token of its own.
   int64_t shared = static_cast<int64_t>(it.seqs[0].input.size()) - 1;
-  for (const Sequence& s : it.seqs) {
+  for (const ScoredSequence& s : it.seqs) {
     const auto& a = it.seqs[0].input;
     int64_t common = std::mismatch(a.begin(), a.end(), s.input.begin(), s.input.end()).first - a.begin();
     shared = std::min({shared, common, s.first_scored() + 1, static_cast<int64_t>(s.input.size()) - 1});
@@ -105,6 +89,20 @@ Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_
 }
 
 }  // namespace
+
+ScoredSequence scored_sequence(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
+                               int64_t window, int32_t prefix_token, const std::string& what) {
+  EncodedPair p = encode_pair(tok, context, continuation, prefix_token);
+  if (p.continuation.empty()) fail("{}: the continuation encodes to no tokens", what);
+  if (static_cast<int64_t>(p.continuation.size()) > window)
+    fail("{}: the continuation has {} tokens, more than the window of {}", what, p.continuation.size(), window);
+  std::vector<int32_t> whole = std::move(p.context);
+  whole.insert(whole.end(), p.continuation.begin(), p.continuation.end());
+  // lm-eval keeps the last window + 1 tokens and feeds all but the last.
+  if (static_cast<int64_t>(whole.size()) > window + 1) whole.erase(whole.begin(), whole.end() - (window + 1));
+  whole.pop_back();
+  return {std::move(whole), std::move(p.continuation)};
+}
 
 EncodedPair encode_pair(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
                         int32_t prefix_token) {
@@ -148,7 +146,7 @@ std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
   int64_t capacity = 1, most_seqs = 1;
   for (size_t i = 0; i < requests.size(); ++i) {
     items.push_back(make_item(tok_, requests[i], i, L, opt_.prefix_token));
-    for (const Sequence& s : items.back().seqs) capacity = std::max<int64_t>(capacity, s.input.size());
+    for (const ScoredSequence& s : items.back().seqs) capacity = std::max<int64_t>(capacity, s.input.size());
     most_seqs = std::max<int64_t>(most_seqs, items.back().seqs.size());
   }
   std::vector<std::vector<ContinuationScore>> out(requests.size());
@@ -177,7 +175,7 @@ std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
     while (end < items.size()) {
       const Item& it = items[end];
       int64_t r = 0;
-      for (const Sequence& s : it.seqs) r += static_cast<int64_t>(s.input.size()) - it.shared;
+      for (const ScoredSequence& s : it.seqs) r += static_cast<int64_t>(s.input.size()) - it.shared;
       const int64_t n = static_cast<int64_t>(it.seqs.size());
       if (end > begin && (used_slots + n > slots || rows + r > max_rows || tokens + r + it.shared > opt_.batch_tokens))
         break;
@@ -221,7 +219,7 @@ std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
     for (size_t i = begin; i < end; ++i) {
       Item& it = items[i];
       for (size_t j = 0; j < it.seqs.size(); ++j) {
-        const Sequence& s = it.seqs[j];
+        const ScoredSequence& s = it.seqs[j];
         const int64_t n = static_cast<int64_t>(s.input.size());
         for (int64_t q = std::max(it.shared, s.first_scored()); q < n; ++q)
           scored.push_back({logits + (row + q - it.shared) * V, s.targets[q - s.first_scored()], &out[it.index][j]});

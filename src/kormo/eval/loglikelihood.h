@@ -53,6 +53,27 @@ struct EncodedPair {
 EncodedPair encode_pair(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
                         int32_t prefix_token);
 
+// What lm-eval feeds for one (context, continuation) pair after truncation to `window`
+// tokens: `input`, whose last targets.size() positions predict `targets` (position q
+// predicts the token after it; the continuation is targets). Throws Error for an empty
+// continuation or one longer than the window; `what` names the pair in messages.
+struct ScoredSequence {
+  std::vector<int32_t> input, targets;
+  int64_t first_scored() const { return static_cast<int64_t>(input.size() - targets.size()); }
+};
+ScoredSequence scored_sequence(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
+                               int64_t window, int32_t prefix_token, const std::string& what);
+
+// Anything that scores log-likelihood requests: the model in this process, or an
+// OpenAI-compatible server (endpoint.h).
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  // scores[i][j] for item i, pair j. `progress(done_items)` is called as items finish.
+  virtual std::vector<std::vector<ContinuationScore>> score(
+      std::span<const LoglikelihoodRequest> items, const std::function<void(int64_t)>& progress = {}) const = 0;
+};
+
 struct ScorerOptions {
   int64_t max_length = 0;        // context window in tokens (0: the model's max_seq_len)
   int32_t prefix_token = -1;     // for empty contexts (-1: the model's bos_token_id)
@@ -60,15 +81,14 @@ struct ScorerOptions {
   int64_t max_sequences = 64;    // KV-cache slots: continuations run together
 };
 
-class LoglikelihoodScorer {
+class LoglikelihoodScorer : public Scorer {
  public:
   LoglikelihoodScorer(const model::Weights& w, const tok::Tokenizer& tok, ScorerOptions opt = {});
 
-  // scores[i][j] for item i, pair j. `progress(done_items)` is called as items finish.
   // Throws Error for an item without pairs or with mismatched counts, an empty
   // continuation or a continuation longer than the window.
   std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
-                                                    const std::function<void(int64_t)>& progress = {}) const;
+                                                    const std::function<void(int64_t)>& progress = {}) const override;
 
  private:
   const model::Weights& w_;

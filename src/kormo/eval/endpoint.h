@@ -1,0 +1,44 @@
+// Scoring through an OpenAI-compatible server (kormo serve, vLLM, …): the same requests
+// and tokens as the in-process scorer, sent as token ids to /v1/completions with
+// echo, logprobs 1 and max_tokens 0, so a team can score a model served elsewhere.
+//
+// Promises:
+//  - Tokens are made here with the model's tokenizer exactly as LoglikelihoodScorer makes
+//    them (scored_sequence), so both backends score the same token sequences; the sum of
+//    the continuation's token_logprobs is the log-likelihood, and a continuation is greedy
+//    when each token's log-probability equals the best of its top_logprobs.
+//  - Errors name the URL and say what the server answered (status and its error message),
+//    or what was missing from the reply.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "kormo/eval/loglikelihood.h"
+
+namespace kormo::eval {
+
+struct EndpointOptions {
+  std::string model;              // the "model" field sent (empty: the first one GET /models lists)
+  std::string api_key;            // sent as a bearer token when not empty
+  int64_t max_length = 2048;      // the served model's context window
+  int32_t prefix_token = 0;       // for empty contexts
+  int64_t batch = 16;             // sequences per HTTP request
+  double timeout_seconds = 600;
+};
+
+class EndpointScorer : public Scorer {
+ public:
+  // `base_url`: e.g. http://127.0.0.1:8080/v1 (requests go to base_url + "/completions").
+  EndpointScorer(const std::string& base_url, const tok::Tokenizer& tok, EndpointOptions opt);
+  ~EndpointScorer() override;
+
+  std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
+                                                    const std::function<void(int64_t)>& progress = {}) const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kormo::eval
