@@ -29,7 +29,7 @@ fi
 
 if [[ "${KORMO_SKIP_TEST_DEPS:-0}" != 1 ]]; then
   PY=${PYTHON:-python3}
-  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch" 2>/dev/null; then
+  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch, gguf" 2>/dev/null; then
     echo "setup: installing Python test/benchmark references (requirements-test.txt)"
     $PY -m pip install -q --root-user-action=ignore -r requirements-test.txt
   fi

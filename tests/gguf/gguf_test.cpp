@@ -203,12 +203,14 @@ TEST(Gguf, BadInputErrors) {
 TEST_F(GgufTest, AtomicWriteLeavesNoFileOnError) {
   Writer w;
   w.set_u32("k", 1);
-  const auto missing = dir_ / "no" / "such" / "dir" / "t.gguf";
+  // Under a regular file: its directory cannot be made.
+  kormo::write_file_atomic((dir_ / "plain").string(), "x");
+  const auto bad = dir_ / "plain" / "t.gguf";
   try {
-    w.write(missing.string());
+    w.write(bad.string());
     FAIL() << "no error";
   } catch (const kormo::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(missing.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("plain"), std::string::npos) << e.what();
   }
   // A failed export keeps what was there, and leaves no temporary.
   const auto out = dir_ / "m.gguf";
@@ -225,7 +227,7 @@ TEST_F(GgufTest, AtomicWriteLeavesNoFileOnError) {
     EXPECT_NE(std::string(e.what()).find("more than the model's vocabulary"), std::string::npos) << e.what();
   }
   EXPECT_EQ(kormo::read_file(out.string()), "old");
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 2);  // plain, m.gguf
 }
 
 TEST_F(GgufTest, LlamaExportNamesShapesAndRopeOrder) {

@@ -233,3 +233,19 @@ def test_llama_cpp_continues_as_kormo(kormo_bin, llama_bin, models, tok_dir, tmp
         # n + 1: llama-simple counts its tokens so that it can stop one short of n.
         got = llama_run(llama_bin, path, prompt, n + 1)
         assert got.startswith(want), f"{typ} {prompt!r}:\n llama.cpp {got!r}\n kormo     {want!r}"
+
+
+def test_generate_timing_separates_prefill_and_decode(kormo_bin, models):
+    """`kormo generate --timing` (what bench/infer/run.py reads): one JSON line on stderr."""
+    r = run_kormo(kormo_bin, "-q", "generate", models["f32"], "-p", PROMPTS[0], "-p", PROMPTS[1], "-n", 5,
+                  "--temperature", "0", "--batch", 2, "--timing")
+    res = [json.loads(l) for l in r.stdout.splitlines()]
+    t = json.loads(r.stderr.strip().splitlines()[-1])
+    assert t["prompt_tokens"] == sum(x["prompt_tokens"] for x in res)
+    assert t["generated_tokens"] == sum(len(x["tokens"]) for x in res)
+    assert t["decode_tokens"] == t["generated_tokens"] - 2  # each prompt's first token comes from prefill
+    assert t["prefill_s"] > 0 and t["decode_s"] > 0
+    assert t["prefill_tokens_per_s"] == pytest.approx(t["prompt_tokens"] / t["prefill_s"])
+    assert t["decode_tokens_per_s"] == pytest.approx(t["decode_tokens"] / t["decode_s"])
+    bad = run_kormo(kormo_bin, "generate", models["f32"], "-p", "a", "-p", "b", "--batch", 1, "--timing", check=False)
+    assert bad.returncode == 2 and "--timing needs --batch" in bad.stderr
