@@ -9,8 +9,9 @@ bf16 and q8_0. Checked:
    saved rounded, so exporting them is exact) and within half a quantization step for q8_0;
  - llama.cpp (built by scripts/llama-cpp.sh, cached) tokenizes the prompts as kormo does (the
    pre-tokenizer metadata) and its greedy continuation equals `kormo generate --temperature 0` on
-   the same weights for 32 tokens (f32/f16/bf16) and the first 8 (q8_0, against fp32 weights:
-   quantization changes the logits, so only a prefix is required).
+   the same weights for 32 tokens (f32, f16, and bf16-rounded weights exported as f32); q8_0 (against
+   fp32 weights) up to the first near-tie; the bf16 file loads and generates (see CASES for why
+   its continuation is not compared).
 llama-simple prints text, not ids, so continuations are compared as bytes (the prompt's pieces
 then the generated ones); a different greedy token changes the bytes.
 """
@@ -24,7 +25,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_kormo
-from tokenizer_corpus import mixed_lines, write_lines
+from tokenizer_corpus import write_lines
 
 PROMPTS = ["대한민국 헌법 제1조 대한민국은", "First Citizen: Before we proceed any further"]
 NEW = 32
@@ -42,7 +43,11 @@ def llama_bin():
 @pytest.fixture(scope="module")
 def tok_dir(kormo_bin, shared_data, tmp_path_factory):
     t = tmp_path_factory.mktemp("ggtok")
-    write_lines(t / "train.txt", mixed_lines(shared_data, per_source=800))
+    # Real text only (mixed_lines also samples this repository's sources, which change with every edit).
+    en = (shared_data / "corpora/en/tinyshakespeare/input.txt").read_text().splitlines()[:4000]
+    ko = [l for f in sorted((shared_data / "corpora/ko/law_bills").rglob("*.txt"))[:4]
+          for l in f.read_text(encoding="utf-8", errors="ignore").splitlines()]
+    write_lines(t / "train.txt", en + ko)
     run_kormo(kormo_bin, "-q", "tokenizer", "train", "-o", t / "tok", "--vocab-size", 1500, t / "train.txt")
     return t / "tok"
 
@@ -200,14 +205,6 @@ def token_bytes(tok_dir, ids):
     return b"".join(added[i].encode() if i in added else bytes(dec[c] for c in inv[i]) for i in ids)
 
 
-def kormo_tokens(kormo_bin, model_dir, n):
-    args = ["generate", model_dir, "--temperature", "0", "-n", n, "--batch", 1]
-    for p in PROMPTS:
-        args += ["-p", p]
-    res = [json.loads(l) for l in run_kormo(kormo_bin, *args).stdout.splitlines()]
-    return [r["tokens"] for r in res]
-
-
 def llama_run(llama_bin, gguf_path, prompt, n):
     out = subprocess.run([str(llama_bin / "llama-simple"), "-m", str(gguf_path), "-n", str(n), prompt],
                          capture_output=True)
@@ -215,24 +212,58 @@ def llama_run(llama_bin, gguf_path, prompt, n):
     return out.stdout
 
 
-@pytest.mark.parametrize("typ,ref,n", [("f32", "f32", NEW), ("f16", "f16", NEW), ("bf16", "bf16", NEW),
-                                       ("q8_0", "f32", 8)])
-def test_llama_cpp_continues_as_kormo(kormo_bin, llama_bin, models, tok_dir, tmp_path, typ, ref, n):
+# f32/f16: all 32 tokens. q8_0 quantizes weights and activations, so there the continuations are
+# compared up to the first step where kormo's own top two choices are within MARGIN (a near-tie the
+# quantization may flip), over at least MIN_CHECKED tokens across the two prompts.
+# bf16: llama.cpp's CPU BF16 matrix product rounds the activations to bf16 (8-bit mantissa) before
+# the dot products, while kormo widens the weights and keeps fp32 activations; on this model that
+# flips greedy choices whose logit gap exceeds 0.1 within 13 tokens, so no continuation length is a
+# fair requirement. Checked instead: llama.cpp loads the BF16 file, tokenizes alike and generates;
+# the same bf16-rounded weights exported as F32 continue exactly as kormo for 32 tokens; and the
+# BF16 tensors hold exactly those values (test_gguf_package_reads_every_key_and_tensor).
+MARGIN = 0.1
+MIN_CHECKED = 8
+CASES = [("f32", "f32", "all"), ("f16", "f16", "all"), ("f32", "bf16", "all"), ("bf16", "bf16", "loads"),
+         ("q8_0", "f32", "margin")]
+
+
+def kormo_greedy(kormo_bin, model_dir, n):
+    args = ["generate", model_dir, "--temperature", "0", "-n", n, "--batch", 1, "--logprobs", 2]
+    for p in PROMPTS:
+        args += ["-p", p]
+    out = []
+    for line in run_kormo(kormo_bin, *args).stdout.splitlines():
+        r = json.loads(line)
+        gaps = [e["top_logprobs"][0]["logprob"] - e["top_logprobs"][1]["logprob"] for e in r["logprobs"]]
+        out.append((r["tokens"], gaps))
+    return out
+
+
+@pytest.mark.parametrize("typ,ref,mode", CASES)
+def test_llama_cpp_continues_as_kormo(kormo_bin, llama_bin, models, tok_dir, tmp_path, typ, ref, mode):
     path = export(kormo_bin, models[ref], typ, tmp_path / f"m.{typ}.gguf")
-    ours = kormo_tokens(kormo_bin, models[ref], n)
+    ours = kormo_greedy(kormo_bin, models[ref], NEW)
     enc = subprocess.run([kormo_bin, "tokenizer", "encode", "-t", str(tok_dir)],
                          input="".join(p + "\n" for p in PROMPTS).encode(), capture_output=True, check=True)
     our_prompt_ids = [[int(x) for x in l.split()] for l in enc.stdout.decode().splitlines()]
-    for prompt, prompt_ids, gen in zip(PROMPTS, our_prompt_ids, ours):
+    checked = 0
+    for prompt, prompt_ids, (gen, gaps) in zip(PROMPTS, our_prompt_ids, ours):
         tk = subprocess.run([str(llama_bin / "llama-tokenize"), "-m", str(path), "-p", prompt, "--ids",
                              "--log-disable"], capture_output=True, text=True)
         assert tk.returncode == 0, tk.stderr[-2000:]
         assert json.loads(tk.stdout.strip().splitlines()[-1]) == prompt_ids, prompt
-        assert len(gen) == n, f"{prompt!r}: kormo stopped after {len(gen)} tokens"
-        want = token_bytes(tok_dir, prompt_ids + gen)
-        # n + 1: llama-simple counts its tokens so that it can stop one short of n.
-        got = llama_run(llama_bin, path, prompt, n + 1)
-        assert got.startswith(want), f"{typ} {prompt!r}:\n llama.cpp {got!r}\n kormo     {want!r}"
+        assert len(gen) == NEW, f"{prompt!r}: kormo stopped after {len(gen)} tokens"
+        # Tokens before the first near-tie (all of them for f32/f16).
+        k = {"all": NEW, "loads": 0, "margin": next((i for i, g in enumerate(gaps) if g < MARGIN), NEW)}[mode]
+        checked += k
+        want = token_bytes(tok_dir, prompt_ids + gen[:k])
+        # NEW + 1: llama-simple counts its tokens so that it stops one short of the number asked for.
+        got = llama_run(llama_bin, path, prompt, NEW + 1)
+        assert len(got) > len(want), f"{typ}: llama.cpp generated nothing"
+        assert got.startswith(want), f"{typ} {prompt!r} ({k} tokens):\n llama.cpp {got!r}\n kormo     {want!r}"
+    if mode == "margin":
+        assert checked >= MIN_CHECKED, f"{typ}: only {checked} tokens before a near-tie"
+    print(f"{typ}: {checked} tokens compared")
 
 
 def test_generate_timing_separates_prefill_and_decode(kormo_bin, models):
