@@ -16,7 +16,6 @@ llama-simple prints text, not ids, so continuations are compared as bytes (the p
 then the generated ones); a different greedy token changes the bytes.
 """
 import json
-import os
 import shutil
 import subprocess
 import pathlib
@@ -89,8 +88,6 @@ def export(kormo_bin, model_dir, typ, path):
 
 
 def source_tensors(model_dir, cfg):
-    from safetensors.numpy import load_file
-    import torch
     from safetensors.torch import load_file as load_torch
     t = {k: v.float().numpy() for k, v in load_torch(str(model_dir / "model.safetensors")).items()}
     hd = cfg["head_dim"]
