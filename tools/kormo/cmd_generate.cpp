@@ -32,7 +32,7 @@ struct Args {
   kormo::infer::SamplingParams sampling;
   int64_t max_tokens = 16, logprobs = -1, batch = 8;
   int threads = 0;
-  bool add_bos = false, allow_special = false;
+  bool add_bos = false, allow_special = false, timing = false;
 };
 
 struct Prompt {
@@ -109,11 +109,50 @@ void run(const Args& a) {
   for (const auto& r : reqs) prompt_len.push_back(r.prompt.size());
 
   kormo::infer::Generator gen(weights, &tok, std::min<int64_t>(a.batch, std::max<size_t>(reqs.size(), 1)), capacity);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto results = gen.run(std::move(reqs));
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (a.timing && !reqs.empty()) {
+    // An untimed pass over the first prompt (one token), as llama-bench warms up: the first
+    // forward pays one-time costs (GEMM kernel generation, first touch of buffers).
+    kormo::infer::Request warm = reqs.front();
+    warm.max_tokens = 1;
+    const int64_t id = gen.add(std::move(warm));
+    while (gen.busy()) gen.step();
+    gen.take(id);
+  }
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto t0 = Clock::now();
+  std::vector<kormo::infer::Completion> results;
+  double prefill_s = 0;
+  if (!a.timing) {
+    results = gen.run(std::move(reqs));
+  } else {
+    // Every prompt is prefilled in the first step (it yields each one's first token); the
+    // later steps decode one token per sequence.
+    if (a.batch < static_cast<int64_t>(reqs.size()))
+      fail_usage("--timing needs --batch ≥ the number of prompts ({}), so that one step prefills them all",
+                 reqs.size());
+    std::vector<int64_t> ids;
+    for (auto& r : reqs) ids.push_back(gen.add(std::move(r)));
+    gen.step();
+    prefill_s = seconds_since(t0);
+    while (gen.busy()) gen.step();
+    for (int64_t id : ids) results.push_back(gen.take(id));
+  }
+  const double secs = seconds_since(t0);
   size_t in_tokens = 0, out_tokens = 0;
   for (size_t i = 0; i < results.size(); ++i) in_tokens += prompt_len[i], out_tokens += results[i].tokens.size();
+  if (a.timing) {
+    const double decode_s = secs - prefill_s;
+    const size_t decoded = out_tokens - std::min(out_tokens, results.size());
+    nlohmann::json t = {{"prompt_tokens", in_tokens},
+                        {"generated_tokens", out_tokens},
+                        {"decode_tokens", decoded},
+                        {"prefill_s", prefill_s},
+                        {"decode_s", decode_s},
+                        {"prefill_tokens_per_s", static_cast<double>(in_tokens) / prefill_s},
+                        {"decode_tokens_per_s", decode_s > 0 ? static_cast<double>(decoded) / decode_s : 0.0}};
+    std::fprintf(stderr, "%s\n", t.dump().c_str());
+  }
   kormo::log_info("{} prompts: {} prompt + {} generated tokens in {:.3f} s ({:.1f} generated tokens/s)",
                   results.size(), in_tokens, out_tokens, secs, static_cast<double>(out_tokens) / secs);
 
@@ -172,6 +211,10 @@ void setup(CLI::App& verb) {
                 "rendered by `kormo chat --render`; off: it is plain text");
   verb.add_option("--batch", a.batch, "Sequences decoded together")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_flag("--timing", a.timing,
+                "Print one JSON line on stderr: prefill (first step: every prompt, first tokens) and decode "
+                "(the later steps) seconds and tokens/s, after an untimed warm-up pass over the first "
+                "prompt; needs --batch ≥ the number of prompts");
   verb.add_option("--backend", a.backend, "Backend: cpu (cuda: not yet)")->capture_default_str();
   verb.footer(
       "Output: one JSON line per prompt, in input order: index, id (if given), prompt, prompt_tokens, text, tokens,\n"
