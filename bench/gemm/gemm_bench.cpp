@@ -85,6 +85,25 @@ int main(int argc, char** argv) {
     shapes.push_back(s);
   }
 #if defined(USE_KORMO_BF16)
+  {
+    // Conversion rate: the AVX512_BF16 array path against the scalar rounding loop.
+    const int64_t n = 32 << 20;
+    std::vector<float> x(n, 1.2345f);
+    std::vector<uint16_t> y(n);
+    double vec = 1e9, scalar = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+      auto t0 = std::chrono::steady_clock::now();
+      kormo::backend::cpu_ops::to_bf16(y.data(), x.data(), n);
+      auto t1 = std::chrono::steady_clock::now();
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) y[i] = kormo::backend::cpu_ops::to_bf16(x[i]);
+      auto t2 = std::chrono::steady_clock::now();
+      vec = std::min(vec, std::chrono::duration<double>(t1 - t0).count());
+      scalar = std::min(scalar, std::chrono::duration<double>(t2 - t1).count());
+    }
+    std::printf("fp32->bf16: array path %.2f GB/s read, scalar loop %.2f GB/s read\n", 4.0 * n / vec * 1e-9,
+                4.0 * n / scalar * 1e-9);
+  }
   std::printf("bf16 kernels: %s (fwd), %s (dinp), %s (dW)\n",
               kormo::backend::cpu_ops::gemm_bf16_impl(false, true, 2048, 768, 768, 768, 768, 768, false).c_str(),
               kormo::backend::cpu_ops::gemm_bf16_impl(false, false, 2048, 768, 768, 768, 768, 768, false).c_str(),
