@@ -171,9 +171,11 @@ def main():
                         rates, mem = run_torch(name, a, "bf16" in c, "compile" in c)
                     if rates is None:
                         med[c] = [None]
+                        print(f"  {name} round {r + 1} {c}: did not finish within {a.compile_timeout:.0f} s", flush=True)
                         continue
                     med[c].append(statistics.median(rates))
                     rss[c] = max(rss[c], mem)
+                    print(f"  {name} round {r + 1} {c}: {med[c][-1]:.0f} tok/s, peak RSS {mem:.0f} MiB", flush=True)
             got = {c: statistics.median(v) for c, v in med.items() if v and v != [None]}
             best_torch = max((v for c, v in got.items() if c.startswith("torch")), default=None)
             print(f"{name} ({n_params(m) / 1e6:.1f}M params, batch {a.batch} x seq {a.seq}, {a.threads} threads, "
