@@ -89,8 +89,6 @@ Precision parse_precision(const std::string& s, const std::string& what) {
   fail_usage("{}: precision must be \"fp32\" or \"bf16\" (got \"{}\")", what, s);
 }
 
-const char* precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
-
 void rope_tables(const ModelConfig& cfg, int64_t T, std::vector<float>& cs, std::vector<float>& sn) {
   // Computed in fp32 the way transformers does it (inv_freq = 1/theta^(2i/hd),
   // angle = pos · inv_freq), so checkpoints match HF.

@@ -42,7 +42,6 @@ void rope_tables(const ModelConfig& c, int64_t T, std::vector<float>& cos, std::
 enum class Precision { kFp32, kBf16 };
 // "fp32" / "bf16"; anything else is a usage error naming `what` (the option or key).
 Precision parse_precision(const std::string& s, const std::string& what);
-const char* precision_name(Precision p);
 
 class Runner {
  public:
