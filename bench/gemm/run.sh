@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the GEMM benchmark once per library and runs each with 2 threads.
-# Usage: bash bench/gemm/run.sh [threads]
+# Usage: bash bench/gemm/run.sh [threads]   (LIBS="onednn bf16" runs a subset)
 set -euo pipefail
 cd "$(dirname "$0")"
 T=${1:-2}
@@ -13,6 +13,16 @@ $CXX $F -DUSE_OPENBLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread gemm_ben
 $CXX $F -DUSE_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp gemm_bench.cpp -o "$B/blis" \
   -L/usr/lib/x86_64-linux-gnu/blis-openmp -lblis
 $CXX $F -DUSE_DNNL gemm_bench.cpp -o "$B/onednn" -ldnnl
-for lib in openblas blis onednn; do
+# kormo's bf16 GEMM, linked from the engine build (KORMO_BUILD, default ../../build).
+K=${KORMO_BUILD:-../../build}
+if [ -f "$K/src/libkormo_backend.a" ]; then
+  $CXX $F -DUSE_KORMO_BF16 -I../../src gemm_bench.cpp -o "$B/bf16" "$K/src/libkormo_backend.a" \
+    "$K/src/libkormo_util.a" -ldnnl -lfmt
+  DEFAULT_LIBS="openblas blis onednn bf16"
+else
+  echo "no engine build at $K: skipping the bf16 column" >&2
+  DEFAULT_LIBS="openblas blis onednn"
+fi
+for lib in ${LIBS:-$DEFAULT_LIBS}; do
   OMP_NUM_THREADS=$T BLIS_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T "$B/$lib" "$T"
 done

@@ -284,6 +284,34 @@ TEST_F(Cuda, GemmTf32AndBf16) {
   gemm_parity(*gpu_, 1e-2);
 }
 
+// The mixed-precision pieces: fp32 → bf16 bit-identical to the CPU's rounding, and the
+// bf16 GEMM (fp32 accumulation) on the same bf16 operands within fp32 summation error.
+TEST_F(Cuda, Bf16ConversionAndGemm) {
+  const int64_t m = 67, n = 45, k = 130, pad = 3;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (bool acc : {false, true}) {
+        SCOPED_TRACE(std::string("trans_a=") + (ta ? "1" : "0") + " trans_b=" + (tb ? "1" : "0") +
+                     " accumulate=" + (acc ? "1" : "0"));
+        const int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+        const auto a = randn((ta ? k : m) * lda, 27), b = randn((tb ? n : k) * ldb, 28), c = randn(m * ldc, 29);
+        std::vector<std::vector<uint16_t>> converted;
+        auto run = [&](Backend& be) {
+          auto A = upload(be, a), B = upload(be, b), C = upload(be, c);
+          Array<uint16_t> Ab(be, A.size()), Bb(be, B.size());
+          be.to_bf16(Ab.data(), A.data(), A.size());
+          be.to_bf16(Bb.data(), B.data(), B.size());
+          be.gemm_bf16(ta, tb, m, n, k, Ab.data(), lda, Bb.data(), ldb, acc, C.data(), ldc);
+          converted.push_back(download(Ab));
+          return download(C);
+        };
+        const auto want = run(cpu()), got = run(*gpu_);
+        EXPECT_EQ(converted[0], converted[1]) << "fp32 → bf16 rounding differs between CPU and GPU";
+        EXPECT_LE(max_rel(got, want), 1e-5);
+        EXPECT_TRUE(bit_identical(got, run(*gpu_)));
+      }
+}
+
 TEST_F(Cuda, Sums) {
   for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{3'000'007}}) {
     const auto x = randn(n, 26);

@@ -33,9 +33,11 @@ def test_transformers_loads_checkpoint_with_same_logits(kormo_bin, tmp_path):
     assert np.abs(theirs).max() > 0.1  # the comparison is not between near-zero logits
 
 
-def test_exact_resume(kormo_bin, tmp_path):
-    straight = small_run(kormo_bin, tmp_path, "straight")
-    resumed = small_run(kormo_bin, tmp_path, "resumed")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_exact_resume(kormo_bin, tmp_path, precision):
+    # bf16: the resumed run rebuilds its bf16 weight copy from the saved fp32 master weights.
+    straight = small_run(kormo_bin, tmp_path, "straight", train=dict(precision=precision))
+    resumed = small_run(kormo_bin, tmp_path, "resumed", train=dict(precision=precision))
     run_kormo(kormo_bin, "-q", "pretrain", straight)
     run_kormo(kormo_bin, "-q", "pretrain", resumed, "--max-steps", "5")  # stops mid-way, off the checkpoint grid
     assert (tmp_path / "resumed" / "step-0000005").is_dir()

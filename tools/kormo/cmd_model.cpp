@@ -140,6 +140,7 @@ void setup(CLI::App& verb) {
   check->add_option("--lr", chk.lr, "AdamW learning rate");
   check->add_option("--weight-decay", chk.weight_decay, "AdamW weight decay");
   check->add_option("--backend", chk.backend, "cpu, cuda or auto");
+  check->add_option("--precision", chk.precision, "fp32 or bf16 (matmuls)");
   check->callback([] { kormo::train::model_check(chk); });
 }
 

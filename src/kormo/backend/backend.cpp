@@ -20,6 +20,17 @@ void Backend::matmul_backward(float* dinp, float* dw, const float* dout, const f
   gemm(true, false, OC, C, N, 1.f, dout, OC, inp, C, 1.f, dw, C);
 }
 
+void Backend::matmul_forward_bf16(float* out, const uint16_t* inp, const uint16_t* w, int64_t N, int64_t C,
+                                  int64_t OC) {
+  gemm_bf16(false, true, N, OC, C, inp, C, w, C, false, out, OC);
+}
+
+void Backend::matmul_backward_bf16(float* dinp, float* dw, const uint16_t* dout, const uint16_t* inp,
+                                   const uint16_t* w, int64_t N, int64_t C, int64_t OC, bool accumulate) {
+  gemm_bf16(false, false, N, C, OC, dout, OC, w, C, accumulate, dinp, C);
+  gemm_bf16(true, false, OC, C, N, dout, OC, inp, C, true, dw, C);
+}
+
 Backend& get(const std::string& name) {
   if (name == "cpu") return cpu();
   if (name == "cuda" || name == "auto") {

@@ -84,6 +84,18 @@ class Backend {
   void matmul_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, int64_t N,
                        int64_t C, int64_t OC, bool accumulate);
 
+  // Mixed precision: bf16 values are stored as uint16_t (the upper half of the fp32 bit
+  // pattern). dst = bf16(src), rounded to nearest even.
+  virtual void to_bf16(uint16_t* dst, const float* src, int64_t n) = 0;
+  // Row-major C[m,n] (fp32) = op(A)·op(B), or += when accumulate, with A and B in bf16 and
+  // the products summed in fp32 (strides and op() as for gemm).
+  virtual void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a,
+                         int64_t lda, const uint16_t* b, int64_t ldb, bool accumulate, float* c, int64_t ldc) = 0;
+  // matmul_forward / matmul_backward on bf16 operands; outputs and dw stay fp32.
+  void matmul_forward_bf16(float* out, const uint16_t* inp, const uint16_t* w, int64_t N, int64_t C, int64_t OC);
+  void matmul_backward_bf16(float* dinp, float* dw, const uint16_t* dout, const uint16_t* inp, const uint16_t* w,
+                            int64_t N, int64_t C, int64_t OC, bool accumulate);
+
   // Rotate-half RoPE in place on `heads` heads of width hd at the start of each row of x
   // (row stride ld); pos[n] is the position inside the document; cos/sin are [max_pos, hd/2].
   virtual void rope_forward(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,

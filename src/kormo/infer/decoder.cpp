@@ -9,13 +9,34 @@
 
 namespace kormo::infer {
 
-Decoder::Decoder(const model::Weights& w, KvCache& cache) : w_(w), cache_(cache), be_(w.backend()) {
+Decoder::Decoder(const model::Weights& w, KvCache& cache, model::Precision precision)
+    : w_(w), cache_(cache), be_(w.backend()), precision_(precision) {
+  if (precision_ == model::Precision::kBf16) {
+    // The weights are const for an inference decoder's lifetime: convert once.
+    wbf_ = backend::Array<uint16_t>(be_, w.size());
+    be_.to_bf16(wbf_.data(), w.data(), w.size());
+  }
   std::vector<float> cs, sn;
   model::rope_tables(w.config(), cache.capacity(), cs, sn);
   rope_cos_ = backend::Array<float>(be_, static_cast<int64_t>(cs.size()));
   rope_sin_ = backend::Array<float>(be_, static_cast<int64_t>(sn.size()));
   rope_cos_.upload(cs.data(), static_cast<int64_t>(cs.size()));
   rope_sin_.upload(sn.data(), static_cast<int64_t>(sn.size()));
+}
+
+void Decoder::linear(float* out, const float* inp, int64_t woff, int64_t rows, int64_t in, int64_t out_dim) {
+  if (precision_ == model::Precision::kFp32) {
+    OpTimer tm("matmul");
+    be_.matmul_forward(out, inp, w_.data() + woff, rows, in, out_dim);
+    return;
+  }
+  inp_bf_.ensure(be_, rows * in);
+  {
+    OpTimer tm("to_bf16");
+    be_.to_bf16(inp_bf_.data(), inp, rows * in);
+  }
+  OpTimer tm("matmul");
+  be_.matmul_forward_bf16(out, inp_bf_.data(), wbf_.data() + woff, rows, in, out_dim);
 }
 
 std::vector<float> Decoder::forward_host(std::span<const Chunk> chunks, bool all_positions) {
@@ -89,10 +110,7 @@ const float* Decoder::forward(std::span<const Chunk> chunks, bool all_positions)
       OpTimer tm("rmsnorm");
       be_.rmsnorm_forward(ln, rstd, x, P + o.ln1, N, C, eps);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(qkv, ln, P + o.wq, N, C, QKV);
-    }
+    linear(qkv, ln, o.wq, N, C, QKV);
     {
       OpTimer tm("rope");
       be_.rope_forward(qkv, QKV, pos_.data(), cs, sn, N, nh, hd);
@@ -111,10 +129,7 @@ const float* Decoder::forward(std::span<const Chunk> chunks, bool all_positions)
       be_.attention_cached(att, qkv, QKV, kc, cache_.v(l), cache_.row_stride(), cache_.slot_stride(), rows_.data(),
                            past_.data(), slots_.data(), S, nh, nkv, hd);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(branch, att, P + o.wo, N, Q, C);
-    }
+    linear(branch, att, o.wo, N, Q, C);
     {
       OpTimer tm("residual");
       be_.residual_forward(x2, x, branch, N * C);
@@ -123,18 +138,12 @@ const float* Decoder::forward(std::span<const Chunk> chunks, bool all_positions)
       OpTimer tm("rmsnorm");
       be_.rmsnorm_forward(ln, rstd, x2, P + o.ln2, N, C, eps);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(gu, ln, P + o.wg, N, C, 2 * F);
-    }
+    linear(gu, ln, o.wg, N, C, 2 * F);
     {
       OpTimer tm("swiglu");
       be_.swiglu_forward(h, gu, N, F);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(branch, h, P + o.wd, N, F, C);
-    }
+    linear(branch, h, o.wd, N, F, C);
     {
       OpTimer tm("residual");
       be_.residual_forward(x, x2, branch, N * C);
@@ -150,10 +159,7 @@ const float* Decoder::forward(std::span<const Chunk> chunks, bool all_positions)
     OpTimer tm("rmsnorm");
     be_.rmsnorm_forward(lnf, rstdf, final_rows, P + Lo.norm, R, C, eps);
   }
-  {
-    OpTimer tm("matmul");
-    be_.matmul_forward(logits, lnf, P + Lo.head, R, C, V);
-  }
+  linear(logits, lnf, Lo.head, R, C, V);
   for (int64_t s = 0; s < S; ++s) cache_.advance(slots_[s], rows_[s + 1] - rows_[s]);
   return logits;
 }

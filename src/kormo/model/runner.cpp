@@ -14,6 +14,8 @@ namespace kormo::model {
 struct Runner::Acts {
   struct Layer {
     float *ln1, *rstd1, *qkv, *att, *lse, *res2, *ln2, *rstd2, *gu, *h;
+    // bf16 runs: the bf16 copies of the four GEMM inputs.
+    uint16_t *ln1_bf = nullptr, *att_bf = nullptr, *ln2_bf = nullptr, *h_bf = nullptr;
   };
   std::vector<float*> resid;  // [L+1][N,C]: layer inputs, resid[L] the last layer's output
   std::vector<Layer> layers;
@@ -21,6 +23,8 @@ struct Runner::Acts {
   // Gradient scratch shared by all layers (training only).
   float *dres_a = nullptr, *dres_b = nullptr, *dln = nullptr, *dh = nullptr, *dgu = nullptr, *datt = nullptr,
         *dqkv = nullptr;
+  // bf16 runs: the final norm's output and one output gradient at a time, in bf16.
+  uint16_t *lnf_bf = nullptr, *dout_bf = nullptr;
 
   // Returns the floats needed; fills `a` with pointers into `base` when given.
   static int64_t carve(const ModelConfig& c, bool training, int64_t B, int64_t T, int64_t logit_rows, float* base,
@@ -53,7 +57,37 @@ struct Runner::Acts {
     }
     return off;
   }
+
+  // The bf16 area of a bf16 run, laid out like carve(); sets the *_bf pointers of a
+  // carved `a` when `base` is given.
+  static int64_t carve_bf16(const ModelConfig& c, bool training, int64_t B, int64_t T, int64_t logit_rows,
+                            uint16_t* base, Acts* a) {
+    const int64_t N = B * T, C = c.hidden_size, Q = c.num_heads * c.head_dim, KV = c.num_kv_heads * c.head_dim,
+                  F = c.intermediate_size, L = c.num_layers;
+    int64_t off = 0;
+    auto take = [&](int64_t n) {
+      uint16_t* p = base ? base + off : nullptr;
+      off += (n + 31) / 32 * 32;  // 64-byte aligned slices
+      return p;
+    };
+    for (int64_t l = 0; l < (training ? L : 1); ++l) {
+      uint16_t *ln1 = take(N * C), *att = take(N * Q), *ln2 = take(N * C), *h = take(N * F);
+      if (!a) continue;
+      for (int64_t j = training ? l : 0; j < (training ? l + 1 : L); ++j)
+        a->layers[j].ln1_bf = ln1, a->layers[j].att_bf = att, a->layers[j].ln2_bf = ln2, a->layers[j].h_bf = h;
+    }
+    uint16_t* lnf = take(N * C);
+    uint16_t* dout = training ? take(std::max({N * (Q + 2 * KV), N * 2 * F, N * C, logit_rows * c.vocab_size})) : nullptr;
+    if (a) a->lnf_bf = lnf, a->dout_bf = dout;
+    return off;
+  }
 };
+
+Precision parse_precision(const std::string& s, const std::string& what) {
+  if (s == "fp32") return Precision::kFp32;
+  if (s == "bf16") return Precision::kBf16;
+  fail_usage("{}: precision must be \"fp32\" or \"bf16\" (got \"{}\")", what, s);
+}
 
 void rope_tables(const ModelConfig& cfg, int64_t T, std::vector<float>& cs, std::vector<float>& sn) {
   // Computed in fp32 the way transformers does it (inv_freq = 1/theta^(2i/hd),
@@ -72,7 +106,8 @@ void rope_tables(const ModelConfig& cfg, int64_t T, std::vector<float>& cs, std:
   }
 }
 
-Runner::Runner(const Weights& w, Mode mode) : w_(w), be_(w.backend()), mode_(mode) {
+Runner::Runner(const Weights& w, Mode mode, Precision precision)
+    : w_(w), be_(w.backend()), mode_(mode), precision_(precision) {
   if (mode == Mode::kTraining) grads_ = backend::Array<float>(be_, w.size());
 }
 
@@ -115,6 +150,15 @@ void Runner::prepare(const Batch& batch, bool with_targets) {
   const int64_t logit_rows = last_only_ ? B : N;
   const bool training = mode_ == Mode::kTraining;
   acts_.ensure(be_, Acts::carve(cfg, training, B, T, logit_rows, nullptr, nullptr));
+  if (precision_ == Precision::kBf16) {
+    acts_bf_.ensure(be_, Acts::carve_bf16(cfg, training, B, T, logit_rows, nullptr, nullptr));
+    if (shadow_stale_) {
+      OpTimer tm("to_bf16");
+      wbf_.ensure(be_, w_.size());
+      be_.to_bf16(wbf_.data(), w_.data(), w_.size());
+      shadow_stale_ = false;
+    }
+  }
   for (auto* a : {&inputs_, &targets_, &pos_, &seg_start_}) a->ensure(be_, N);
   inputs_.upload(batch.inputs.data(), N);
   if (with_targets) targets_.upload(batch.targets.data(), N);
@@ -147,6 +191,8 @@ double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
   const float eps = static_cast<float>(cfg.rms_eps);
   Acts a;
   Acts::carve(cfg, mode_ == Mode::kTraining, B, T, logits_rows_, acts_.data(), &a);
+  if (precision_ == Precision::kBf16)
+    Acts::carve_bf16(cfg, mode_ == Mode::kTraining, B, T, logits_rows_, acts_bf_.data(), &a);
   const float* P = w_.data();
   const int32_t* pos = pos_.data();
   const float *cs = rope_cos_.data(), *sn = rope_sin_.data();
@@ -161,11 +207,8 @@ double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
       OpTimer tm("rmsnorm");
       be_.rmsnorm_forward(s.ln1, s.rstd1, a.resid[l], P + o.ln1, N, C, eps);
     }
-    {
-      // q_proj, k_proj and v_proj are adjacent in the flat buffer: one GEMM computes all three.
-      OpTimer tm("matmul");
-      be_.matmul_forward(s.qkv, s.ln1, P + o.wq, N, C, QKV);
-    }
+    // q_proj, k_proj and v_proj are adjacent in the flat buffer: one GEMM computes all three.
+    linear_forward(s.qkv, s.ln1, s.ln1_bf, o.wq, N, C, QKV);
     {
       OpTimer tm("rope");
       be_.rope_forward(s.qkv, QKV, pos, cs, sn, N, nh, hd);
@@ -176,10 +219,7 @@ double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
       be_.attention_forward(s.att, s.lse, s.qkv, s.qkv + Q, s.qkv + Q + KV, QKV, QKV, seg_start_.data(), B, T, nh,
                             nkv, hd);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(a.branch, s.att, P + o.wo, N, Q, C);
-    }
+    linear_forward(a.branch, s.att, s.att_bf, o.wo, N, Q, C);
     {
       OpTimer tm("residual");
       be_.residual_forward(s.res2, a.resid[l], a.branch, N * C);
@@ -188,19 +228,13 @@ double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
       OpTimer tm("rmsnorm");
       be_.rmsnorm_forward(s.ln2, s.rstd2, s.res2, P + o.ln2, N, C, eps);
     }
-    {
-      // gate_proj and up_proj are adjacent too: one GEMM gives rows [gate | up].
-      OpTimer tm("matmul");
-      be_.matmul_forward(s.gu, s.ln2, P + o.wg, N, C, 2 * F);
-    }
+    // gate_proj and up_proj are adjacent too: one GEMM gives rows [gate | up].
+    linear_forward(s.gu, s.ln2, s.ln2_bf, o.wg, N, C, 2 * F);
     {
       OpTimer tm("swiglu");
       be_.swiglu_forward(s.h, s.gu, N, F);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_forward(a.branch, s.h, P + o.wd, N, F, C);
-    }
+    linear_forward(a.branch, s.h, s.h_bf, o.wd, N, F, C);
     {
       OpTimer tm("residual");
       be_.residual_forward(a.resid[l + 1], s.res2, a.branch, N * C);
@@ -210,12 +244,22 @@ double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
     OpTimer tm("rmsnorm");
     be_.rmsnorm_forward(a.lnf, a.rstdf, a.resid[cfg.num_layers], P + L.norm, N, C, eps);
   }
-  {
-    OpTimer tm("matmul");
-    if (opts.last_only)  // row b's last position sits at lnf[(b·T + T−1)·C]: a strided GEMM
+  if (opts.last_only) {
+    // Row b's last position sits at lnf[(b·T + T−1)·C]: a strided GEMM.
+    if (precision_ == Precision::kBf16) {
+      {
+        OpTimer tm("to_bf16");
+        be_.to_bf16(a.lnf_bf, a.lnf, N * C);
+      }
+      OpTimer tm("matmul");
+      be_.gemm_bf16(false, true, B, V, C, a.lnf_bf + (T - 1) * C, T * C, wbf_.data() + L.head, C, false, a.logits,
+                    V);
+    } else {
+      OpTimer tm("matmul");
       be_.gemm(false, true, B, V, C, 1.f, a.lnf + (T - 1) * C, T * C, P + L.head, C, 0.f, a.logits, V);
-    else
-      be_.matmul_forward(a.logits, a.lnf, P + L.head, N, C, V);
+    }
+  } else {
+    linear_forward(a.logits, a.lnf, a.lnf_bf, L.head, N, C, V);
   }
   logits_ = a.logits;
   losses_ = nullptr;
@@ -241,6 +285,8 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
   weight_.upload(weight.data(), N);
   Acts a;
   Acts::carve(cfg, true, B, T, logits_rows_, acts_.data(), &a);
+  if (precision_ == Precision::kBf16) Acts::carve_bf16(cfg, true, B, T, logits_rows_, acts_bf_.data(), &a);
+  dout_bf_ = a.dout_bf;
   const float* P = w_.data();
   float* G = grads_.data();
   const int32_t* pos = pos_.data();
@@ -258,10 +304,7 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
     OpTimer tm("crossentropy");
     be_.crossentropy_backward(a.logits, a.logits, a.ce_lse, targets_.data(), weight_.data(), N, V, z_loss_);
   }
-  {
-    OpTimer tm("matmul");
-    be_.matmul_backward(a.dln, G + L.head, a.logits, a.lnf, P + L.head, N, C, V, false);
-  }
+  linear_backward(a.dln, a.logits, a.lnf, a.lnf_bf, L.head, N, C, V);
   {
     OpTimer tm("rmsnorm");
     be_.fill(dcur, 0.f, N * C);
@@ -272,18 +315,12 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
     const Acts::Layer& s = a.layers[l];
     // dcur = ∂/∂resid[l+1]; resid[l+1] = res2 + mlp_out.
     split_residual_grad();
-    {
-      OpTimer tm("matmul");
-      be_.matmul_backward(a.dh, G + o.wd, a.branch, s.h, P + o.wd, N, F, C, false);
-    }
+    linear_backward(a.dh, a.branch, s.h, s.h_bf, o.wd, N, F, C);
     {
       OpTimer tm("swiglu");
       be_.swiglu_backward(a.dgu, a.dh, s.gu, N, F);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_backward(a.dln, G + o.wg, a.dgu, s.ln2, P + o.wg, N, C, 2 * F, false);
-    }
+    linear_backward(a.dln, a.dgu, s.ln2, s.ln2_bf, o.wg, N, C, 2 * F);
     {
       OpTimer tm("rmsnorm");
       be_.rmsnorm_backward(dnext, G + o.ln2, a.dln, s.res2, P + o.ln2, s.rstd2, N, C);
@@ -291,10 +328,7 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
     std::swap(dcur, dnext);
     // dcur = ∂/∂res2; res2 = resid[l] + attn_out.
     split_residual_grad();
-    {
-      OpTimer tm("matmul");
-      be_.matmul_backward(a.datt, G + o.wo, a.branch, s.att, P + o.wo, N, Q, C, false);
-    }
+    linear_backward(a.datt, a.branch, s.att, s.att_bf, o.wo, N, Q, C);
     {
       OpTimer tm("attention");
       be_.attention_backward(a.dqkv, a.dqkv + Q, a.dqkv + Q + KV, a.datt, s.att, s.lse, s.qkv, s.qkv + Q,
@@ -305,10 +339,7 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
       be_.rope_backward(a.dqkv, QKV, pos, cs, sn, N, nh, hd);
       be_.rope_backward(a.dqkv + Q, QKV, pos, cs, sn, N, nkv, hd);
     }
-    {
-      OpTimer tm("matmul");
-      be_.matmul_backward(a.dln, G + o.wq, a.dqkv, s.ln1, P + o.wq, N, C, QKV, false);
-    }
+    linear_backward(a.dln, a.dqkv, s.ln1, s.ln1_bf, o.wq, N, C, QKV);
     {
       OpTimer tm("rmsnorm");
       be_.rmsnorm_backward(dnext, G + o.ln1, a.dln, a.resid[l], P + o.ln1, s.rstd1, N, C);
@@ -319,6 +350,37 @@ void Runner::backward(const Batch& batch, const std::vector<float>& weight) {
     OpTimer tm("embedding");
     be_.embedding_backward(G + L.embed, dcur, inputs_.data(), N, C);
   }
+}
+
+void Runner::linear_forward(float* out, const float* inp, uint16_t* inp_bf, int64_t woff, int64_t N, int64_t C,
+                            int64_t OC) {
+  if (precision_ == Precision::kFp32) {
+    OpTimer tm("matmul");
+    be_.matmul_forward(out, inp, w_.data() + woff, N, C, OC);
+    return;
+  }
+  {
+    OpTimer tm("to_bf16");
+    be_.to_bf16(inp_bf, inp, N * C);
+  }
+  OpTimer tm("matmul");
+  be_.matmul_forward_bf16(out, inp_bf, wbf_.data() + woff, N, C, OC);
+}
+
+void Runner::linear_backward(float* dinp, const float* dout, const float* inp, const uint16_t* inp_bf, int64_t woff,
+                             int64_t N, int64_t C, int64_t OC) {
+  float* dw = grads_.data() + woff;
+  if (precision_ == Precision::kFp32) {
+    OpTimer tm("matmul");
+    be_.matmul_backward(dinp, dw, dout, inp, w_.data() + woff, N, C, OC, false);
+    return;
+  }
+  {
+    OpTimer tm("to_bf16");
+    be_.to_bf16(dout_bf_, dout, N * OC);
+  }
+  OpTimer tm("matmul");
+  be_.matmul_backward_bf16(dinp, dw, dout_bf_, inp_bf, wbf_.data() + woff, N, C, OC, false);
 }
 
 std::vector<float> Runner::logits_host() const {

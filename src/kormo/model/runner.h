@@ -11,11 +11,16 @@
 //  - backward() after forward() on the same batch computes exact gradients of
 //    Σ_n weight[n] · loss[n] (weights chosen by the caller, e.g. 1/valid tokens; 0 =
 //    position ignored), accumulated into grads() (zero_grads() between steps).
+//  - Precision::kBf16 runs every matmul (forward and both backward products) in bf16 with
+//    fp32 accumulation: a bf16 shadow of the weights (rebuilt at the first forward after
+//    weights_changed()) and bf16 copies of each GEMM's activation input and output
+//    gradient. Everything else — weights, gradients, norms, softmax, losses — stays fp32.
 //  - Many Runners may share one const Weights (one per thread or request); a Runner
 //    itself is not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kormo/backend/backend.h"
@@ -33,16 +38,25 @@ struct ForwardOptions {
 // inference decoder so both rotate identically).
 void rope_tables(const ModelConfig& c, int64_t T, std::vector<float>& cos, std::vector<float>& sin);
 
+// Arithmetic of the matmuls (see the promises above).
+enum class Precision { kFp32, kBf16 };
+// "fp32" / "bf16"; anything else is a usage error naming `what` (the option or key).
+Precision parse_precision(const std::string& s, const std::string& what);
+
 class Runner {
  public:
   enum class Mode { kInference, kTraining };
-  Runner(const Weights& w, Mode mode);
+  Runner(const Weights& w, Mode mode, Precision precision = Precision::kFp32);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
   const Weights& weights() const { return w_; }
   Mode mode() const { return mode_; }
+  Precision precision() const { return precision_; }
+  // The weights were written (an optimizer step): bf16 runs refresh their shadow copy at
+  // the next forward. Without it a bf16 Runner keeps computing with the old weights.
+  void weights_changed() { shadow_stale_ = true; }
 
   // Returns the sum of losses over non-ignored targets (0 without targets).
   double forward(const Batch& batch, const ForwardOptions& opts = {});
@@ -64,11 +78,24 @@ class Runner {
  private:
   struct Acts;
   void prepare(const Batch& batch, bool with_targets);
+  // out[N,OC] = inp · W[woff]ᵀ in the Runner's precision; inp_bf is where the bf16 copy of
+  // inp goes (kept for the backward's weight gradient).
+  void linear_forward(float* out, const float* inp, uint16_t* inp_bf, int64_t woff, int64_t N, int64_t C,
+                      int64_t OC);
+  // dinp = dout · W, dW += doutᵀ · inp, with inp (or, in bf16, its saved copy inp_bf).
+  void linear_backward(float* dinp, const float* dout, const float* inp, const uint16_t* inp_bf, int64_t woff,
+                       int64_t N, int64_t C, int64_t OC);
 
   const Weights& w_;
   backend::Backend& be_;
   Mode mode_;
+  Precision precision_;
+  bool shadow_stale_ = true;
   backend::Array<float> grads_, acts_, rope_cos_, rope_sin_, weight_;
+  // bf16 runs: the weights' shadow (same offsets as the fp32 buffer) and the bf16
+  // activation area (see Acts::carve_bf16).
+  backend::Array<uint16_t> wbf_, acts_bf_;
+  uint16_t* dout_bf_ = nullptr;  // backward's output-gradient scratch (bf16 runs)
   backend::Array<int32_t> inputs_, targets_, pos_, seg_start_;
   std::vector<int32_t> pos_host_, seg_host_;
   int64_t B_ = 0, T_ = 0, rope_T_ = 0, logits_rows_ = 0;

@@ -12,6 +12,7 @@
 namespace kormo::train {
 
 void model_check(const CheckOptions& o) {
+  const model::Precision precision = model::parse_precision(o.precision, "--precision");
   model::Weights w = model::load_model_dir(o.model_dir, backend::get(o.backend));
   Batch b;
   try {
@@ -30,7 +31,7 @@ void model_check(const CheckOptions& o) {
   if (valid == 0) fail("{}: every target is ignored", o.batch_path);
 
   // Logits without targets first: they must equal the training forward's.
-  model::Runner infer(w, model::Runner::Mode::kInference);
+  model::Runner infer(w, model::Runner::Mode::kInference, precision);
   Batch no_targets = b;
   no_targets.targets.clear();
   infer.forward(no_targets);
@@ -40,7 +41,7 @@ void model_check(const CheckOptions& o) {
   infer.forward(no_targets, last);
   std::vector<float> logits_last = infer.logits_host();
 
-  model::Runner r(w, model::Runner::Mode::kTraining);
+  model::Runner r(w, model::Runner::Mode::kTraining, precision);
   model::ForwardOptions fo;
   fo.z_loss = static_cast<float>(o.z_loss);
   float loss = static_cast<float>(r.forward(b, fo) / valid);

@@ -13,6 +13,7 @@ struct CheckOptions {
   std::string out_path;
   double z_loss = 0, lr = 1e-3, weight_decay = 0.033;
   std::string backend = "cpu";
+  std::string precision = "fp32";  // of the matmuls, both Runners (model::parse_precision)
 };
 
 // Output tensors: "logits" [B·T, V], "logits_inference" [B·T, V] (forward without

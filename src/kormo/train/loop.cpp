@@ -127,7 +127,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     if (!metrics) fail_io("{}: cannot open for appending", metrics_path);
   }
 
-  model::Runner runner(w, model::Runner::Mode::kTraining);
+  model::Runner runner(w, model::Runner::Mode::kTraining, cfg.precision);
   const int64_t total = cfg.schedule.total_steps;
   const int64_t stop = cfg.max_steps >= 0 ? std::min(total, st.step + cfg.max_steps) : total;
   const int64_t warmup_steps = static_cast<int64_t>(std::floor(cfg.schedule.warmup_frac * total));
@@ -196,6 +196,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       OpTimer tm("adamw");
       const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
       opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      runner.weights_changed();
       st.loss_ema = st.loss_ema == 0 ? loss : 0.95 * st.loss_ema + 0.05 * loss;
     }
     skipped_in_a_row = skip ? skipped_in_a_row + 1 : 0;

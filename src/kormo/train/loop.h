@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "kormo/dist/communicator.h"
+#include "kormo/model/runner.h"
 #include "kormo/model/weights.h"
 #include "kormo/shard/loader.h"
 #include "kormo/train/optimizer.h"
@@ -64,6 +65,7 @@ struct LoopConfig {
   double peak_flops = 350e9;              // for the MFU column
   double flops_per_token = 0;
   bool profile = false;                   // per-op timings at the end
+  model::Precision precision = model::Precision::kFp32;  // of the matmuls (fp32 master weights either way)
   bool resume = false;
   int64_t max_steps = -1;                 // stop (with a checkpoint) after this many steps; -1 = all
   int64_t max_skipped = 20;               // fail after this many skipped updates in a row; 0 = never

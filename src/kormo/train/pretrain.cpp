@@ -115,6 +115,7 @@ PretrainConfig load_config(const std::string& path) {
     fail("{}: [train] max_skipped must be at least 0 (0 = never stop), got {}", path, c.loop.max_skipped);
   c.tokenizer = tr.get_string("tokenizer", "");
   c.loop.profile = tr.get_bool("profile", false);
+  c.loop.precision = model::parse_precision(tr.get_string("precision", "fp32"), path + " [train] precision");
   c.backend = tr.get_string("backend", "auto");
   tr.check_unused();
   root.check_unused();

@@ -51,6 +51,11 @@ class CpuBackend final : public Backend {
             const float* b, int64_t ldb, float beta, float* c, int64_t ldc) override {
     cpu_ops::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+  void to_bf16(uint16_t* dst, const float* src, int64_t n) override { cpu_ops::to_bf16(dst, src, n); }
+  void gemm_bf16(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda, const uint16_t* b,
+                 int64_t ldb, bool accumulate, float* c, int64_t ldc) override {
+    cpu_ops::gemm_bf16(ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+  }
   void rope_forward(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
                     int64_t heads, int64_t hd) override {
     cpu_ops::rope_forward(x, ld, pos, cos, sin, N, heads, hd);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kormo/backend/backend.h"
 
@@ -19,6 +20,16 @@ namespace kormo::backend::cpu_ops {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 const char* gemm_library();
+// Row-major bf16 × bf16 → fp32 (Backend::gemm_bf16) through a cached oneDNN matmul primitive.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+               const uint16_t* b, int64_t ldb, bool accumulate, float* c, int64_t ldc);
+// The oneDNN implementation gemm_bf16 picks for a shape (e.g. "brg:avx512_core_amx"), for
+// benchmarks and tests that check no slow reference kernel was chosen.
+std::string gemm_bf16_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
+                           int64_t ldc, bool accumulate);
+// fp32 → bf16, round to nearest even (NaN stays NaN); the array form uses AVX512_BF16 when built for it.
+uint16_t to_bf16(float x);
+void to_bf16(uint16_t* dst, const float* src, int64_t n);
 
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int64_t N, int64_t C);
 void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int64_t N, int64_t C);

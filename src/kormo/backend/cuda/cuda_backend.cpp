@@ -133,6 +133,21 @@ class CudaBackend final : public Backend {
     done(cudaGetLastError(), "gemm");
   }
 
+  void to_bf16(uint16_t* dst, const float* src, int64_t n) override {
+    done(cuda::to_bf16(stream_, dst, src, n), "to_bf16");
+  }
+  void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
+                 const uint16_t* b, int64_t ldb, bool accumulate, float* c, int64_t ldc) override {
+    if (m == 0 || n == 0) return;
+    // Operands swapped as in gemm(); bf16 inputs, fp32 output and accumulation.
+    const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
+    check(cublasGemmEx_64(blas_, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k,
+                          &alpha, b, CUDA_R_16BF, ldb, a, CUDA_R_16BF, lda, &beta, c, CUDA_R_32F, ldc,
+                          CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+          "gemm_bf16 (cublasGemmEx)");
+    done(cudaGetLastError(), "gemm_bf16");
+  }
+
   void rope_forward(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
                     int64_t heads, int64_t hd) override {
     done(cuda::rope(stream_, x, ld, pos, cos, sin, N, heads, hd, 1.f), "rope_forward");

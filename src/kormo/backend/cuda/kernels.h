@@ -18,6 +18,8 @@
 namespace kormo::backend::cuda {
 
 cudaError_t fill(cudaStream_t s, float* x, float value, int64_t n);
+// dst = bf16(src), round to nearest even (bf16 stored as uint16_t, as on the Backend).
+cudaError_t to_bf16(cudaStream_t s, uint16_t* dst, const float* src, int64_t n);
 
 cudaError_t embedding_forward(cudaStream_t s, float* out, const int32_t* tokens, const float* wte, int64_t N,
                               int64_t C);

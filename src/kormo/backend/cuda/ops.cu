@@ -6,6 +6,8 @@
 // Determinism: no atomics. Reductions run in a fixed order — a butterfly inside each
 // warp, warps in index order, blocks in index order — and their grids depend only on
 // the problem size.
+#include <cuda_bf16.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -42,6 +44,11 @@ __device__ T block_sum(T v, T* red) {
 
 __global__ void fill_kernel(float* x, float value, int64_t n) {
   for (int64_t i = global_index(); i < n; i += global_stride()) x[i] = value;
+}
+
+__global__ void to_bf16_kernel(uint16_t* dst, const float* src, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += global_stride())
+    dst[i] = __bfloat16_as_ushort(__float2bfloat16_rn(src[i]));
 }
 
 // ---- embedding
@@ -284,6 +291,12 @@ __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, const
 
 cudaError_t fill(cudaStream_t s, float* x, float value, int64_t n) {
   fill_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, value, n);
+  return cudaGetLastError();
+}
+
+cudaError_t to_bf16(cudaStream_t s, uint16_t* dst, const float* src, int64_t n) {
+  if (n == 0) return cudaSuccess;
+  to_bf16_kernel<<<blocks_for(n), kThreads, 0, s>>>(dst, src, n);
   return cudaGetLastError();
 }
 
