@@ -6,7 +6,8 @@ and a 2-option task (KoBEST COPA dev) from ../shared/data/bench. Timed: from the
 the evaluation call to its end, with the model already loaded (kormo: the "N items in S s"
 line `kormo eval` prints, which covers reading the documents, building the items and
 scoring; lm-eval: `simple_evaluate` on an HFLM built beforehand, which covers the same).
-lm-eval runs in fp32 and in bf16 (its fastest CPU setting here); kormo in fp32.
+Both run in fp32 and in bf16 (lm-eval: the model loaded as bfloat16, its fastest CPU setting
+here; kormo: --precision bf16, bf16 matrix products with fp32 accumulation).
 Usage:
     python3 bench/eval/bench.py --kormo build/kormo [--sizes 110M] [--limit 64] [--rounds 3] [--threads 2]
 """
@@ -93,9 +94,10 @@ def make_model(kormo, tmp, size):
     return d
 
 
-def run_kormo(kormo, model, task, limit, threads):
+def run_kormo(kormo, model, task, limit, threads, precision):
     p = subprocess.run([kormo, "eval", str(model), "-t", f"{task}={DATA}/bench/ko/kobest/{TASKS[task]}/dev.tsv",
-                        "--limit", str(limit), "--threads", str(threads)], capture_output=True, text=True, check=True)
+                        "--limit", str(limit), "--threads", str(threads), "--precision", precision],
+                       capture_output=True, text=True, check=True)
     m = re.search(r"(\d+) items in ([0-9.]+) s", p.stderr)
     return float(m.group(2))
 
@@ -125,20 +127,21 @@ def main():
                         str(DATA / "corpora/ko/petitions"), str(DATA / "corpora/en/gutenberg")],
                        check=True, capture_output=True)
         tasks_dir = lm_eval_tasks(tmp, a.limit)
-        print(f"| size | task | items | kormo fp32 items/s | lm-eval fp32 items/s | lm-eval bf16 items/s | "
-              f"kormo ÷ best lm-eval |\n|---|---|---:|---:|---:|---:|---:|")
+        print("| size | task | items | kormo fp32 | kormo bf16 | lm-eval fp32 | lm-eval bf16 | "
+              "kormo fp32 ÷ lm-eval fp32 | best kormo ÷ best lm-eval |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for size in a.sizes.split(","):
             model = make_model(a.kormo, tmp, size)
             for task in TASKS:
-                times = {"kormo": [], "float32": [], "bfloat16": []}
+                times = {"fp32": [], "bf16": [], "float32": [], "bfloat16": []}
                 for _ in range(a.rounds):
-                    times["kormo"].append(run_kormo(a.kormo, model, task, a.limit, a.threads))
+                    for p in ("fp32", "bf16"):
+                        times[p].append(run_kormo(a.kormo, model, task, a.limit, a.threads, p))
                     for dt in ("float32", "bfloat16"):
                         times[dt].append(run_lm_eval(model, tasks_dir, task, a.limit, a.threads, dt, a.batch))
-                rate = {k: a.limit / statistics.median(v) for k, v in times.items()}
-                best = max(rate["float32"], rate["bfloat16"])
-                print(f"| {size} | {task} | {a.limit} | {rate['kormo']:.2f} | {rate['float32']:.2f} | "
-                      f"{rate['bfloat16']:.2f} | {rate['kormo'] / best:.2f}× |", flush=True)
+                r = {k: a.limit / statistics.median(v) for k, v in times.items()}
+                print(f"| {size} | {task} | {a.limit} | {r['fp32']:.2f} | {r['bf16']:.2f} | {r['float32']:.2f} | "
+                      f"{r['bfloat16']:.2f} | {r['fp32'] / r['float32']:.2f}× | "
+                      f"{max(r['fp32'], r['bf16']) / max(r['float32'], r['bfloat16']):.2f}× |", flush=True)
 
 
 if __name__ == "__main__":

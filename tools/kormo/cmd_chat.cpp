@@ -31,7 +31,7 @@ using kormo::fail_usage;
 using OJson = nlohmann::ordered_json;
 
 struct Args {
-  std::string model, template_file, render, system, think = "auto", enable_thinking, backend = "cpu";
+  std::string model, template_file, render, system, think = "auto", enable_thinking, backend = "cpu", precision = "fp32";
   kormo::infer::SamplingParams sampling;
   int64_t max_tokens = 512, context = 0;
   int threads = 0;
@@ -229,7 +229,7 @@ void chat(const Args& a) {
   const std::string think = ids.think >= 0 ? tok.id_to_token(ids.think) : "";
   const std::string think_end = ids.think_end >= 0 ? tok.id_to_token(ids.think_end) : "";
 
-  kormo::infer::Generator gen(weights, &tok, 1, context);
+  kormo::infer::Generator gen(weights, &tok, 1, context, kormo::model::parse_precision(a.precision, "--precision"));
   std::string system = a.system, mode = a.think;
   OJson history = OJson::array();
   uint64_t turn = 0;
@@ -327,6 +327,8 @@ void setup(CLI::App& verb) {
   kormo::cli::add_sampling_options(verb, a.sampling);
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
   verb.add_option("--backend", a.backend, "Backend: cpu (cuda: not yet)")->capture_default_str();
+  verb.add_option("--precision", a.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
+      ->capture_default_str();
   verb.add_option("--render", a.render,
                   "Print what the template makes of a conversation (a JSON array of messages) as "
                   "{\"text\", \"ids\"} and exit; no weights are loaded");

@@ -28,7 +28,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, output, samples, endpoint, api_key, served_model;
+  std::string model, tokenizer, output, samples, endpoint, api_key, served_model, precision = "fp32";
   std::vector<std::string> tasks, fewshot;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0;
   int threads = 0;
@@ -95,7 +95,10 @@ void run(const Args& a) {
            weights->config().vocab_size);
     if (window <= 0) window = weights->config().max_seq_len;
     scorer = std::make_unique<kormo::eval::LoglikelihoodScorer>(
-        *weights, tok, kormo::eval::ScorerOptions{.max_length = window, .batch_tokens = a.batch_tokens});
+        *weights, tok,
+        kormo::eval::ScorerOptions{.max_length = window,
+                                   .batch_tokens = a.batch_tokens,
+                                   .precision = kormo::model::parse_precision(a.precision, "--precision")});
   } else {
     if (window <= 0) window = 2048;
     const int32_t bos = tok.special_ids().bos;
@@ -164,6 +167,10 @@ void setup(CLI::App& verb) {
                   "Context window in tokens (default: the model's max_seq_len; 2048 with --endpoint)");
   verb.add_option("--batch-tokens", a.batch_tokens, "Tokens per forward pass")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_option("--precision", a.precision,
+                  "Matrix products in fp32, or bf16 with fp32 accumulation (faster; log-likelihoods then differ from "
+                  "fp32 by bf16 rounding)")
+      ->capture_default_str();
   verb.add_flag("--profile", a.profile, "Log the time spent in each model op at the end");
   verb.add_flag("--list-tasks", a.list, "List the built-in tasks and the file format each reads");
   verb.footer(

@@ -26,7 +26,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, input, output, backend = "cpu";
+  std::string model, tokenizer, input, output, backend = "cpu", precision = "fp32";
   std::vector<std::string> prompts, stop;
   std::vector<int32_t> stop_tokens;
   kormo::infer::SamplingParams sampling;
@@ -108,7 +108,8 @@ void run(const Args& a) {
   std::vector<size_t> prompt_len;
   for (const auto& r : reqs) prompt_len.push_back(r.prompt.size());
 
-  kormo::infer::Generator gen(weights, &tok, std::min<int64_t>(a.batch, std::max<size_t>(reqs.size(), 1)), capacity);
+  kormo::infer::Generator gen(weights, &tok, std::min<int64_t>(a.batch, std::max<size_t>(reqs.size(), 1)), capacity,
+                              kormo::model::parse_precision(a.precision, "--precision"));
   if (a.timing && !reqs.empty()) {
     // An untimed pass over the first prompt (one token), as llama-bench warms up: the first
     // forward pays one-time costs (GEMM kernel generation, first touch of buffers).
@@ -211,6 +212,8 @@ void setup(CLI::App& verb) {
                 "rendered by `kormo chat --render`; off: it is plain text");
   verb.add_option("--batch", a.batch, "Sequences decoded together")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_option("--precision", a.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
+      ->capture_default_str();
   verb.add_flag("--timing", a.timing,
                 "Print one JSON line on stderr: prefill (first step: every prompt, first tokens) and decode "
                 "(the later steps) seconds and tokens/s, after an untimed warm-up pass over the first "

@@ -29,6 +29,8 @@ void setup(CLI::App& verb) {
                   "Connections served at once (each streaming client or keep-alive connection holds one)")
       ->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads for the model (default: all cores)");
+  verb.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
+      ->capture_default_str();
   verb.footer(
       "Endpoints: POST /v1/completions, /v1/chat/completions, /tokenize, /detokenize;\n"
       "GET /v1/models, /tokenizer_info, /health, /metrics. docs/serve.md has every field.\n"

@@ -157,7 +157,7 @@ std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
   const int64_t max_rows = std::max<int64_t>(64, (int64_t{256} << 20) / (V * 4));
   const int64_t slots = std::max(opt_.max_sequences, most_seqs);
   infer::KvCache cache(w_.config(), w_.backend(), slots, capacity);
-  infer::Decoder decoder(w_, cache);
+  infer::Decoder decoder(w_, cache, opt_.precision);
   const bool host = w_.backend().host_accessible();
   std::vector<float> staged;
   auto rows_of = [&](const float* logits, int64_t n) -> const float* {

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kormo/model/runner.h"
 #include "kormo/model/weights.h"
 #include "kormo/tok/tokenizer.h"
 
@@ -79,6 +80,7 @@ struct ScorerOptions {
   int32_t prefix_token = -1;     // for empty contexts (-1: the model's bos_token_id)
   int64_t batch_tokens = 4096;   // tokens per forward, about (contexts or continuations)
   int64_t max_sequences = 64;    // KV-cache slots: continuations run together
+  model::Precision precision = model::Precision::kFp32;
 };
 
 class LoglikelihoodScorer : public Scorer {

@@ -21,8 +21,9 @@ std::string token_text(const tok::Tokenizer& tok, int32_t id) {
   return tok.decode(std::span<const int32_t>(&id, 1));
 }
 
-Generator::Generator(const model::Weights& w, const tok::Tokenizer* tok, int64_t max_sequences, int64_t capacity)
-    : w_(w), tok_(tok), cache_(w.config(), w.backend(), max_sequences, capacity), decoder_(w, cache_) {}
+Generator::Generator(const model::Weights& w, const tok::Tokenizer* tok, int64_t max_sequences, int64_t capacity,
+                     model::Precision precision)
+    : w_(w), tok_(tok), cache_(w.config(), w.backend(), max_sequences, capacity), decoder_(w, cache_, precision) {}
 
 Generator::~Generator() = default;
 

@@ -58,7 +58,9 @@ class Generator {
   // `tok` decodes text for stop strings and Completion::text; may be null when no
   // request uses stop strings (text then stays empty). `capacity` is the context per
   // sequence (≤ the model's max_seq_len).
-  Generator(const model::Weights& w, const tok::Tokenizer* tok, int64_t max_sequences, int64_t capacity);
+  // `precision`: the Decoder's (bf16: bf16 GEMM inputs, fp32 accumulation).
+  Generator(const model::Weights& w, const tok::Tokenizer* tok, int64_t max_sequences, int64_t capacity,
+            model::Precision precision = model::Precision::kFp32);
   ~Generator();
 
   // Queues a request; returns its id. Throws a bad-input Error for an empty prompt or

@@ -8,8 +8,8 @@
 namespace kormo::serve {
 
 Scheduler::Scheduler(const model::Weights& w, const tok::Tokenizer& tok, int64_t max_sequences, int64_t capacity,
-                     Metrics& metrics)
-    : gen_(w, &tok, max_sequences, capacity),
+                     model::Precision precision, Metrics& metrics)
+    : gen_(w, &tok, max_sequences, capacity, precision),
       metrics_(metrics),
       max_sequences_(max_sequences),
       capacity_(capacity),

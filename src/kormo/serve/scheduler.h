@@ -44,6 +44,7 @@ struct Job {
 class Scheduler {
  public:
   Scheduler(const model::Weights& w, const tok::Tokenizer& tok, int64_t max_sequences, int64_t capacity,
+            model::Precision precision,
             Metrics& metrics);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;

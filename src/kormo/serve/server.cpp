@@ -141,7 +141,8 @@ Server::Server(const Options& o) : o_(o) {
   if (cfg.eos_token_id >= 0) served_.stop_tokens.push_back(static_cast<int32_t>(cfg.eos_token_id));
   const int32_t eot = tok_->special_ids().eot;
   if (eot >= 0 && eot != cfg.eos_token_id) served_.stop_tokens.push_back(eot);
-  sched_.emplace(*weights_, *tok_, o.max_sequences, served_.context, metrics_);
+  sched_.emplace(*weights_, *tok_, o.max_sequences, served_.context, model::parse_precision(o.precision, "--precision"),
+                 metrics_);
   routes();
 }
 
