@@ -5,17 +5,9 @@
 # the context and say so; a message too long for the context is refused and the chat goes
 # on; a bad template file is named.
 set -uo pipefail
-: "${KORMO:?}" "${SHARED_DATA:?}"
-T=$(mktemp -d)
+source "$(dirname "$0")/tiny_model_common.sh"
 trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-head -n 3000 "$SHARED_DATA/corpora/en/tinyshakespeare/input.txt" > "$T/train.txt"
-"$KORMO" -q tokenizer train -o "$T/tok" --vocab-size 1000 "$T/train.txt" >/dev/null 2>&1 || fail "tokenizer train"
-printf '[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\nnum_layers = 2\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\nmax_seq_len = 256\n' > "$T/m.toml"
-"$KORMO" -q model init "$T/m.toml" "$T/model" >/dev/null || fail "model init"
-cp "$T/tok/tokenizer.json" "$T/tok/tokenizer_config.json" "$T/model/"
+make_tiny_model 256
 
 KORMO="$KORMO" python3 - "$T" <<'PY' || fail "chat replies equal generate of the rendered conversation"
 import json, os, subprocess, sys

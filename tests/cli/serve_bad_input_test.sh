@@ -4,18 +4,10 @@
 # 4xx JSON error and the server keeps serving; completions and chat answer; SIGTERM exits 0.
 # (tests/python/test_serve.py checks the answers against transformers and kormo generate.)
 set -uo pipefail
-: "${KORMO:?}" "${SHARED_DATA:?}"
-T=$(mktemp -d)
+source "$(dirname "$0")/tiny_model_common.sh"
 pid=
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-head -n 3000 "$SHARED_DATA/corpora/en/tinyshakespeare/input.txt" > "$T/train.txt"
-"$KORMO" -q tokenizer train -o "$T/tok" --vocab-size 1000 "$T/train.txt" >/dev/null 2>&1 || fail "tokenizer train"
-printf '[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\nnum_layers = 2\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\nmax_seq_len = 48\n' > "$T/m.toml"
-"$KORMO" -q model init "$T/m.toml" "$T/model" >/dev/null || fail "model init"
-cp "$T/tok/"tokenizer*.json "$T/model/"
+make_tiny_model 48
 
 "$KORMO" serve "$T/model" --port 0 --api-key k --max-body 1000000 --max-tokens-limit 32 2> "$T/log" &
 pid=$!

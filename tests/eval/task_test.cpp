@@ -1,0 +1,118 @@
+#include "kormo/eval/task.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "../temp_dir.h"
+#include "kormo/eval/metrics.h"
+#include "kormo/util/error.h"
+#include "kormo/util/io.h"
+
+using namespace kormo;
+
+namespace {
+
+class EvalTask : public TempDirTest {
+ protected:
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string p = (dir_ / name).string();
+    AtomicWriter w(p);
+    w.write(text);
+    w.commit();
+    return p;
+  }
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kCopa = R"([task]
+name = "c"
+text = "{{ q }}"
+choices = ["{{ a }}", "{{ b }}"]
+target = "{{ gold }}"
+)";
+
+}  // namespace
+
+TEST_F(EvalTask, CsvQuotingTsvRawAndFileStem) {
+  const auto csv = write("anatomy_dev.csv",
+                         "\xEF\xBB\xBFq,a,b,gold\n\"Is \"\"x\"\", y\nsplit?\",yes,no,0\n\nplain,1,2,1\n");
+  auto docs = eval::read_docs(csv, "");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].fields["q"], "Is \"x\", y\nsplit?");
+  EXPECT_EQ(docs[1].where, csv + ":5");  // the quoted newline counts as a line
+  EXPECT_EQ(docs[0].file_stem, "anatomy_dev");
+  const auto tsv = write("t.tsv", "q\ta\tb\tgold\n\"quoted\"\tx\ty\t1\n");
+  auto t = eval::read_docs(tsv, "");
+  EXPECT_EQ(t[0].fields["q"], "\"quoted\"");  // TSV has no quoting
+  const auto bad = write("bad.tsv", "q\ta\n1\t2\t3\n");
+  EXPECT_NE(error_of([&] { eval::read_docs(bad, ""); }).find(bad + ":2: 3 fields"), std::string::npos);
+  EXPECT_NE(error_of([&] { eval::read_docs(write("x.txt", "q\n"), ""); }).find("format"), std::string::npos);
+}
+
+TEST_F(EvalTask, ItemsAsLmEvalBuildsThem) {
+  auto spec = eval::parse_task(kCopa, "copa.toml");
+  auto docs = eval::read_docs(write("d.jsonl", "{\"q\": \"Sky?\", \"a\": \"blue\", \"b\": \"red\", \"gold\": 0}\n"
+                                                  "{\"q\": \"Grass?\", \"a\": \"red\", \"b\": \"green\", \"gold\": 1}\n"),
+                              "");
+  spec.num_fewshot = 1;
+  eval::TaskRenderer r(spec);
+  // Few-shot from the same file leaves the document itself out.
+  auto it = r.item(docs[0], docs, true);
+  EXPECT_EQ(it.contexts, std::vector<std::string>{"Grass? green\n\nSky?"});
+  EXPECT_EQ(it.continuations, (std::vector<std::string>{" blue", " red"}));
+  EXPECT_EQ(it.gold, 0);
+  EXPECT_EQ(r.item(docs[0], docs, false).contexts[0], "Sky? blue\n\nSky?");
+  // multiple_context: a context per choice, one continuation.
+  auto wino = eval::parse_task(
+      "[task]\nname = \"w\"\nkind = \"multiple_context\"\nchoices_field = \"opts\"\ntext = \"{{ rest }}\"\n"
+      "target = \"{{ gold }}\"\n",
+      "w.toml");
+  auto wd = eval::read_docs(write("w.jsonl", "{\"opts\": [\"A so A\", \"A so B\"], \"rest\": \"won.\", \"gold\": 1}\n"), "");
+  auto wi = eval::TaskRenderer(wino).item(wd[0], {});
+  EXPECT_EQ(wi.contexts, (std::vector<std::string>{"A so A", "A so B"}));
+  EXPECT_EQ(wi.continuations, std::vector<std::string>{" won."});
+  EXPECT_EQ(wi.gold, 1);
+}
+
+TEST_F(EvalTask, BadTasksAndItemsAreNamed) {
+  // A template naming a field the document lacks is an error, not an empty prompt.
+  auto docs = eval::read_docs(write("d.jsonl", "{\"x\": 1}\n"), "");
+  auto spec = eval::parse_task(kCopa, "copa.toml");
+  const std::string e = error_of([&] { eval::TaskRenderer(spec).item(docs[0], {}); });
+  EXPECT_NE(e.find(docs[0].where), std::string::npos) << e;
+  EXPECT_NE(e.find("' is undefined"), std::string::npos) << e;
+  auto dup = eval::read_docs(write("dup.jsonl", "{\"q\": \"?\", \"a\": \"s\", \"b\": \"s\", \"gold\": 0}\n"), "");
+  EXPECT_NE(error_of([&] { eval::TaskRenderer(spec).item(dup[0], {}); }).find("the same"), std::string::npos);
+  auto range = eval::read_docs(write("r.jsonl", "{\"q\": \"?\", \"a\": \"s\", \"b\": \"t\", \"gold\": 2}\n"), "");
+  EXPECT_NE(error_of([&] { eval::TaskRenderer(spec).item(range[0], {}); }).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "bogus = 1\n", "t.toml"); }).find("bogus"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task("[task]\nname = \"t\"\ntext = \"{{ x\"\nchoices = [\"a\"]\ntarget = \"0\"\n",
+                                            "t.toml"); })
+                .find("t.toml [task] text"),
+            std::string::npos);
+  EXPECT_THROW(eval::load_task("no_such_task"), Error);
+  EXPECT_EQ(eval::load_task("kobest_copa").name, "kobest_copa");
+}
+
+TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {
+  // Item 1: gold 1 wins on raw log-likelihood; item 2: gold 0 loses raw, wins per character.
+  std::vector<eval::ChoiceOutcome> o = {{{-5, -3}, {2, 2}, 1}, {{-6, -4}, {12, 2}, 0}, {{-1, -1}, {1, 1}, 1}};
+  auto m = eval::multiple_choice_metrics(o, {"acc", "acc_norm", "f1"});
+  EXPECT_DOUBLE_EQ(m[0].value, 1.0 / 3);       // ties go to the first option
+  EXPECT_DOUBLE_EQ(m[1].value, 2.0 / 3);
+  EXPECT_NEAR(*m[0].stderr_of_mean, 0.3333333, 1e-6);  // sample std (n-1) / sqrt(n)
+  // preds (acc) 1, 1, 0 vs golds 1, 0, 1: label 0 F1 0, label 1 F1 0.5 → macro 0.25.
+  EXPECT_DOUBLE_EQ(m[2].value, 0.25);
+  EXPECT_FALSE(m[2].stderr_of_mean.has_value());
+}
