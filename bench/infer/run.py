@@ -3,7 +3,8 @@
 
 For each model size (random weights from `kormo model init`) and thread count: prefill tokens/s
 (one prompt of P tokens) and decode tokens/s at batch 1 (N tokens), medians of R rounds, the
-tools run in alternation within each round. kormo: `kormo generate --timing` (fp32). llama.cpp:
+tools run in alternation within each round. kormo: `kormo generate --timing` (fp32 and
+`--precision bf16`). llama.cpp:
 `llama-bench -p P -n N -t T -r 1` on `kormo export gguf` f32 / f16 / bf16. transformers:
 `generate` (greedy, exactly N new tokens) in fp32 and bf16; prefill is one forward of the prompt,
 decode is (generate(N) − generate(1)) / (N − 1).
@@ -78,9 +79,9 @@ def prepare(work, size):
     return d, model, tok.decode(ids), ids, n
 
 
-def kormo_run(model, prompt, n, threads):
+def kormo_run(model, prompt, n, threads, precision):
     r = sh([KORMO, "-q", "generate", model, "-p", prompt, "-n", n, "--temperature", "0", "--threads", threads,
-            "--batch", 1, "--timing"], env={**os.environ, "OMP_WAIT_POLICY": "passive"})
+            "--batch", 1, "--timing", "--precision", precision], env={**os.environ, "OMP_WAIT_POLICY": "passive"})
     t = json.loads(r.stderr.strip().splitlines()[-1])
     return t["prefill_tokens_per_s"], t["decode_tokens_per_s"], t["prompt_tokens"]
 
@@ -119,7 +120,7 @@ def main():
         d, model, prompt, ids, n = prepare(work, size)
         for threads in [int(t) for t in a.threads.split(",")]:
             runs = {}
-            tools = [("kormo fp32", lambda: kormo_run(model, prompt, n, threads)[:2])]
+            tools = [(f"kormo {p}", lambda p=p: kormo_run(model, prompt, n, threads, p)[:2]) for p in ("fp32", "bf16")]
             for t in ["f32", "f16", "bf16"]:
                 tools.append((f"llama.cpp {t}", lambda t=t: llama_run(llama, d / f"model.{t}.gguf", len(ids), n, threads)))
             if not a.no_hf:
