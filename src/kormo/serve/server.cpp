@@ -432,10 +432,9 @@ void Server::run() {
   if (port < 0) fail_io("cannot listen on {}:{} (in use, or not an address of this machine)", o_.host, o_.port);
   log_info("serving {} ({} sequences × {} tokens) on http://{}:{}", served_.name, o_.max_sequences, served_.context,
            o_.host, port);
-  // Never destroyed: StopRequest's destructor ends the process by the recorded signal,
-  // and a server that drained has finished its work and exits 0. A second signal still
-  // ends the process at once.
-  const StopRequest& stop = *new StopRequest;
+  // A server that drained has finished its work and exits 0 (stop.handled()); a second
+  // signal still ends the process at once.
+  StopRequest stop;
   std::thread listener([this] { http_.listen_after_bind(); });
   while (!stop.signal()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   draining_ = true;
@@ -443,6 +442,7 @@ void Server::run() {
   while (inflight_.n.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   http_.stop();
   listener.join();
+  stop.handled();
   log_info("stopped");
 }
 

@@ -46,7 +46,7 @@ StopRequest::~StopRequest() {
   g_scopes.fetch_sub(1);
   // A signal that came after the work's last check is not lost: the work is saved, and
   // the process still ends the way the sender asked.
-  if (const int sig = g_recorded.load(); sig != 0 && std::uncaught_exceptions() == 0) end_by(sig);
+  if (const int sig = g_recorded.load(); sig != 0 && !handled_ && std::uncaught_exceptions() == 0) end_by(sig);
 }
 
 int StopRequest::signal() const { return g_recorded.load(); }

@@ -23,8 +23,15 @@ class StopRequest {
   StopRequest& operator=(const StopRequest&) = delete;
   // The signal received inside this scope (SIGTERM or SIGINT), or 0.
   int signal() const;
+  // The work has answered the signal and finished cleanly (a server that drained its
+  // requests): leaving the scope then lets the process go on to exit normally instead of
+  // ending it by the signal.
+  void handled() { handled_ = true; }
   // Ends the process by `sig` (exit status 128 + sig), as its default action would.
   [[noreturn]] static void end_by(int sig);
+
+ private:
+  bool handled_ = false;
 };
 
 // Child processes must not inherit the blocked signals: the calling thread unblocks them
