@@ -78,12 +78,6 @@ int agreed_stop_signal(const StopRequest& stop, dist::Communicator& comm) {
 
 const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
-void print_profile() {
-  double tot = 0;
-  for (auto& [k, v] : op_profile().seconds) tot += v;
-  for (auto& [k, v] : op_profile().seconds) log_info("profile {:<13} {:8.3f} s {:5.1f}%", k, v, 100 * v / tot);
-}
-
 }  // namespace
 
 void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
@@ -258,7 +252,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   comm.barrier();
   if (!lead) return;
   progress->finish();
-  if (cfg.profile) print_profile();
+  if (cfg.profile) log_op_profile();
 }
 
 }  // namespace kormo::train
