@@ -97,7 +97,9 @@ TEST(RunnerBf16, InferenceMatchesTrainingAndLastOnly) {
   const std::vector<float> tail = inf.logits_host();
   const int64_t V = tiny().vocab_size;
   for (int64_t row = 0; row < 2; ++row)
-    for (int64_t v = 0; v < V; ++v) ASSERT_FLOAT_EQ(tail[row * V + v], all[(row * 16 + 15) * V + v]);
+    // Two rows go through the decode-sized product (gemv.cpp), 32 through oneDNN: the same
+    // exact bf16 products summed in another order, so equal up to fp32 rounding of the sum.
+    for (int64_t v = 0; v < V; ++v) ASSERT_NEAR(tail[row * V + v], all[(row * 16 + 15) * V + v], 2e-6);
 }
 
 TEST(RunnerBf16, ParsePrecision) {

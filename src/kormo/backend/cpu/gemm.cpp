@@ -18,6 +18,8 @@ namespace kormo::backend::cpu_ops {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (!trans_a && trans_b && m <= kGemvMaxRows && alpha == 1.f && (beta == 0.f || beta == 1.f) && k > 0)
+    return gemv_bt(m, n, k, a, lda, b, ldb, beta == 1.f, c, ldc);
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (st != dnnl_success) fail("gemm: dnnl_sgemm failed (status {}) for m={} n={} k={}", static_cast<int>(st), m, n, k);
 }
@@ -75,6 +77,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
       for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, static_cast<size_t>(n) * sizeof(float));
     return;
   }
+  if (!trans_a && trans_b && m <= kGemvMaxRows) return gemv_bt_bf16(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
   try {
     Bf16Gemm& g = Bf16Gemm::get();
     const Bf16Gemm::Entry e = g.primitive({trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate});
@@ -110,7 +113,7 @@ uint16_t to_bf16(float x) {
 
 void to_bf16(uint16_t* dst, const float* src, int64_t n) {
   constexpr int64_t kChunk = 1 << 14;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > kChunk)
   for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
     const int64_t c1 = std::min(n, c0 + kChunk);
     int64_t i = c0;

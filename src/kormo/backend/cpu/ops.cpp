@@ -42,6 +42,9 @@ void scaled_exp(float* out, const float* in, int64_t n, float shift, float mul) 
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = mul * fast_exp(in[i] - shift);
 }
+// Elementwise ops over fewer elements than this run on the calling thread: waking the
+// other threads costs more than the pass itself over a decode step's few rows.
+constexpr int64_t kParallelMin = 1 << 15;
 inline void axpy(float* y, float a, const float* x, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
@@ -49,7 +52,7 @@ inline void axpy(float* y, float a, const float* x, int64_t n) {
 }  // namespace
 
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int64_t N, int64_t C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) std::copy_n(wte + static_cast<int64_t>(tokens[n]) * C, C, out + n * C);
 }
 
@@ -68,7 +71,7 @@ void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, i
 }
 
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int64_t N, int64_t C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const float* x = inp + n * C;
     float r = 1.f / std::sqrt(dot(x, x, C) / static_cast<float>(C) + eps);
@@ -114,7 +117,7 @@ namespace {
 void rope_apply(float* x, int64_t ld, const int32_t* pos, const float* cos, const float* sin, int64_t N,
                 int64_t heads, int64_t hd, float sign) {
   int64_t half = hd / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * heads * hd >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const float* cs = cos + static_cast<int64_t>(pos[n]) * half;
     const float* sn = sin + static_cast<int64_t>(pos[n]) * half;
@@ -302,7 +305,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 }
 
 void swiglu_forward(float* h, const float* gu, int64_t N, int64_t F) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * F >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const float* gate = gu + n * 2 * F;
     const float* up = gate + F;
@@ -330,7 +333,7 @@ void swiglu_backward(float* dgu, const float* dh, const float* gu, int64_t N, in
 }
 
 void residual_forward(float* out, const float* a, const float* b, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 

@@ -27,6 +27,14 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
 // benchmarks and tests that check no slow reference kernel was chosen.
 std::string gemm_bf16_impl(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
                            int64_t ldc, bool accumulate);
+// C (+)= A · Bᵀ for few rows of A (row-major A [m, k], B [n, k], C [m, n]): decode-sized
+// products, reading each row of B once (gemv.cpp says why). gemm and gemm_bf16 route
+// products of that shape with m ≤ kGemvMaxRows here.
+inline constexpr int64_t kGemvMaxRows = 4;
+void gemv_bt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             bool accumulate, float* c, int64_t ldc);
+void gemv_bt_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb,
+                  bool accumulate, float* c, int64_t ldc);
 // fp32 → bf16, round to nearest even (NaN stays NaN); the array form uses AVX512_BF16 when built for it.
 uint16_t to_bf16(float x);
 void to_bf16(uint16_t* dst, const float* src, int64_t n);
