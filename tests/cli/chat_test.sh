@@ -70,6 +70,38 @@ out=$("$KORMO" chat "$T/model" --temperature 0 -n 8 --context 64 < "$T/long.txt"
 [[ "$out" == *"error: this message makes a prompt of"*"exceeds the context of 64 tokens"* ]] || fail "no too-long error: $out"
 [[ $(tail -n 1 <<<"$out") != error:* ]] || fail "chat did not go on after the too-long message: $out"
 
+# Ctrl-C during a reply stops that reply, not the chat: the next message is answered and the
+# chat exits 0. A long context makes the reply last long enough to be interrupted.
+python3 - "$T" <<'PY' || fail "Ctrl-C stops the reply, the chat goes on"
+import json, os, shutil, signal, subprocess, sys, threading, time
+T = sys.argv[1]
+K = os.environ["KORMO"]
+shutil.copytree(f"{T}/model", f"{T}/long")
+cfg = json.load(open(f"{T}/long/config.json"))
+cfg["max_position_embeddings"] = 20000
+json.dump(cfg, open(f"{T}/long/config.json", "w"))
+args = [K, "chat", f"{T}/long", "--temperature", "0", "-n", "19000", "--think", "off"]
+p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out = []
+reader = threading.Thread(target=lambda: out.extend(iter(lambda: p.stdout.read(1), b"")))
+reader.start()
+p.stdin.write(b"Hello\n"); p.stdin.flush()
+t0 = time.time()
+while len(out) < 200 and time.time() - t0 < 60:
+    time.sleep(0.01)
+assert len(out) >= 200, f"no streamed reply: {b''.join(out)!r}"
+p.send_signal(signal.SIGINT)
+time.sleep(0.5)
+p.stdin.write(b"/think auto\n"); p.stdin.close()
+p.wait(timeout=600)
+reader.join()
+text = b"".join(out).decode(errors="replace")
+assert p.returncode == 0, f"exit {p.returncode}: {p.stderr.read().decode()[-2000:]}"
+assert "(reply stopped)\n" in text, text[-500:]
+# The chat went on after the stopped reply and took the next line.
+assert text.endswith("(reply stopped)\n(thinking: auto)\n"), text[-500:]
+PY
+
 # Bad template files are named.
 err=$("$KORMO" chat "$T/model" --template "$T/nope.jinja" </dev/null 2>&1 >/dev/null); rc=$?
 [[ $rc -eq 1 && "$err" == *"nope.jinja: no such template file"* ]] || fail "missing template: rc=$rc $err"

@@ -19,6 +19,7 @@
 #include "kormo/tok/chat_template.h"
 #include "kormo/tok/tokenizer.h"
 #include "kormo/util/error.h"
+#include "kormo/util/signals.h"
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
 #include "sampling_options.h"
@@ -299,13 +300,30 @@ void chat(const Args& a) {
     const int64_t id = gen.add(std::move(r));
     const bool began_in_think = mode == "on" && !think.empty();
     ReplyPrinter printer(think, think_end, began_in_think);
-    while (true) {
-      const auto finished = gen.step();
-      if (!finished.empty()) break;
-      printer.update(gen.peek(id).text, false);
+    kormo::infer::Completion done;
+    bool stopped = false;
+    {
+      // Ctrl-C (or SIGTERM) during a reply ends the reply, not the chat: what was shown stays
+      // in the history. A second one, or one at the prompt, ends the chat as usual.
+      kormo::StopRequest stop;
+      while (true) {
+        if (stop.signal() != 0) {
+          done = gen.peek(id);
+          gen.cancel(id);
+          stop.handled();
+          stopped = true;
+          break;
+        }
+        if (!gen.step().empty()) {
+          done = gen.take(id);
+          break;
+        }
+        printer.update(gen.peek(id).text, false);
+      }
     }
-    const auto done = gen.take(id);
     printer.update(done.text, true);
+    if (stopped) std::puts("(reply stopped)");
+    std::fflush(stdout);
     auto [reasoning, answer] = split_reply(valid_utf8(done.text), think, think_end, began_in_think);
     OJson reply = {{"role", "assistant"}, {"content", answer}};
     if (!reasoning.empty()) reply["reasoning_content"] = reasoning;
@@ -340,7 +358,7 @@ void setup(CLI::App& verb) {
                   "apply_chat_template renders it. Reasoning (<think>…</think>) is shown apart from the answer: dim on\n"
                   "a terminal, lines prefixed \"think> \" otherwise; it is kept in the history as reasoning_content.\n"
                   "When the conversation and a full reply no longer fit the context, the oldest exchanges are dropped\n"
-                  "(the system message stays) and chat says so. Input may be piped; Ctrl-C ends the chat.\n") +
+                  "(the system message stays) and chat says so. Input may be piped; Ctrl-C during a reply stops it, at the prompt it ends the chat.\n") +
               kHelp +
               "Examples:\n"
               "  kormo chat runs/demo/sft/final --temperature 0.7 --top-p 0.9 --think off\n"

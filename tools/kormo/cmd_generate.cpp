@@ -14,6 +14,7 @@
 #include "kormo/model/checkpoint.h"
 #include "kormo/tok/tokenizer.h"
 #include "kormo/util/error.h"
+#include "kormo/util/profile.h"
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
 #include "kormo/util/log.h"
@@ -32,7 +33,7 @@ struct Args {
   kormo::infer::SamplingParams sampling;
   int64_t max_tokens = 16, logprobs = -1, batch = 8;
   int threads = 0;
-  bool add_bos = false, allow_special = false, timing = false;
+  bool add_bos = false, allow_special = false, timing = false, profile = false;
 };
 
 struct Prompt {
@@ -119,6 +120,7 @@ void run(const Args& a) {
     while (gen.busy()) gen.step();
     gen.take(id);
   }
+  kormo::op_profile().enabled = a.profile;
   using Clock = std::chrono::steady_clock;
   auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   const auto t0 = Clock::now();
@@ -154,6 +156,7 @@ void run(const Args& a) {
                         {"decode_tokens_per_s", decode_s > 0 ? static_cast<double>(decoded) / decode_s : 0.0}};
     std::fprintf(stderr, "%s\n", t.dump().c_str());
   }
+  if (a.profile) kormo::log_op_profile();
   kormo::log_info("{} prompts: {} prompt + {} generated tokens in {:.3f} s ({:.1f} generated tokens/s)",
                   results.size(), in_tokens, out_tokens, secs, static_cast<double>(out_tokens) / secs);
 
@@ -214,6 +217,7 @@ void setup(CLI::App& verb) {
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
   verb.add_option("--precision", a.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
       ->capture_default_str();
+  verb.add_flag("--profile", a.profile, "Log the time spent in each model op at the end (after the warm-up pass)");
   verb.add_flag("--timing", a.timing,
                 "Print one JSON line on stderr: prefill (first step: every prompt, first tokens) and decode "
                 "(the later steps) seconds and tokens/s, after an untimed warm-up pass over the first "
