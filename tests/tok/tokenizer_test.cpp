@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "kormo/text/unicode.h"
 #include "kormo/text/utf8.h"
@@ -324,4 +325,37 @@ TEST(Trainer, MixUsesTheLangFieldAndScalesCounts) {
   EXPECT_EQ(count_of("zeta"), std::llround(10 * 0.5 * total / (total - 300)));
   EXPECT_EQ(count_of("Привет"), 0);
   fs::remove_all(dir);
+}
+
+TEST(Tokenizer, PieceCacheGrowsAndEmptiesWithoutChangingIds) {
+  // More distinct pieces than the per-thread cache holds (it grows from 4K slots and is
+  // emptied at 256K entries): encoding them in one call, with the cache filling, growing and
+  // emptying on the way, gives the ids each piece gets on its own from a fresh thread's cache.
+  const Tokenizer& t = trained();
+  std::string text;
+  std::vector<std::string> words;
+  for (int i = 0; i < 300000; ++i) {
+    std::string w = " ";
+    for (int v = i; v > 0 || w.size() == 1; v /= 20) w += static_cast<char>('a' + v % 20);
+    words.push_back(w);
+    text += w;
+  }
+  const std::vector<int32_t> all = t.encode(text);
+  std::vector<int32_t> each;
+  std::thread([&] {
+    for (size_t i = 0; i < words.size(); i += 997) {
+      const auto ids = t.encode(words[i]);
+      each.insert(each.end(), ids.begin(), ids.end());
+    }
+  }).join();
+  // The same pieces picked out of the one-call encoding (each word is one pre-token).
+  std::vector<int32_t> picked;
+  size_t at = 0;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const auto ids = t.encode(words[i]);
+    if (i % 997 == 0) picked.insert(picked.end(), all.begin() + at, all.begin() + at + ids.size());
+    at += ids.size();
+  }
+  EXPECT_EQ(at, all.size());
+  EXPECT_EQ(picked, each);
 }

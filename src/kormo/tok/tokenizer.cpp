@@ -243,14 +243,17 @@ void Tokenizer::Impl::bpe_long(std::string_view piece, std::vector<int32_t>& out
 namespace {
 // Per-thread cache of piece -> ids: open addressing over flat arrays (no
 // allocation per entry). Keyed by the tokenizer's uid so a thread that
-// switches tokenizers never sees another one's entries; emptied when full.
+// switches tokenizers never sees another one's entries. The table starts small
+// and doubles up to kMaxSlots (then it is emptied when half full): a server's
+// many HTTP threads each tokenize a few prompts, and a full-size table per
+// thread (12 MB) made an idle-again server hold hundreds of MB.
 struct PieceCache {
   struct Slot {
     uint64_t hash;
     uint32_t key_off, ids_off;
     uint16_t key_len, n_ids;  // key_len 0: empty
   };
-  static constexpr size_t kSlots = size_t{1} << 19;
+  static constexpr size_t kMinSlots = size_t{1} << 12, kMaxSlots = size_t{1} << 19;
   static constexpr size_t kMaxPiece = 256;  // longer pieces are rare; not cached
   uint64_t owner = 0;
   size_t size = 0;
@@ -260,9 +263,30 @@ struct PieceCache {
   void reset(uint64_t uid) {
     owner = uid;
     size = 0;
-    slots.assign(kSlots, Slot{0, 0, 0, 0, 0});
+    slots.assign(kMinSlots, Slot{0, 0, 0, 0, 0});
     keys.clear();
     ids.clear();
+  }
+  // The empty slot for a new entry of hash h, or the slot holding `piece`.
+  size_t find(uint64_t h, std::string_view piece) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots[i];
+      if (s.key_len == 0 ||
+          (s.hash == h && s.key_len == piece.size() && std::memcmp(keys.data() + s.key_off, piece.data(), piece.size()) == 0))
+        return i;
+    }
+  }
+  void grow() {
+    std::vector<Slot> old(slots.size() * 2, Slot{0, 0, 0, 0, 0});
+    old.swap(slots);
+    const size_t mask = slots.size() - 1;
+    for (const Slot& s : old) {
+      if (s.key_len == 0) continue;
+      size_t i = s.hash & mask;
+      while (slots[i].key_len != 0) i = (i + 1) & mask;
+      slots[i] = s;
+    }
   }
 };
 thread_local PieceCache t_cache;
@@ -278,16 +302,18 @@ void Tokenizer::Impl::encode_piece_cached(std::string_view piece, std::vector<in
     return;
   }
   PieceCache& c = t_cache;
-  if (c.owner != uid || c.size >= PieceCache::kSlots / 2) c.reset(uid);
+  if (c.owner != uid) c.reset(uid);
+  if (c.size >= c.slots.size() / 2) {
+    if (c.slots.size() < PieceCache::kMaxSlots)
+      c.grow();
+    else
+      c.reset(uid);
+  }
   const uint64_t h = xxh3_64(piece);
-  size_t i = h & (PieceCache::kSlots - 1);
-  for (;; i = (i + 1) & (PieceCache::kSlots - 1)) {
-    const PieceCache::Slot& s = c.slots[i];
-    if (s.key_len == 0) break;
-    if (s.hash == h && s.key_len == piece.size() && std::memcmp(c.keys.data() + s.key_off, piece.data(), piece.size()) == 0) {
-      out.insert(out.end(), c.ids.begin() + s.ids_off, c.ids.begin() + s.ids_off + s.n_ids);
-      return;
-    }
+  const size_t i = c.find(h, piece);
+  if (const PieceCache::Slot& s = c.slots[i]; s.key_len != 0) {
+    out.insert(out.end(), c.ids.begin() + s.ids_off, c.ids.begin() + s.ids_off + s.n_ids);
+    return;
   }
   size_t before = out.size();
   bpe(piece, out);
