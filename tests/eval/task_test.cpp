@@ -56,7 +56,7 @@ TEST_F(EvalTask, CsvQuotingTsvRawAndFileStem) {
   EXPECT_EQ(t[0].fields["q"], "\"quoted\"");  // TSV has no quoting
   const auto bad = write("bad.tsv", "q\ta\n1\t2\t3\n");
   EXPECT_NE(error_of([&] { eval::read_docs(bad, ""); }).find(bad + ":2: 3 fields"), std::string::npos);
-  EXPECT_NE(error_of([&] { eval::read_docs(write("x.txt", "q\n"), ""); }).find("format"), std::string::npos);
+  EXPECT_NE(error_of([&] { eval::read_docs(write("x.xml", "q\n"), ""); }).find("format"), std::string::npos);
 }
 
 TEST_F(EvalTask, ItemsAsLmEvalBuildsThem) {
@@ -65,13 +65,14 @@ TEST_F(EvalTask, ItemsAsLmEvalBuildsThem) {
                                                   "{\"q\": \"Grass?\", \"a\": \"red\", \"b\": \"green\", \"gold\": 1}\n"),
                               "");
   spec.num_fewshot = 1;
+  spec.fewshot_sampler = "first_n";
   eval::TaskRenderer r(spec);
   // Few-shot from the same file leaves the document itself out.
-  auto it = r.item(docs[0], docs, true);
+  auto it = r.item(docs[0], eval::FewshotSampler(spec, docs, true).next(docs[0]));
   EXPECT_EQ(it.contexts, std::vector<std::string>{"Grass? green\n\nSky?"});
   EXPECT_EQ(it.continuations, (std::vector<std::string>{" blue", " red"}));
   EXPECT_EQ(it.gold, 0);
-  EXPECT_EQ(r.item(docs[0], docs, false).contexts[0], "Sky? blue\n\nSky?");
+  EXPECT_EQ(r.item(docs[0], eval::FewshotSampler(spec, docs, false).next(docs[0])).contexts[0], "Sky? blue\n\nSky?");
   // multiple_context: a context per choice, one continuation.
   auto wino = eval::parse_task(
       "[task]\nname = \"w\"\nkind = \"multiple_context\"\nchoices_field = \"opts\"\ntext = \"{{ rest }}\"\n"
@@ -103,6 +104,54 @@ TEST_F(EvalTask, BadTasksAndItemsAreNamed) {
             std::string::npos);
   EXPECT_THROW(eval::load_task("no_such_task"), Error);
   EXPECT_EQ(eval::load_task("kobest_copa").name, "kobest_copa");
+}
+
+TEST_F(EvalTask, RandomFewshotSamplerAsLmEval) {
+  // 24 documents d0..d23; lm-eval's ContextSampler with Random(1234): the first document
+  // draws sample(range(24), 4) = [14, 3, 0, 2] and, being in the pool itself (d0), drops
+  // index 0; the next draws [18, 1, 21, 22] (printed by CPython 3.11, as pyrandom_test).
+  std::string text;
+  for (int i = 0; i < 24; ++i) text += fmt::format("{{\"q\": \"d{}\", \"a\": \"x\", \"b\": \"y\", \"gold\": 0}}\n", i);
+  auto docs = eval::read_docs(write("d.jsonl", text), "");
+  auto spec = eval::parse_task(kCopa, "copa.toml");
+  spec.num_fewshot = 3;
+  EXPECT_EQ(spec.fewshot_sampler, "random");
+  eval::FewshotSampler same(spec, docs, true);
+  auto names = [](const std::vector<const eval::Doc*>& ex) {
+    std::vector<std::string> out;
+    for (const auto* d : ex) out.push_back(d->fields["q"]);
+    return out;
+  };
+  EXPECT_EQ(names(same.next(docs[0])), (std::vector<std::string>{"d14", "d3", "d2"}));
+  EXPECT_EQ(names(same.next(docs[1])), (std::vector<std::string>{"d18", "d21", "d22"}));
+  // Another file: n draws, nothing dropped.
+  eval::FewshotSampler other(spec, docs, false);
+  EXPECT_EQ(names(other.next(docs[0])), (std::vector<std::string>{"d14", "d3", "d0"}));
+  spec.num_fewshot = 24;
+  EXPECT_NE(error_of([&] { eval::FewshotSampler(spec, docs, true).next(docs[0]); }).find("24 few-shot examples wanted"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, GenerationTaskItemsAndFilters) {
+  auto gsm = eval::load_task("gsm8k");
+  EXPECT_EQ(gsm.kind, "generate_until");
+  ASSERT_EQ(gsm.filters.size(), 2u);
+  EXPECT_EQ(gsm.filters[0].name, "strict-match");  // file order, not TOML's name order
+  EXPECT_EQ(gsm.filters[1].group_select, -1);
+  auto docs = eval::read_docs(write("g.jsonl", "{\"question\": \"1+1?\", \"answer\": \"It is 2.\\n#### 2\"}\n"
+                                                  "{\"question\": \"2+3?\", \"answer\": \"#### 5\"}\n"),
+                              "");
+  gsm.num_fewshot = 1;
+  auto it = eval::TaskRenderer(gsm).item(docs[1], {&docs[0]});
+  EXPECT_EQ(it.contexts[0], "Question: 1+1?\nAnswer: It is 2.\n#### 2\n\nQuestion: 2+3?\nAnswer:");
+  EXPECT_EQ(it.reference, "#### 5");
+  EXPECT_TRUE(it.choices.empty());
+  EXPECT_NE(error_of([&] { eval::parse_task("[task]\nname = \"g\"\nkind = \"generate_until\"\ntext = \"x\"\n"
+                                            "target = \"y\"\n[task.filters.f]\nregex = \"(?P<n>1)\"\n", "g.toml"); })
+                .find("g.toml [task.filters.f] regex"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "until = [\"Q\"]\n", "t.toml"); }).find("generate_until"),
+            std::string::npos);
 }
 
 TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {

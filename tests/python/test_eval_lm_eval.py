@@ -295,3 +295,110 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
         assert a["where"] == b["where"]
         assert max(abs(x - y) for x, y in zip(a["loglikelihoods"], b["loglikelihoods"])) <= 1e-4, a["where"]
         assert a["greedy"] == b["greedy"] and a["pred"] == b["pred"], a["where"]
+
+
+GSM8K_LIMIT = 8
+GSM8K_GEN_TOKS = 24
+# lm_eval/tasks/gsm8k/gsm8k.yaml with the dataset pointed at the local train file, used as
+# the test split too (the test split is not in ../shared/data): lm-eval then draws n + 1
+# few-shot examples and drops the document itself, as kormo does when --fewshot-data is
+# the data file.
+GSM8K_YAML = """
+output_type: generate_until
+test_split: train
+fewshot_split: train
+doc_to_text: "Question: {{question}}\\nAnswer:"
+doc_to_target: "{{answer}}"
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+    ignore_case: true
+    ignore_punctuation: false
+    regexes_to_ignore: [",", "\\\\$", "(?s).*#### ", "\\\\.$"]
+generation_kwargs:
+  until: ["Question:", "</s>", "<|im_end|>"]
+  do_sample: false
+  temperature: 0.0
+  max_gen_toks: %d
+num_fewshot: 5
+filter_list:
+  - name: "strict-match"
+    filter:
+      - function: "regex"
+        regex_pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"
+      - function: "take_first"
+  - name: "flexible-extract"
+    filter:
+      - function: "regex"
+        group_select: -1
+        regex_pattern: "(-?[$0-9.,]{2,})|(-?[0-9]+)"
+      - function: "take_first"
+""" % GSM8K_GEN_TOKS
+
+
+def test_gsm8k_generation_and_random_fewshot_equal_lm_eval(kormo_bin, model_dir, data, shared_data, tmp_path):
+    """gsm8k (5-shot, random sampler seed 1234, greedy) and kobest_copa 3-shot with the random
+    sampler: the same contexts, generations, filtered answers and scores as lm-eval."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    train = shared_data / "bench/en/gsm8k/train.jsonl"
+    copa_src, copa_conv = data["kobest_copa"]
+    copa = tmp_path / "copa_dev.tsv"  # the pool both sides draw from: the first LIMIT documents
+    copa.write_text("".join(copa_src.read_text(encoding="utf-8").splitlines(keepends=True)[:LIMIT + 1]),
+                    encoding="utf-8")
+    tasks_dir = tmp_path / "lm_eval_tasks"
+    tasks_dir.mkdir()
+    (tasks_dir / "utils.py").write_text("from lm_eval.tasks.kobest.utils import *\n")
+    (tasks_dir / "gsm8k_local.yaml").write_text(
+        f"task: gsm8k_local\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    train: {train}\n" + GSM8K_YAML)
+    (tasks_dir / "copa_random.yaml").write_text(textwrap.dedent(f"""\
+        task: copa_random
+        dataset_path: json
+        dataset_kwargs:
+          data_files:
+            validation: {copa_conv}
+        output_type: multiple_choice
+        test_split: validation
+        fewshot_split: validation
+        num_fewshot: 3
+        """) + textwrap.dedent(LM_EVAL_TASKS["kobest_copa"]).strip() + "\n")
+    ref = lm_eval.simple_evaluate(
+        model="hf", model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
+        tasks=["gsm8k_local", "copa_random"], task_manager=TaskManager(include_path=str(tasks_dir)),
+        log_samples=True, batch_size=1, limit=GSM8K_LIMIT)
+
+    run_kormo(kormo_bin, "eval", model_dir, "--threads", 2, "--limit", GSM8K_LIMIT, "--max-gen-toks", GSM8K_GEN_TOKS,
+              "-t", f"gsm8k={train}", "--fewshot-data", f"gsm8k={train}",
+              "-o", tmp_path / "r.json", "--samples", tmp_path / "s.jsonl")
+    run_kormo(kormo_bin, "eval", model_dir, "--threads", 2, "--limit", GSM8K_LIMIT,
+              "-t", f"kobest_copa={copa}", "--fewshot-data", f"kobest_copa={copa}", "--num-fewshot", 3,
+              "--samples", tmp_path / "copa.jsonl")
+    mine = [json.loads(l) for l in (tmp_path / "s.jsonl").read_text().splitlines()]
+    mine += [json.loads(l) for l in (tmp_path / "copa.jsonl").read_text().splitlines()]
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+
+    gsm = [s for s in mine if s["where"].startswith(str(train))]
+    theirs = {(r["doc_id"], r["filter"]): r for r in ref["samples"]["gsm8k_local"]}  # a sample per filter
+    assert len(gsm) == GSM8K_LIMIT and len(theirs) == 2 * GSM8K_LIMIT
+    for s in gsm:
+        for f in ("strict-match", "flexible-extract"):
+            r = theirs[(s["doc_id"], f)]
+            assert s["contexts"][0] == r["arguments"][0][0], s["where"]
+            assert s["resps"] == r["resps"][0][0], s["where"]
+            assert s["filtered_resps"][f] == r["filtered_resps"][0], (s["where"], f)
+            assert s["exact_match"][f] == r["exact_match"], (s["where"], f)
+    for f in ("strict-match", "flexible-extract"):
+        key = f"exact_match,{f}"
+        assert results["gsm8k"][key] == pytest.approx(ref["results"]["gsm8k_local"][key], abs=1e-12), f
+
+    copa_mine = [s for s in mine if s["where"].startswith(str(copa))]
+    copa_ref = sorted(ref["samples"]["copa_random"], key=lambda s: s["doc_id"])
+    assert len(copa_mine) == len(copa_ref) == GSM8K_LIMIT
+    for s, r in zip(copa_mine, copa_ref):
+        assert s["contexts"][0] == r["arguments"][0][0], s["where"]
+        lls = [float(x[0][0]) for x in r["resps"]]
+        assert max(abs(a - b) for a, b in zip(s["loglikelihoods"], lls)) <= 1e-4, s["where"]
+        assert s["acc"] == r["acc"], s["where"]

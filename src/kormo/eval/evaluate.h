@@ -2,8 +2,11 @@
 //
 // Promises:
 //  - evaluate_task() reads the task's documents, builds every item (errors name the
-//    document's file:line), scores all of them in one LoglikelihoodScorer call and computes
-//    the task's metrics; items keep the file's order.
+//    document's file:line; few-shot examples from FewshotSampler in file order), scores
+//    or generates all of them in one Scorer call and computes the task's metrics; items
+//    keep the file's order. generate_until: each filter (lm-eval's regex + take_first)
+//    extracts an answer from the generation, and exact_match is computed per filter
+//    (results key "exact_match,FILTER"; "none" without filters).
 //  - results_json() has lm-evaluation-harness's top-level keys (results with
 //    "metric,none" and "metric_stderr,none", configs, versions, n-shot, higher_is_better,
 //    n-samples), so tools that read lm-eval's results read ours.
@@ -34,6 +37,11 @@ struct ItemResult {
   Item item;
   std::vector<ContinuationScore> scores;
   ChoiceOutcome outcome;
+  // generate_until: the generation; per filter, the extracted answer and its exact match.
+  std::string generation;
+  std::vector<std::string> filtered;
+  std::vector<bool> exact_match;
+  RollingOutcome rolling;  // rolling: the text's log-likelihood, words and bytes
 };
 
 struct TaskResult {
