@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -152,6 +153,28 @@ TEST_F(EvalTask, GenerationTaskItemsAndFilters) {
             std::string::npos);
   EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "until = [\"Q\"]\n", "t.toml"); }).find("generate_until"),
             std::string::npos);
+}
+
+TEST_F(EvalTask, ParagraphsOfPlainTextAndRollingMetrics) {
+  const auto txt = write("ko.txt", "\xEF\xBB\xBF첫 문단\r\n둘째 줄\r\n\r\n  \n\nsecond  paragraph \n");
+  auto docs = eval::read_docs(txt, "");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].fields["text"], "첫 문단\n둘째 줄");
+  EXPECT_EQ(docs[1].fields["text"], "second  paragraph ");
+  EXPECT_EQ(docs[1].where, txt + ":6");
+  auto bpb = eval::load_task("bpb");
+  EXPECT_EQ(eval::TaskRenderer(bpb).item(docs[0]).contexts[0], "첫 문단\n둘째 줄");
+  // len(re.split(r"\s+", s)) in Python: 3, 3, 1, 2 (a trailing space makes an empty piece).
+  EXPECT_EQ(eval::count_words("첫 문단\n둘째"), 3);
+  EXPECT_EQ(eval::count_words("second  paragraph "), 3);
+  EXPECT_EQ(eval::count_words(""), 1);
+  EXPECT_EQ(eval::count_words("a\u3000b"), 2);
+  auto m = eval::rolling_metrics({{-10, 2, 5}, {-6, 2, 3}},
+                                 {"word_perplexity", "byte_perplexity", "bits_per_byte"});
+  EXPECT_DOUBLE_EQ(m[0].value, std::exp(16.0 / 4));
+  EXPECT_DOUBLE_EQ(m[1].value, std::exp(16.0 / 8));
+  EXPECT_DOUBLE_EQ(m[2].value, 16.0 / 8 / std::log(2.0));
+  EXPECT_FALSE(m[2].stderr_of_mean.has_value());
 }
 
 TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {

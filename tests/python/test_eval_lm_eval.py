@@ -15,6 +15,8 @@ import json
 import os
 import textwrap
 
+import numpy
+
 import pytest
 
 from conftest import run_kormo
@@ -402,3 +404,76 @@ def test_gsm8k_generation_and_random_fewshot_equal_lm_eval(kormo_bin, model_dir,
         lls = [float(x[0][0]) for x in r["resps"]]
         assert max(abs(a - b) for a, b in zip(s["loglikelihoods"], lls)) <= 1e-4, s["where"]
         assert s["acc"] == r["acc"], s["where"]
+
+
+def paragraphs(text):
+    """The bpb task's documents: lines up to a blank (or whitespace-only) line, joined by \\n."""
+    out, cur = [], []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.strip(" \t"):
+            cur.append(line)
+        elif cur:
+            out.append("\n".join(cur))
+            cur = []
+    if cur:
+        out.append("\n".join(cur))
+    return out
+
+
+def test_bits_per_byte_equals_lm_eval_loglikelihood_rolling(kormo_bin, model_dir, shared_data, tmp_path):
+    """bpb on short Korean and English texts (paragraphs longer than the 256-token window
+    among them): per-document rolling log-likelihood ≤ 1e-4 and the same bits_per_byte,
+    byte and word perplexity as lm-eval's loglikelihood_rolling with wikitext's metrics."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sources = {"ko": shared_data / "corpora/ko/literature_pd/kim_yujeong_dongbaekkot_1936.txt",
+               "en": shared_data / "corpora/en/wikitext2/valid.txt"}
+    tasks_dir = tmp_path / "lm_eval_tasks"
+    tasks_dir.mkdir()
+    texts = {}
+    for lang, src in sources.items():
+        lines = src.read_text(encoding="utf-8-sig").splitlines(keepends=True)[:12 if lang == "en" else 16]
+        (tmp_path / f"{lang}.txt").write_text("".join(lines), encoding="utf-8")
+        texts[lang] = paragraphs("".join(lines))
+        (tmp_path / f"{lang}.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n"
+                                                        for t in texts[lang]), encoding="utf-8")
+        (tasks_dir / f"bpb_{lang}.yaml").write_text(textwrap.dedent(f"""\
+            task: bpb_{lang}
+            dataset_path: json
+            dataset_kwargs:
+              data_files:
+                test: {tmp_path / f"{lang}.jsonl"}
+            output_type: loglikelihood_rolling
+            test_split: test
+            doc_to_text: ""
+            doc_to_target: "{{{{text}}}}"
+            metric_list:
+              - metric: word_perplexity
+              - metric: byte_perplexity
+              - metric: bits_per_byte
+            """))
+    assert max(len(t) for t in texts["en"]) > 1000  # more than one 256-token window
+    ref = lm_eval.simple_evaluate(
+        model="hf", model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
+        tasks=["bpb_ko", "bpb_en"], task_manager=TaskManager(include_path=str(tasks_dir)),
+        log_samples=True, batch_size=4)
+    run_kormo(kormo_bin, "eval", model_dir, "--threads", 2, "-t", f"bpb={tmp_path / 'ko.txt'}",
+              "-t", f"bpb={tmp_path / 'en.txt'}", "-o", tmp_path / "r.json", "--samples", tmp_path / "s.jsonl")
+    mine = [json.loads(l) for l in (tmp_path / "s.jsonl").read_text().splitlines()]
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    for lang in ("ko", "en"):
+        ours = [s for s in mine if s["where"].startswith(str(tmp_path / f"{lang}.txt"))]
+        theirs = sorted(ref["samples"][f"bpb_{lang}"], key=lambda s: s["doc_id"])
+        assert [s["doc"]["text"] for s in ours] == texts[lang]
+        assert len(theirs) == len(ours) >= 2
+        for s, r in zip(ours, theirs):
+            # lm-eval sums each window's log-probabilities in float32: at a few thousand nats
+            # one float32 step is ~5e-4, so allow 1e-4 plus four float32 steps of the value.
+            theirs_ll = float(r["resps"][0][0])
+            tol = 1e-4 + 4 * float(numpy.spacing(numpy.float32(abs(theirs_ll))))
+            assert abs(s["loglikelihood"] - theirs_ll) <= tol, (s["where"], s["loglikelihood"], theirs_ll)
+        for m in ("bits_per_byte", "byte_perplexity", "word_perplexity"):
+            assert results[f"bpb_{lang}"][f"{m},none"] == pytest.approx(
+                ref["results"][f"bpb_{lang}"][f"{m},none"], rel=1e-6), (lang, m)
