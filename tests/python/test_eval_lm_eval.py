@@ -162,6 +162,7 @@ def data(shared_data, tmp_path_factory):
         {"question": r["question"], "choices": [r[f"choice{i}"] for i in range(4)], "answer": int(r["answer"])},
         ensure_ascii=False) + "\n" for r in rows))
     out["mmlu_shots"] = (shots, d / "mmlu_shots.jsonl")
+    out["gsm8k_train"] = shared_data / "bench/en/gsm8k/train.jsonl"
     for task, name in (("arc_easy", "arc_easy"), ("piqa", "piqa")):
         src = shared_data / f"bench/en/llmfoundry/{name}.jsonl"
         rows = jsonl_rows(src, LIMIT)
@@ -279,11 +280,24 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
     tasks = ["kobest_copa", "kobest_boolq", "winogrande", "arc_easy"]
     targs = [a for t in tasks for a in ("-t", f"{t}={data[t][0]}")]
     run_kormo(kormo_bin, "eval", model_dir, *targs, "--limit", 12, "--samples", tmp_path / "local.jsonl")
+    train = data["gsm8k_train"]
+    (tmp_path / "bpb.txt").write_text("A short first paragraph.\n\n" + "Words repeat across windows. " * 60 + "\n",
+                                      encoding="utf-8")
+    gsm = ["-t", f"gsm8k={train}", "--fewshot-data", f"gsm8k={train}", "--max-gen-toks", 16, "--limit", 3]
+    bpb = ["-t", f"bpb={tmp_path / 'bpb.txt'}"]
+    gargs = gsm + bpb
+    run_kormo(kormo_bin, "eval", model_dir, *gsm, "--samples", tmp_path / "gen_local.jsonl")
+    # Through a server of context 256 the rolling windows are 255 tokens (the echoed prompt
+    # holds one more): in process that is --max-length 255.
+    run_kormo(kormo_bin, "eval", model_dir, *bpb, "--max-length", 255, "--samples", tmp_path / "bpb_local.jsonl")
     server = Server(kormo_bin, model_dir, "--api-key", KEY)
     try:
         run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", KEY,
                   "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *targs, "--limit", 12,
                   "--samples", tmp_path / "remote.jsonl")
+        run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", KEY,
+                  "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *gargs,
+                  "--samples", tmp_path / "gen_remote.jsonl")
         wrong = run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", "nope",
                           "--tokenizer", model_dir / "tokenizer.json", *targs, "--limit", 1, check=False)
         assert wrong.returncode != 0 and "401" in wrong.stderr, wrong.stderr
@@ -297,6 +311,16 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
         assert a["where"] == b["where"]
         assert max(abs(x - y) for x, y in zip(a["loglikelihoods"], b["loglikelihoods"])) <= 1e-4, a["where"]
         assert a["greedy"] == b["greedy"] and a["pred"] == b["pred"], a["where"]
+    # Generation (gsm8k) and rolling log-likelihood (bpb) through the server: the same texts.
+    local = [json.loads(l) for f in ("gen_local.jsonl", "bpb_local.jsonl") for l in (tmp_path / f).read_text().splitlines()]
+    remote = [json.loads(l) for l in (tmp_path / "gen_remote.jsonl").read_text().splitlines()]
+    assert len(local) == len(remote) == 3 + len(paragraphs((tmp_path / "bpb.txt").read_text()))
+    for a, b in zip(local, remote):
+        assert a["where"] == b["where"]
+        if "resps" in a:
+            assert a["resps"] == b["resps"] and a["filtered_resps"] == b["filtered_resps"], a["where"]
+        else:
+            assert abs(a["loglikelihood"] - b["loglikelihood"]) <= 1e-3, a["where"]
 
 
 GSM8K_LIMIT = 8

@@ -155,8 +155,10 @@ std::vector<double> EndpointScorer::score_rolling(std::span<const std::string> t
   std::vector<Impl::Pair> pairs;
   std::vector<std::vector<ContinuationScore>> out(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
+    // The echoed prompt carries the window's last target too: windows one token shorter
+    // than the served context, so it fits.
     const auto windows = rolling_windows(m.tok.encode(texts[i], {.allow_special = true}), m.opt.prefix_token,
-                                         m.opt.max_length);
+                                         m.opt.max_length - 1);
     out[i].assign(windows.size(), ContinuationScore{0, true, 0});
     for (size_t j = 0; j < windows.size(); ++j) pairs.push_back({i, j, windows[j]});
   }

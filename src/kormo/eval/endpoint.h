@@ -41,7 +41,9 @@ class EndpointScorer : public Scorer {
   // text is cut at the stop strings again (lm-eval's rule, whatever the server did).
   std::vector<std::string> generate(std::span<const GenerationRequest> requests,
                                     const std::function<void(int64_t)>& progress = {}) const override;
-  // The same windows as in process, each sent as one echoed prompt.
+  // Rolling windows of max_length − 1 tokens (the echoed prompt holds the last target
+  // too and must fit the served context), each sent as one echoed prompt: equal to the
+  // in-process scores with --max-length one less.
   std::vector<double> score_rolling(std::span<const std::string> texts,
                                     const std::function<void(int64_t)>& progress = {}) const override;
 
