@@ -202,10 +202,16 @@ def lm_eval_run(model_dir, data, tmp_path):
             header = header.replace("validation_split:", f"fewshot_split: train\nvalidation_split:").replace(
                 f"validation: {data[task][1]}\n", f"validation: {data[task][1]}\n    train: {data['mmlu_shots'][1]}\n")
         (tasks_dir / f"{task}.yaml").write_text(header + textwrap.dedent(body).strip() + "\n")
+    # lm_eval/tasks/kobest/_kobest.yaml's group over the local tasks (f1 is not run here).
+    kobest = [f"{t}_local" for t in KOBEST]
+    (tasks_dir / "_kobest_local.yaml").write_text(
+        "group: kobest_local\ntask: [" + ", ".join(kobest) + "]\naggregate_metric_list:\n"
+        "  - {metric: acc, aggregation: mean, weight_by_size: true}\n"
+        "  - {metric: acc_norm, aggregation: mean, weight_by_size: true}\n")
     return lm_eval.simple_evaluate(
         model="hf", model_args=f"pretrained={model_dir},dtype=float32,device=cpu",
-        tasks=[f"{t}_local" for t in LM_EVAL_TASKS], task_manager=TaskManager(include_path=str(tasks_dir)),
-        log_samples=True, batch_size=8)
+        tasks=["kobest_local"] + [f"{t}_local" for t in LM_EVAL_TASKS if t not in KOBEST],
+        task_manager=TaskManager(include_path=str(tasks_dir)), log_samples=True, batch_size=8)
 
 
 def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path):
@@ -221,9 +227,11 @@ def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path)
         for line in (tmp_path / f"{tag}.jsonl").read_text().splitlines():
             s = json.loads(line)
             samples.setdefault(s["where"].split(":")[0], []).append(s)
-        results = json.loads((tmp_path / f"{tag}.json").read_text())["results"]
-        return {t: (samples[str(data[t][0])], results[KORMO_NAME.get(t, t)]) for t in tasks}
+        whole = json.loads((tmp_path / f"{tag}.json").read_text())
+        groups.update(whole.get("groups", {}))
+        return {t: (samples[str(data[t][0])], whole["results"][KORMO_NAME.get(t, t)]) for t in tasks}
 
+    groups = {}
     zero_shot = [t for t in LM_EVAL_TASKS if t != "mmlu5"]
     ours = kormo_eval("zero", zero_shot)
     ours.update(kormo_eval("five", ["mmlu5"], "--num-fewshot", 5, "--fewshot-data", f"mmlu={data['mmlu_shots'][0]}"))
@@ -249,6 +257,14 @@ def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path)
             if key in ref["results"][f"{task}_local"]:
                 assert results[key] == pytest.approx(ref["results"][f"{task}_local"][key],
                                                                       abs=1e-12), (task, m)
+    # The KoBEST group: micro averages and pooled standard errors as lm-eval's groups; the
+    # macro average is the plain mean of the tasks' scores.
+    assert sorted(groups) == ["kobest"] and len(groups["kobest"]["tasks"]) == len(KOBEST)
+    theirs = ref["groups"]["kobest_local"]
+    for key in ("acc,none", "acc_stderr,none", "acc_norm,none", "acc_norm_stderr,none"):
+        assert groups["kobest"][key] == pytest.approx(theirs[key], abs=1e-12), key
+    assert groups["kobest"]["acc_macro,none"] == pytest.approx(
+        sum(ref["results"][f"{t}_local"]["acc,none"] for t in KOBEST) / len(KOBEST), abs=1e-12)
 
 
 def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):

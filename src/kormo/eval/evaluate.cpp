@@ -1,6 +1,8 @@
 #include "kormo/eval/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -93,11 +95,68 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
   return r;
 }
 
+std::vector<GroupResult> group_results(const std::vector<TaskResult>& results) {
+  std::vector<GroupResult> out;
+  for (const auto& r : results) {
+    if (r.spec.group.empty()) continue;
+    auto g = std::find_if(out.begin(), out.end(), [&](const GroupResult& x) { return x.name == r.spec.group; });
+    if (g == out.end()) out.push_back({r.spec.group, {}, {}, {}, 0}), g = out.end() - 1;
+    g->members.push_back(r.spec.name);
+    g->items += static_cast<int64_t>(r.items.size());
+  }
+  std::erase_if(out, [](const GroupResult& g) { return g.members.size() < 2; });
+  for (auto& g : out) {
+    // Metrics in the order the members first name them.
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const auto& r : results)
+      if (r.spec.group == g.name)
+        for (const auto& m : r.metrics)
+          if (std::find(keys.begin(), keys.end(), std::pair(m.name, m.filter)) == keys.end())
+            keys.emplace_back(m.name, m.filter);
+    for (const auto& [name, filter] : keys) {
+      double weighted = 0, plain = 0, n_sum = 0, pooled = 0, squares = 0;
+      size_t k = 0;
+      bool all_se = true;
+      for (const auto& r : results) {
+        if (r.spec.group != g.name) continue;
+        for (const auto& m : r.metrics) {
+          if (m.name != name || m.filter != filter) continue;
+          const double n = static_cast<double>(r.items.size());
+          weighted += m.value * n, plain += m.value, n_sum += n, ++k;
+          if (m.stderr_of_mean) pooled += (n - 1) * *m.stderr_of_mean * *m.stderr_of_mean * n, squares += *m.stderr_of_mean * *m.stderr_of_mean;
+          else all_se = false;
+        }
+      }
+      MetricValue micro{name, weighted / n_sum, std::nullopt, filter}, macro{name, plain / static_cast<double>(k), std::nullopt, filter};
+      if (all_se && n_sum > static_cast<double>(k)) micro.stderr_of_mean = std::sqrt(pooled / (n_sum - static_cast<double>(k)) / n_sum);
+      if (all_se) macro.stderr_of_mean = std::sqrt(squares) / static_cast<double>(k);
+      g.micro.push_back(micro);
+      g.macro.push_back(macro);
+    }
+  }
+  return out;
+}
+
 nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const nlohmann::ordered_json& config) {
   using ojson = nlohmann::ordered_json;
-  ojson out = {{"results", ojson::object()}, {"configs", ojson::object()},        {"versions", ojson::object()},
-               {"n-shot", ojson::object()},  {"higher_is_better", ojson::object()}, {"n-samples", ojson::object()},
-               {"config", config}};
+  const auto groups = group_results(results);
+  ojson out = ojson::object();
+  out["results"] = ojson::object();
+  // lm-eval writes each group under "groups" and, before its tasks, under "results".
+  if (!groups.empty()) out["groups"] = ojson::object();
+  for (const auto& g : groups) {
+    ojson res = {{"alias", g.name}, {"name", g.name}, {"sample_len", g.items}, {"tasks", g.members}};
+    auto put = [&](const MetricValue& m, const std::string& suffix) {
+      res[m.name + suffix + "," + m.filter] = m.value;
+      res[m.name + suffix + "_stderr," + m.filter] = m.stderr_of_mean ? ojson(*m.stderr_of_mean) : ojson("N/A");
+    };
+    for (const auto& m : g.micro) put(m, "");
+    for (const auto& m : g.macro) put(m, "_macro");
+    out["results"][g.name] = res;
+    out["groups"][g.name] = std::move(res);
+  }
+  for (const char* key : {"configs", "versions", "n-shot", "higher_is_better", "n-samples"}) out[key] = ojson::object();
+  out["config"] = config;
   for (const auto& r : results) {
     const std::string& n = r.spec.name;
     ojson res = {{"alias", n}};
@@ -184,11 +243,17 @@ std::string samples_jsonl(const TaskResult& r) {
 
 std::string markdown_table(const std::vector<TaskResult>& results) {
   std::string out = "| task | metric | value | ± stderr | n |\n|---|---|---:|---:|---:|\n";
+  auto row = [&](const std::string& task, const MetricValue& m, const std::string& suffix, int64_t n) {
+    out += fmt::format("| {} | {}{} | {:.4f} | {} | {} |\n", task,
+                       m.filter == "none" ? m.name : m.name + "," + m.filter, suffix, m.value,
+                       m.stderr_of_mean ? fmt::format("{:.4f}", *m.stderr_of_mean) : "N/A", n);
+  };
   for (const auto& r : results)
-    for (const auto& m : r.metrics)
-      out += fmt::format("| {} | {} | {:.4f} | {} | {} |\n", r.spec.name,
-                         m.filter == "none" ? m.name : m.name + "," + m.filter, m.value,
-                         m.stderr_of_mean ? fmt::format("{:.4f}", *m.stderr_of_mean) : "N/A", r.items.size());
+    for (const auto& m : r.metrics) row(r.spec.name, m, "", static_cast<int64_t>(r.items.size()));
+  for (const auto& g : group_results(results)) {
+    for (const auto& m : g.micro) row(g.name + " (group)", m, " (micro)", g.items);
+    for (const auto& m : g.macro) row(g.name + " (group)", m, " (macro)", g.items);
+  }
   return out;
 }
 

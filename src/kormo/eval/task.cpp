@@ -199,6 +199,7 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   t.origin = origin;
   t.name = s.require_string("name");
   t.about = s.get_string("about", "");
+  t.group = s.get_string("group", "");
   t.kind = s.get_string("kind", t.kind);
   const bool gen = t.kind == "generate_until", rolling = t.kind == "rolling";
   if (t.kind != "multiple_choice" && t.kind != "multiple_context" && !gen && !rolling)

@@ -61,6 +61,7 @@ struct TaskSpec {
   ExactMatchOptions exact_match;
   double version = 1.0;
   std::string about;                  // one line: what the task is, which file format it reads
+  std::string group;                  // results of one group are averaged (kobest, mmlu, kmmlu)
 };
 
 // Parses a task file's text; `origin` names it in errors.
