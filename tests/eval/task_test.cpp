@@ -188,3 +188,27 @@ TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {
   EXPECT_DOUBLE_EQ(m[2].value, 0.25);
   EXPECT_FALSE(m[2].stderr_of_mean.has_value());
 }
+
+TEST(EvalBuiltins, KoreanBenchmarksRenderAsLmEvalOverThePublishersColumns) {
+  // Expected contexts printed by lm-eval 0.4.13 on the same fixture rows (kmmlu: its
+  // template through lm_eval.utils.apply_template; csatqa: csatqa.utils.process_docs).
+  const std::string dir = std::string(KORMO_TEST_DIR) + "/fixtures/eval/";
+  auto first = [&](const std::string& task, const std::string& file) {
+    const auto spec = eval::load_task(task);
+    return eval::TaskRenderer(spec).item(eval::read_docs(dir + file, spec.format)[0]);
+  };
+  auto k = first("kmmlu", "kmmlu_Accounting-test.csv");
+  EXPECT_EQ(k.contexts[0], "재무상태표에 표시되는 항목은?\nA. 자산\nB. 수익\nC. 비용\nD. 배당, 이익\n정답：");
+  EXPECT_EQ(k.continuations, (std::vector<std::string>{" A", " B", " C", " D"}));
+  EXPECT_EQ(k.gold, 0);
+  auto c = first("csatqa", "csatqa_gr.jsonl");
+  EXPECT_EQ(c.contexts[0],
+            "다음을 읽고 정답으로 알맞은 것을 고르시요.\n### Context: 지문이다.\n### Question: 옳은 것은?\n### "
+            "Options:\n(1) 가\n(2) 나\n(3) 다\n(4) 라\n(5) 마\n### Answer: 주어진 문제의 정답은");
+  EXPECT_EQ(c.gold, 2);
+  auto h = first("haerae", "haerae_general_knowledge.jsonl");
+  EXPECT_EQ(h.contexts[0], "다음 중 수도는? (A) 서울 (B) 부산 (C) 대구 (D) 인천 (E) 광주");
+  EXPECT_EQ(h.continuations[0], " (A)");
+  EXPECT_EQ(h.gold, 0);  // the target "(A)" is one of the choices
+  EXPECT_EQ(eval::load_task("kmmlu").group, "kmmlu");
+}

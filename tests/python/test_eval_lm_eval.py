@@ -288,6 +288,18 @@ def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
     assert p.returncode != 0 and "metric" in p.stderr, p.stderr
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", "no_such_task=x.jsonl", check=False)
     assert p.returncode == 2 and "kobest_copa" in p.stderr, p.stderr
+    bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t\t해가 떴다.\t1\n")
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
+    assert p.returncode == 1 and f"{bad}:2" in p.stderr and "choice 0 is empty" in p.stderr, p.stderr
+    # A generation task's document without the field its target names: file, line and field.
+    gsm = tmp_path / "gsm.jsonl"
+    gsm.write_text('{"question": "1+1?", "answer": "#### 2"}\n{"question": "2+2?", "solution": "#### 4"}\n')
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"gsm8k={gsm}", "--num-fewshot", 0, check=False)
+    assert p.returncode == 1 and f"{gsm}:2" in p.stderr and "'answer' is undefined" in p.stderr, p.stderr
+    kmmlu = tmp_path / "kmmlu.csv"
+    kmmlu.write_text("question,A,B,C,D,answer,Category,Human Accuracy\n질문,가,나,다,라,5,STEM,0.1\n")
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kmmlu={kmmlu}", check=False)
+    assert p.returncode == 1 and f"{kmmlu}:2" in p.stderr and "out of range" in p.stderr, p.stderr
 
 
 def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, tmp_path):
