@@ -169,10 +169,6 @@ std::vector<double> EndpointScorer::score_rolling(std::span<const std::string> t
   return sums;
 }
 
-}  // namespace kormo::eval
-
-namespace kormo::eval {
-
 std::vector<std::string> EndpointScorer::generate(std::span<const GenerationRequest> requests,
                                                   const std::function<void(int64_t)>& progress) const {
   const Impl& m = *impl_;

@@ -34,7 +34,7 @@ std::vector<std::string> LoglikelihoodScorer::generate(std::span<const Generatio
   for (const GenerationRequest& r : requests) {
     infer::Request q;
     q.prompt = generation_prompt(tok_, r, opt_.max_length);
-    if (q.prompt.empty()) q.prompt = {opt_.prefix_token};
+    if (q.prompt.empty()) q.prompt = {opt_.prefix_token};  // nothing to condition on: as an empty context scores
     q.sampling.temperature = 0;
     q.max_tokens = r.max_gen_toks;
     if (cfg.eos_token_id >= 0) q.stop_tokens.push_back(static_cast<int32_t>(cfg.eos_token_id));

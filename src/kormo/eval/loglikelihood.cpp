@@ -10,8 +10,6 @@
 
 namespace kormo::eval {
 
-const tok::EncodeOptions kEncode{.allow_special = true};
-
 struct LoglikelihoodScorer::Item {
   size_t index;
   std::vector<ScoredSequence> seqs;
@@ -21,6 +19,8 @@ struct LoglikelihoodScorer::Item {
 namespace {
 
 using Item = LoglikelihoodScorer::Item;
+
+const tok::EncodeOptions kEncode{.allow_special = true};
 
 // Logits of one scored position and the token it should predict.
 struct ScoredRow {
