@@ -32,20 +32,16 @@ struct Fixture {
   Fixture() { w.init_random(11); }
 };
 
-// The reference: lm-eval's arithmetic over the training forward of the whole input.
-eval::ContinuationScore reference(const model::Weights& w, const std::string& ctx, const std::string& cont,
-                                  int64_t L) {
-  auto p = eval::encode_pair(bytes_tok(), ctx, cont, static_cast<int32_t>(w.config().bos_token_id));
-  std::vector<int32_t> whole = p.context;
-  whole.insert(whole.end(), p.continuation.begin(), p.continuation.end());
-  if (static_cast<int64_t>(whole.size()) > L + 1) whole.erase(whole.begin(), whole.end() - (L + 1));
-  std::vector<int32_t> input(whole.begin(), whole.end() - 1);
+// The reference: lm-eval's arithmetic over the training forward of `input`, whose last
+// targets.size() positions predict `targets`.
+eval::ContinuationScore token_reference(const model::Weights& w, const std::vector<int32_t>& input,
+                                        const std::vector<int32_t>& targets) {
   model::Runner r(w, model::Runner::Mode::kInference);
   Batch b;
   b.B = 1, b.T = static_cast<int64_t>(input.size()), b.inputs = input;
   r.forward(b);
   auto logits = r.logits_host();
-  const int64_t V = w.config().vocab_size, n = static_cast<int64_t>(p.continuation.size());
+  const int64_t V = w.config().vocab_size, n = static_cast<int64_t>(targets.size());
   eval::ContinuationScore s{0, true, n};
   for (int64_t t = 0; t < n; ++t) {
     const float* row = logits.data() + (b.T - n + t) * V;
@@ -54,10 +50,19 @@ eval::ContinuationScore reference(const model::Weights& w, const std::string& ct
     for (int64_t v = 1; v < V; ++v)
       if (row[v] > m) m = row[v], best = v;
     for (int64_t v = 0; v < V; ++v) z += std::exp(row[v] - m);
-    s.loglikelihood += row[p.continuation[t]] - m - std::log(z);
-    s.greedy = s.greedy && best == p.continuation[t];
+    s.loglikelihood += row[targets[t]] - m - std::log(z);
+    s.greedy = s.greedy && best == targets[t];
   }
   return s;
+}
+
+eval::ContinuationScore reference(const model::Weights& w, const std::string& ctx, const std::string& cont,
+                                  int64_t L) {
+  auto p = eval::encode_pair(bytes_tok(), ctx, cont, static_cast<int32_t>(w.config().bos_token_id));
+  std::vector<int32_t> whole = p.context;
+  whole.insert(whole.end(), p.continuation.begin(), p.continuation.end());
+  if (static_cast<int64_t>(whole.size()) > L + 1) whole.erase(whole.begin(), whole.end() - (L + 1));
+  return token_reference(w, std::vector<int32_t>(whole.begin(), whole.end() - 1), p.continuation);
 }
 
 std::vector<eval::LoglikelihoodRequest> requests() {
@@ -140,4 +145,44 @@ TEST(LoglikelihoodScorer, RefusesItemsItCannotScore) {
   EXPECT_THROW(scorer.score(empty), Error);
   std::vector<eval::LoglikelihoodRequest> too_long = {{{"c"}, {std::string(41, 'z')}}};
   EXPECT_THROW(scorer.score(too_long), Error);
+}
+
+TEST(RollingWindows, AsLmEvalsGetRollingTokenWindows) {
+  // Python: [make_disjoint_window(w) for w in get_rolling_token_windows(list(range(10)), 99, 4, 1)]
+  //   → ([99], [0, 1, 2, 3]), ([3], [4, 5, 6, 7]), ([5, 6, 7], [8, 9]); inputs are context + targets[:-1].
+  std::vector<int32_t> t(10);
+  for (int i = 0; i < 10; ++i) t[i] = i;
+  auto w = eval::rolling_windows(t, 99, 4);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].input, (std::vector<int32_t>{99, 0, 1, 2}));
+  EXPECT_EQ(w[0].targets, (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(w[1].input, (std::vector<int32_t>{3, 4, 5, 6}));
+  EXPECT_EQ(w[1].targets, (std::vector<int32_t>{4, 5, 6, 7}));
+  EXPECT_EQ(w[2].input, (std::vector<int32_t>{5, 6, 7, 8}));
+  EXPECT_EQ(w[2].targets, (std::vector<int32_t>{8, 9}));
+  auto one = eval::rolling_windows(std::vector<int32_t>{0, 1, 2}, 99, 4);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].input, (std::vector<int32_t>{99, 0, 1}));
+  EXPECT_TRUE(eval::rolling_windows({}, 99, 4).empty());
+}
+
+TEST(LoglikelihoodScorer, RollingIsTheSumOfItsWindowsScoredByTheTrainingForward) {
+  Fixture f;
+  const std::vector<std::string> texts = {"짧은 글.", std::string(100, 'a') + " and a long tail of text over windows",
+                                          ""};
+  const int64_t L = 16;
+  eval::LoglikelihoodScorer scorer(f.w, bytes_tok(), {.max_length = L, .batch_tokens = 40, .max_sequences = 3});
+  int64_t last = 0;
+  auto got = scorer.score_rolling(texts, [&](int64_t d) { last = d; });
+  EXPECT_EQ(last, 3);
+  ASSERT_EQ(got.size(), 3u);
+  const auto prefix = static_cast<int32_t>(f.w.config().bos_token_id);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    double want = 0;
+    const auto windows = eval::rolling_windows(bytes_tok().encode(texts[i]), prefix, L);
+    if (i == 1) EXPECT_GT(windows.size(), 5u);
+    for (const auto& w : windows) want += token_reference(f.w, w.input, w.targets).loglikelihood;
+    EXPECT_NEAR(got[i], want, 1e-4) << i;
+  }
+  EXPECT_EQ(got[2], 0.0);  // no tokens, nothing predicted
 }

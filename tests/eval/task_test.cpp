@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -56,7 +57,7 @@ TEST_F(EvalTask, CsvQuotingTsvRawAndFileStem) {
   EXPECT_EQ(t[0].fields["q"], "\"quoted\"");  // TSV has no quoting
   const auto bad = write("bad.tsv", "q\ta\n1\t2\t3\n");
   EXPECT_NE(error_of([&] { eval::read_docs(bad, ""); }).find(bad + ":2: 3 fields"), std::string::npos);
-  EXPECT_NE(error_of([&] { eval::read_docs(write("x.txt", "q\n"), ""); }).find("format"), std::string::npos);
+  EXPECT_NE(error_of([&] { eval::read_docs(write("x.xml", "q\n"), ""); }).find("format"), std::string::npos);
 }
 
 TEST_F(EvalTask, ItemsAsLmEvalBuildsThem) {
@@ -65,13 +66,14 @@ TEST_F(EvalTask, ItemsAsLmEvalBuildsThem) {
                                                   "{\"q\": \"Grass?\", \"a\": \"red\", \"b\": \"green\", \"gold\": 1}\n"),
                               "");
   spec.num_fewshot = 1;
+  spec.fewshot_sampler = "first_n";
   eval::TaskRenderer r(spec);
   // Few-shot from the same file leaves the document itself out.
-  auto it = r.item(docs[0], docs, true);
+  auto it = r.item(docs[0], eval::FewshotSampler(spec, docs, true).next(docs[0]));
   EXPECT_EQ(it.contexts, std::vector<std::string>{"Grass? green\n\nSky?"});
   EXPECT_EQ(it.continuations, (std::vector<std::string>{" blue", " red"}));
   EXPECT_EQ(it.gold, 0);
-  EXPECT_EQ(r.item(docs[0], docs, false).contexts[0], "Sky? blue\n\nSky?");
+  EXPECT_EQ(r.item(docs[0], eval::FewshotSampler(spec, docs, false).next(docs[0])).contexts[0], "Sky? blue\n\nSky?");
   // multiple_context: a context per choice, one continuation.
   auto wino = eval::parse_task(
       "[task]\nname = \"w\"\nkind = \"multiple_context\"\nchoices_field = \"opts\"\ntext = \"{{ rest }}\"\n"
@@ -105,6 +107,76 @@ TEST_F(EvalTask, BadTasksAndItemsAreNamed) {
   EXPECT_EQ(eval::load_task("kobest_copa").name, "kobest_copa");
 }
 
+TEST_F(EvalTask, RandomFewshotSamplerAsLmEval) {
+  // 24 documents d0..d23; lm-eval's ContextSampler with Random(1234): the first document
+  // draws sample(range(24), 4) = [14, 3, 0, 2] and, being in the pool itself (d0), drops
+  // index 0; the next draws [18, 1, 21, 22] (printed by CPython 3.11, as pyrandom_test).
+  std::string text;
+  for (int i = 0; i < 24; ++i) text += fmt::format("{{\"q\": \"d{}\", \"a\": \"x\", \"b\": \"y\", \"gold\": 0}}\n", i);
+  auto docs = eval::read_docs(write("d.jsonl", text), "");
+  auto spec = eval::parse_task(kCopa, "copa.toml");
+  spec.num_fewshot = 3;
+  EXPECT_EQ(spec.fewshot_sampler, "random");
+  eval::FewshotSampler same(spec, docs, true);
+  auto names = [](const std::vector<const eval::Doc*>& ex) {
+    std::vector<std::string> out;
+    for (const auto* d : ex) out.push_back(d->fields["q"]);
+    return out;
+  };
+  EXPECT_EQ(names(same.next(docs[0])), (std::vector<std::string>{"d14", "d3", "d2"}));
+  EXPECT_EQ(names(same.next(docs[1])), (std::vector<std::string>{"d18", "d21", "d22"}));
+  // Another file: n draws, nothing dropped.
+  eval::FewshotSampler other(spec, docs, false);
+  EXPECT_EQ(names(other.next(docs[0])), (std::vector<std::string>{"d14", "d3", "d0"}));
+  spec.num_fewshot = 24;
+  EXPECT_NE(error_of([&] { eval::FewshotSampler(spec, docs, true).next(docs[0]); }).find("24 few-shot examples wanted"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, GenerationTaskItemsAndFilters) {
+  auto gsm = eval::load_task("gsm8k");
+  EXPECT_EQ(gsm.kind, "generate_until");
+  ASSERT_EQ(gsm.filters.size(), 2u);
+  EXPECT_EQ(gsm.filters[0].name, "strict-match");  // file order, not TOML's name order
+  EXPECT_EQ(gsm.filters[1].group_select, -1);
+  auto docs = eval::read_docs(write("g.jsonl", "{\"question\": \"1+1?\", \"answer\": \"It is 2.\\n#### 2\"}\n"
+                                                  "{\"question\": \"2+3?\", \"answer\": \"#### 5\"}\n"),
+                              "");
+  gsm.num_fewshot = 1;
+  auto it = eval::TaskRenderer(gsm).item(docs[1], {&docs[0]});
+  EXPECT_EQ(it.contexts[0], "Question: 1+1?\nAnswer: It is 2.\n#### 2\n\nQuestion: 2+3?\nAnswer:");
+  EXPECT_EQ(it.reference, "#### 5");
+  EXPECT_TRUE(it.choices.empty());
+  EXPECT_NE(error_of([&] { eval::parse_task("[task]\nname = \"g\"\nkind = \"generate_until\"\ntext = \"x\"\n"
+                                            "target = \"y\"\n[task.filters.f]\nregex = \"(?P<n>1)\"\n", "g.toml"); })
+                .find("g.toml [task.filters.f] regex"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "until = [\"Q\"]\n", "t.toml"); }).find("generate_until"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, ParagraphsOfPlainTextAndRollingMetrics) {
+  const auto txt = write("ko.txt", "\xEF\xBB\xBF첫 문단\r\n둘째 줄\r\n\r\n  \n\nsecond  paragraph \n");
+  auto docs = eval::read_docs(txt, "");
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].fields["text"], "첫 문단\n둘째 줄");
+  EXPECT_EQ(docs[1].fields["text"], "second  paragraph ");
+  EXPECT_EQ(docs[1].where, txt + ":6");
+  auto bpb = eval::load_task("bpb");
+  EXPECT_EQ(eval::TaskRenderer(bpb).item(docs[0]).contexts[0], "첫 문단\n둘째 줄");
+  // len(re.split(r"\s+", s)) in Python: 3, 3, 1, 2 (a trailing space makes an empty piece).
+  EXPECT_EQ(eval::count_words("첫 문단\n둘째"), 3);
+  EXPECT_EQ(eval::count_words("second  paragraph "), 3);
+  EXPECT_EQ(eval::count_words(""), 1);
+  EXPECT_EQ(eval::count_words("a\u3000b"), 2);
+  auto m = eval::rolling_metrics({{-10, 2, 5}, {-6, 2, 3}},
+                                 {"word_perplexity", "byte_perplexity", "bits_per_byte"});
+  EXPECT_DOUBLE_EQ(m[0].value, std::exp(16.0 / 4));
+  EXPECT_DOUBLE_EQ(m[1].value, std::exp(16.0 / 8));
+  EXPECT_DOUBLE_EQ(m[2].value, 16.0 / 8 / std::log(2.0));
+  EXPECT_FALSE(m[2].stderr_of_mean.has_value());
+}
+
 TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {
   // Item 1: gold 1 wins on raw log-likelihood; item 2: gold 0 loses raw, wins per character.
   std::vector<eval::ChoiceOutcome> o = {{{-5, -3}, {2, 2}, 1}, {{-6, -4}, {12, 2}, 0}, {{-1, -1}, {1, 1}, 1}};
@@ -115,4 +187,28 @@ TEST(EvalMetrics, AccAccNormAndMacroF1AsLmEval) {
   // preds (acc) 1, 1, 0 vs golds 1, 0, 1: label 0 F1 0, label 1 F1 0.5 → macro 0.25.
   EXPECT_DOUBLE_EQ(m[2].value, 0.25);
   EXPECT_FALSE(m[2].stderr_of_mean.has_value());
+}
+
+TEST(EvalBuiltins, KoreanBenchmarksRenderAsLmEvalOverThePublishersColumns) {
+  // Expected contexts printed by lm-eval 0.4.13 on the same fixture rows (kmmlu: its
+  // template through lm_eval.utils.apply_template; csatqa: csatqa.utils.process_docs).
+  const std::string dir = std::string(KORMO_TEST_DIR) + "/fixtures/eval/";
+  auto first = [&](const std::string& task, const std::string& file) {
+    const auto spec = eval::load_task(task);
+    return eval::TaskRenderer(spec).item(eval::read_docs(dir + file, spec.format)[0]);
+  };
+  auto k = first("kmmlu", "kmmlu_Accounting-test.csv");
+  EXPECT_EQ(k.contexts[0], "재무상태표에 표시되는 항목은?\nA. 자산\nB. 수익\nC. 비용\nD. 배당, 이익\n정답：");
+  EXPECT_EQ(k.continuations, (std::vector<std::string>{" A", " B", " C", " D"}));
+  EXPECT_EQ(k.gold, 0);
+  auto c = first("csatqa", "csatqa_gr.jsonl");
+  EXPECT_EQ(c.contexts[0],
+            "다음을 읽고 정답으로 알맞은 것을 고르시요.\n### Context: 지문이다.\n### Question: 옳은 것은?\n### "
+            "Options:\n(1) 가\n(2) 나\n(3) 다\n(4) 라\n(5) 마\n### Answer: 주어진 문제의 정답은");
+  EXPECT_EQ(c.gold, 2);
+  auto h = first("haerae", "haerae_general_knowledge.jsonl");
+  EXPECT_EQ(h.contexts[0], "다음 중 수도는? (A) 서울 (B) 부산 (C) 대구 (D) 인천 (E) 광주");
+  EXPECT_EQ(h.continuations[0], " (A)");
+  EXPECT_EQ(h.gold, 0);  // the target "(A)" is one of the choices
+  EXPECT_EQ(eval::load_task("kmmlu").group, "kmmlu");
 }

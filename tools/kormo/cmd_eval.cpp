@@ -1,4 +1,4 @@
-// kormo eval: multiple-choice benchmarks over a model directory, scored as
+// kormo eval: multiple-choice and generation benchmarks over a model directory, scored as
 // lm-evaluation-harness scores them; results JSON in its layout, per-item samples, a table.
 #include <omp.h>
 
@@ -28,9 +28,9 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, output, samples, endpoint, api_key, served_model, precision = "fp32";
+  std::string model, tokenizer, output, samples, endpoint, api_key, served_model, precision = "fp32", fewshot_sampler;
   std::vector<std::string> tasks, fewshot;
-  int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0;
+  int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0, max_gen_toks = 0, fewshot_seed = -1;
   int threads = 0;
   bool list = false, profile = false;
 };
@@ -57,6 +57,7 @@ void run(const Args& a) {
   if (a.tasks.empty()) fail_usage("give at least one --task TASK=DATA_FILE (see --list-tasks)");
   if (a.threads > 0) omp_set_num_threads(a.threads);
   if (a.limit < 0) fail_usage("--limit must be ≥ 0 (got {})", a.limit);
+  if (a.max_gen_toks < 0) fail_usage("--max-gen-toks must be ≥ 1 (got {})", a.max_gen_toks);
 
   std::vector<kormo::eval::TaskRun> runs;
   std::map<std::string, std::string> fewshot_files;
@@ -67,6 +68,9 @@ void run(const Args& a) {
     auto [name, path] = name_and_path(arg, "--task");
     kormo::eval::TaskRun r{kormo::eval::load_task(name), path, "", a.limit};
     if (a.num_fewshot >= 0) r.spec.num_fewshot = a.num_fewshot;
+    if (!a.fewshot_sampler.empty()) r.spec.fewshot_sampler = a.fewshot_sampler;
+    if (a.fewshot_seed >= 0) r.spec.fewshot_seed = static_cast<uint64_t>(a.fewshot_seed);
+    if (a.max_gen_toks > 0) r.spec.max_gen_toks = a.max_gen_toks;
     // One task over several files (e.g. MMLU's subjects): each result is named after its file.
     if (uses[name] > 1) r.spec.name += "_" + std::filesystem::path(path).stem().string();
     for (const std::string& key : {r.spec.name, name})
@@ -150,9 +154,15 @@ void setup(CLI::App& verb) {
                   "TASK=DATA_FILE (repeatable): a built-in task (--list-tasks) or a task file (.toml) "
                   "and the documents to score");
   verb.add_option("--fewshot-data", a.fewshot,
-                  "TASK=FILE: where few-shot examples come from (the first N, in order); TASK may be a result "
+                  "TASK=FILE: where few-shot examples come from (drawn by the task's sampler); TASK may be a result "
                   "name such as mmlu_anatomy_dev when one task runs over several files");
   verb.add_option("--num-fewshot", a.num_fewshot, "Few-shot examples per item, overriding the task's num_fewshot");
+  verb.add_option("--fewshot-sampler", a.fewshot_sampler,
+                  "random (lm-eval's default: Python's random.Random(seed).sample per document) or first_n, "
+                  "overriding the task's")
+      ->check(CLI::IsMember({"random", "first_n"}));
+  verb.add_option("--fewshot-seed", a.fewshot_seed, "Seed of the random few-shot sampler (default: the task's, 1234)");
+  verb.add_option("--max-gen-toks", a.max_gen_toks, "Most tokens generated per item (generate_until tasks)");
   verb.add_option("--limit", a.limit, "Score only the first N documents of each task");
   verb.add_option("-o,--output", a.output, "Results JSON in lm-evaluation-harness's layout (written atomically)");
   verb.add_option("--samples", a.samples, "Per-item JSONL: context, choices, log-likelihoods, prediction, gold");
@@ -175,13 +185,15 @@ void setup(CLI::App& verb) {
   verb.add_flag("--list-tasks", a.list, "List the built-in tasks and the file format each reads");
   verb.footer(
       "Each item's context is run through the model once; its options are scored together from the cached\n"
-      "context. Log-likelihoods, acc, acc_norm and macro-F1 are computed as lm-evaluation-harness computes them\n"
-      "(docs/eval.md). A Markdown table of the scores goes to stdout.\n"
+      "context. Log-likelihoods, acc, acc_norm and macro-F1 are computed as lm-evaluation-harness computes them;\n"
+      "generation tasks (GSM8K) generate greedily until a stop string and score exact_match after each answer\n"
+      "extraction (docs/eval.md). A Markdown table of the scores goes to stdout.\n"
       "Examples:\n"
       "  kormo eval --list-tasks\n"
       "  kormo eval runs/demo/pretrain/step-0000300 -t kobest_copa=KoBEST/COPA/dev.tsv \\\n"
       "      -t arc_easy=llmfoundry/arc_easy.jsonl -o results.json --samples samples.jsonl\n"
       "  kormo eval MODEL -t mmlu=mmlu/dev/anatomy_dev.csv --num-fewshot 5 --fewshot-data mmlu=mmlu/dev/anatomy_dev.csv\n"
+      "  kormo eval MODEL -t gsm8k=gsm8k/test.jsonl --fewshot-data gsm8k=gsm8k/train.jsonl\n"
       "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100\n"
       "  kormo eval --endpoint http://127.0.0.1:8080/v1 --tokenizer MODEL/tokenizer.json -t piqa=piqa.jsonl");
   verb.callback([] { run(a); });
@@ -189,4 +201,4 @@ void setup(CLI::App& verb) {
 
 }  // namespace
 
-KORMO_VERB("eval", "Score a model on multiple-choice benchmarks (lm-evaluation-harness parity)", 75, setup);
+KORMO_VERB("eval", "Score a model on benchmarks: multiple choice and generation (lm-evaluation-harness parity)", 75, setup);

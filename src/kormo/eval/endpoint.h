@@ -7,6 +7,8 @@
 //    them (scored_sequence), so both backends score the same token sequences; the sum of
 //    the continuation's token_logprobs is the log-likelihood, and a continuation is greedy
 //    when each token's log-probability equals the best of its top_logprobs.
+//  - Generation (generate_until) sends the prompt as token ids with max_tokens, the stop
+//    strings and temperature 0.
 //  - Errors name the URL and say what the server answered (status and its error message),
 //    or what was missing from the reply.
 #pragma once
@@ -35,6 +37,15 @@ class EndpointScorer : public Scorer {
 
   std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
                                                     const std::function<void(int64_t)>& progress = {}) const override;
+  // /completions with the prompt's token ids, max_tokens, stop and temperature 0; the
+  // text is cut at the stop strings again (lm-eval's rule, whatever the server did).
+  std::vector<std::string> generate(std::span<const GenerationRequest> requests,
+                                    const std::function<void(int64_t)>& progress = {}) const override;
+  // Rolling windows of max_length − 1 tokens (the echoed prompt holds the last target
+  // too and must fit the served context), each sent as one echoed prompt: equal to the
+  // in-process scores with --max-length one less.
+  std::vector<double> score_rolling(std::span<const std::string> texts,
+                                    const std::function<void(int64_t)>& progress = {}) const override;
 
  private:
   struct Impl;

@@ -2,11 +2,16 @@
 //
 // Promises:
 //  - evaluate_task() reads the task's documents, builds every item (errors name the
-//    document's file:line), scores all of them in one LoglikelihoodScorer call and computes
-//    the task's metrics; items keep the file's order.
+//    document's file:line; few-shot examples from FewshotSampler in file order), scores
+//    or generates all of them in one Scorer call and computes the task's metrics; items
+//    keep the file's order. generate_until: each filter (lm-eval's regex + take_first)
+//    extracts an answer from the generation, and exact_match is computed per filter
+//    (results key "exact_match,FILTER"; "none" without filters).
 //  - results_json() has lm-evaluation-harness's top-level keys (results with
 //    "metric,none" and "metric_stderr,none", configs, versions, n-shot, higher_is_better,
-//    n-samples), so tools that read lm-eval's results read ours.
+//    n-samples), so tools that read lm-eval's results read ours; groups go to "groups"
+//    (and to "results", as lm-eval writes them) with the micro average as "METRIC,FILTER"
+//    and the macro average as "METRIC_macro,FILTER".
 #pragma once
 
 #include <cstdint>
@@ -34,6 +39,11 @@ struct ItemResult {
   Item item;
   std::vector<ContinuationScore> scores;
   ChoiceOutcome outcome;
+  // generate_until: the generation; per filter, the extracted answer and its exact match.
+  std::string generation;
+  std::vector<std::string> filtered;
+  std::vector<bool> exact_match;
+  RollingOutcome rolling;  // rolling: the text's log-likelihood, words and bytes
 };
 
 struct TaskResult {
@@ -48,11 +58,24 @@ struct TaskResult {
 TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
                          const std::function<void(int64_t, int64_t)>& progress = {});
 
+// A group's averages over its results (TaskSpec::group; two results or more), per metric
+// over the results that have it, as lm-eval's group aggregation: micro = weighted by items
+// (weight_by_size, lm-eval's setting for kobest/mmlu/kmmlu) with the pooled standard error
+// sqrt(Σ(n−1)·se²·n / (Σn − k) / Σn); macro = the mean of the results with
+// sqrt(Σse²)/k. A member without a standard error (f1) makes the group's "N/A".
+struct GroupResult {
+  std::string name;
+  std::vector<std::string> members;
+  std::vector<MetricValue> micro, macro;
+  int64_t items = 0;
+};
+std::vector<GroupResult> group_results(const std::vector<TaskResult>& results);
+
 nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const nlohmann::ordered_json& config);
 // One JSON line per item: doc_id, doc, context, choices, gold, loglikelihoods, greedy,
 // pred, and each per-item metric.
 std::string samples_jsonl(const TaskResult& r);
-// | task | metric | value | ± stderr | n |
+// | task | metric | value | ± stderr | n |, then a row per group metric (micro and macro).
 std::string markdown_table(const std::vector<TaskResult>& results);
 
 }  // namespace kormo::eval

@@ -3,22 +3,24 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kormo/eval/extract.h"
 #include "kormo/infer/decoder.h"
 #include "kormo/infer/kv_cache.h"
-#include "kormo/text/utf8.h"
 #include "kormo/util/error.h"
 
 namespace kormo::eval {
 
-namespace {
-
-const tok::EncodeOptions kEncode{.allow_special = true};
-
-struct Item {
+struct LoglikelihoodScorer::Item {
   size_t index;
   std::vector<ScoredSequence> seqs;
   int64_t shared = 0;  // leading input tokens common to every sequence, run once
 };
+
+namespace {
+
+using Item = LoglikelihoodScorer::Item;
+
+const tok::EncodeOptions kEncode{.allow_special = true};
 
 // Logits of one scored position and the token it should predict.
 struct ScoredRow {
@@ -47,37 +49,11 @@ void score_rows(const std::vector<ScoredRow>& rows, int64_t V) {
   }
 }
 
-// Bytes of whitespace at the end of s, as Python's str.rstrip() counts whitespace
-// (str.isspace: ASCII and the Unicode separators lm-eval's contexts may end in).
-size_t trailing_whitespace(std::string_view s) {
-  size_t end = s.size();
-  while (end > 0) {
-    size_t start = end - 1;
-    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    size_t pos = start;
-    char32_t c = 0;
-    const bool space = text::decode_next(s, pos, c) && pos == end &&
-                       ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-                        c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-                        c == 0x205F || c == 0x3000);
-    if (!space) break;
-    end = start;
-  }
-  return s.size() - end;
-}
-
-Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_t index, int64_t L,
-               int32_t prefix) {
-  if (req.contexts.empty() || req.continuations.empty()) fail("item {}: nothing to score", index);
-  if (req.contexts.size() > 1 && req.continuations.size() > 1 && req.contexts.size() != req.continuations.size())
-    fail("item {}: {} contexts cannot pair with {} continuations", index, req.contexts.size(), req.continuations.size());
-  Item it{index, {}, 0};
-  for (size_t j = 0; j < req.size(); ++j)
-    it.seqs.push_back(scored_sequence(tok, req.context(j), req.continuation(j), L, prefix,
-                                      fmt::format("item {}, pair {}", index, j)));
-  // Run once: the common prefix, but no further than any sequence's first scored
-  // position + 1 (that position's logits come from the shared run) and leaving every
-  // sequence at least one token of its own.
+// An item of sequences scored together: they share their common leading tokens, run
+// once, but no further than any sequence's first scored position + 1 (that position's
+// logits come from the shared run), leaving every sequence at least one token of its own.
+Item share_prefix(size_t index, std::vector<ScoredSequence> seqs) {
+  Item it{index, std::move(seqs), 0};
   int64_t shared = static_cast<int64_t>(it.seqs[0].input.size()) - 1;
   for (const ScoredSequence& s : it.seqs) {
     const auto& a = it.seqs[0].input;
@@ -86,6 +62,19 @@ Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_
   }
   it.shared = std::max<int64_t>(shared, 0);
   return it;
+}
+
+
+Item make_item(const tok::Tokenizer& tok, const LoglikelihoodRequest& req, size_t index, int64_t L,
+               int32_t prefix) {
+  if (req.contexts.empty() || req.continuations.empty()) fail("item {}: nothing to score", index);
+  if (req.contexts.size() > 1 && req.continuations.size() > 1 && req.contexts.size() != req.continuations.size())
+    fail("item {}: {} contexts cannot pair with {} continuations", index, req.contexts.size(), req.continuations.size());
+  std::vector<ScoredSequence> seqs;
+  for (size_t j = 0; j < req.size(); ++j)
+    seqs.push_back(scored_sequence(tok, req.context(j), req.continuation(j), L, prefix,
+                                   fmt::format("item {}, pair {}", index, j)));
+  return share_prefix(index, std::move(seqs));
 }
 
 }  // namespace
@@ -102,6 +91,51 @@ ScoredSequence scored_sequence(const tok::Tokenizer& tok, std::string_view conte
   if (static_cast<int64_t>(whole.size()) > window + 1) whole.erase(whole.begin(), whole.end() - (window + 1));
   whole.pop_back();
   return {std::move(whole), std::move(p.continuation)};
+}
+
+std::vector<ScoredSequence> rolling_windows(std::span<const int32_t> tokens, int32_t prefix_token,
+                                            int64_t max_seq_len) {
+  std::vector<ScoredSequence> out;
+  const auto n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return out;
+  const int64_t first = std::min(max_seq_len, n);
+  ScoredSequence w;
+  w.input.push_back(prefix_token);
+  w.input.insert(w.input.end(), tokens.begin(), tokens.begin() + first - 1);
+  w.targets.assign(tokens.begin(), tokens.begin() + first);
+  out.push_back(std::move(w));
+  // Later windows: make_disjoint_window leaves max_seq_len + 1 − len(pred) tokens of
+  // context; the fed input is context + all predicted tokens but the last.
+  for (int64_t predicted = first; predicted < n;) {
+    const int64_t len = std::min(n - predicted, max_seq_len), end = predicted + len;
+    ScoredSequence v;
+    v.input.assign(tokens.begin() + (end - max_seq_len - 1), tokens.begin() + (end - 1));
+    v.targets.assign(tokens.begin() + (end - len), tokens.begin() + end);
+    out.push_back(std::move(v));
+    predicted = end;
+  }
+  return out;
+}
+
+std::vector<double> LoglikelihoodScorer::score_rolling(std::span<const std::string> texts,
+                                                       const std::function<void(int64_t)>& progress) const {
+  std::vector<Item> items;
+  std::vector<size_t> last_window;  // per text, the index of its last window's item
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::vector<int32_t> ids = tok_.encode(texts[i], kEncode);
+    for (ScoredSequence& w : rolling_windows(ids, opt_.prefix_token, opt_.max_length))
+      items.push_back(share_prefix(items.size(), {std::move(w)}));
+    last_window.push_back(items.size());
+  }
+  size_t texts_done = 0;
+  auto scores = run_items(items, [&](int64_t windows_done) {
+    while (texts_done < texts.size() && last_window[texts_done] <= static_cast<size_t>(windows_done)) ++texts_done;
+    if (progress) progress(static_cast<int64_t>(texts_done));
+  });
+  std::vector<double> out(texts.size(), 0.0);
+  for (size_t i = 0, k = 0; i < texts.size(); ++i)
+    for (; k < last_window[i]; ++k) out[i] += scores[k][0].loglikelihood;
+  return out;
 }
 
 EncodedPair encode_pair(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
@@ -140,16 +174,21 @@ LoglikelihoodScorer::LoglikelihoodScorer(const model::Weights& w, const tok::Tok
 
 std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::score(
     std::span<const LoglikelihoodRequest> requests, const std::function<void(int64_t)>& progress) const {
-  const int64_t V = w_.config().vocab_size, L = opt_.max_length;
   std::vector<Item> items;
   items.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) items.push_back(make_item(tok_, requests[i], i, opt_.max_length, opt_.prefix_token));
+  return run_items(items, progress);
+}
+
+std::vector<std::vector<ContinuationScore>> LoglikelihoodScorer::run_items(
+    std::vector<Item>& items, const std::function<void(int64_t)>& progress) const {
+  const int64_t V = w_.config().vocab_size;
   int64_t capacity = 1, most_seqs = 1;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    items.push_back(make_item(tok_, requests[i], i, L, opt_.prefix_token));
-    for (const ScoredSequence& s : items.back().seqs) capacity = std::max<int64_t>(capacity, s.input.size());
-    most_seqs = std::max<int64_t>(most_seqs, items.back().seqs.size());
+  for (const Item& it : items) {
+    for (const ScoredSequence& s : it.seqs) capacity = std::max<int64_t>(capacity, s.input.size());
+    most_seqs = std::max<int64_t>(most_seqs, it.seqs.size());
   }
-  std::vector<std::vector<ContinuationScore>> out(requests.size());
+  std::vector<std::vector<ContinuationScore>> out(items.size());
   for (const Item& it : items) out[it.index].assign(it.seqs.size(), ContinuationScore{0, true, 0});
   if (items.empty()) return out;
 

@@ -65,15 +65,48 @@ struct ScoredSequence {
 ScoredSequence scored_sequence(const tok::Tokenizer& tok, std::string_view context, std::string_view continuation,
                                int64_t window, int32_t prefix_token, const std::string& what);
 
-// Anything that scores log-likelihood requests: the model in this process, or an
-// OpenAI-compatible server (endpoint.h).
+// One generation as lm-eval's generate_until makes it: greedy from the context (its tokens
+// as encode_pair makes a context's, without the trailing-space rule: lm-eval encodes the
+// whole context; the last max_length − max_gen_toks kept), until a stop string, the
+// model's end-of-sequence token or max_gen_toks tokens. The result is the generated
+// tokens decoded without special tokens (invalid UTF-8 replaced as HF decode does), cut
+// before the first stop string — `until` and the tokenizer's end-of-text token's text,
+// which lm-eval adds to every request.
+struct GenerationRequest {
+  std::string context;
+  std::vector<std::string> until;
+  int64_t max_gen_toks = 256;
+};
+
+// Anything that scores log-likelihood requests and generates: the model in this process,
+// or an OpenAI-compatible server (endpoint.h).
 class Scorer {
  public:
   virtual ~Scorer() = default;
   // scores[i][j] for item i, pair j. `progress(done_items)` is called as items finish.
   virtual std::vector<std::vector<ContinuationScore>> score(
       std::span<const LoglikelihoodRequest> items, const std::function<void(int64_t)>& progress = {}) const = 0;
+  // The generated texts, in request order.
+  virtual std::vector<std::string> generate(std::span<const GenerationRequest> requests,
+                                            const std::function<void(int64_t)>& progress = {}) const = 0;
+  // Each text's rolling log-likelihood (lm-eval's loglikelihood_rolling): the sum over
+  // rolling_windows() of its tokens. `progress(done_texts)`.
+  virtual std::vector<double> score_rolling(std::span<const std::string> texts,
+                                            const std::function<void(int64_t)>& progress = {}) const = 0;
 };
+
+// lm-eval's get_rolling_token_windows(tokens, prefix, max_seq_len, context_len = 1)
+// through make_disjoint_window: every token is predicted once; the first window is the
+// prefix token then up to max_seq_len tokens, each later one predicts up to max_seq_len
+// more given the one token before them.
+std::vector<ScoredSequence> rolling_windows(std::span<const int32_t> tokens, int32_t prefix_token,
+                                            int64_t max_seq_len);
+
+// What lm-eval generates from: the context's tokens, the last `window` − max_gen_toks
+// kept; and the stop strings with the end-of-text token's text added (as lm-eval's
+// handle_stop_sequences). Throws a usage Error when max_gen_toks leaves no context.
+std::vector<int32_t> generation_prompt(const tok::Tokenizer& tok, const GenerationRequest& r, int64_t window);
+std::vector<std::string> stop_strings(const tok::Tokenizer& tok, const GenerationRequest& r);
 
 struct ScorerOptions {
   int64_t max_length = 0;        // context window in tokens (0: the model's max_seq_len)
@@ -91,8 +124,17 @@ class LoglikelihoodScorer : public Scorer {
   // continuation or a continuation longer than the window.
   std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
                                                     const std::function<void(int64_t)>& progress = {}) const override;
+  // Greedy over the KV cache (infer::Generator), max_sequences at a time.
+  std::vector<std::string> generate(std::span<const GenerationRequest> requests,
+                                    const std::function<void(int64_t)>& progress = {}) const override;
+  std::vector<double> score_rolling(std::span<const std::string> texts,
+                                    const std::function<void(int64_t)>& progress = {}) const override;
+
+  struct Item;
 
  private:
+  std::vector<std::vector<ContinuationScore>> run_items(std::vector<Item>& items,
+                                                        const std::function<void(int64_t)>& progress) const;
   const model::Weights& w_;
   const tok::Tokenizer& tok_;
   ScorerOptions opt_;

@@ -5,6 +5,8 @@
 #include <memory>
 #include <set>
 
+#include <fmt/ranges.h>
+
 #include "kormo/text/utf8.h"
 #include "kormo/tok/jinja.h"
 #include "kormo/util/config.h"
@@ -18,8 +20,6 @@ namespace kormo::eval {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-const std::set<std::string> kMetrics = {"acc", "acc_norm", "f1"};
 
 // Splits one CSV record starting at `pos` (RFC 4180: quoted fields may hold commas,
 // doubled quotes and newlines); advances pos past its line end. `line` counts lines.
@@ -118,6 +118,35 @@ std::vector<Doc> read_json_array(const std::string& path) {
   return docs;
 }
 
+// Plain text: one document per paragraph (lines up to a blank or whitespace-only line),
+// its lines joined by "\n", as field `text`; CRLF line ends count as "\n".
+std::vector<Doc> read_paragraphs(const std::string& path) {
+  std::vector<Doc> docs;
+  LineReader in(path);
+  std::string_view line;
+  std::string para;
+  int64_t start = 0;
+  auto flush = [&] {
+    if (para.empty()) return;
+    if (!text::is_valid_utf8(para)) fail("{}:{}: the paragraph is not valid UTF-8", path, start);
+    docs.push_back({ojson{{"text", para}}, fmt::format("{}:{}", path, start), {}});
+    para.clear();
+  };
+  while (in.next(line)) {
+    if (in.line_number() == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) {
+      flush();
+      continue;
+    }
+    if (para.empty()) start = static_cast<int64_t>(in.line_number());
+    else para += '\n';
+    para += line;
+  }
+  flush();
+  return docs;
+}
+
 std::string format_of(const std::string& path, const std::string& format) {
   if (!format.empty()) return format;
   std::string ext = std::filesystem::path(path).extension().string();
@@ -126,7 +155,8 @@ std::string format_of(const std::string& path, const std::string& format) {
   if (ext == ".json") return "json";
   if (ext == ".csv") return "csv";
   if (ext == ".tsv") return "tsv";
-  fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv)", path, ext);
+  if (ext == ".txt") return "txt";
+  fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv | txt)", path, ext);
 }
 
 // A template over a document, in lm-evaluation-harness's Jinja environment (no
@@ -169,28 +199,70 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   t.origin = origin;
   t.name = s.require_string("name");
   t.about = s.get_string("about", "");
+  t.group = s.get_string("group", "");
   t.kind = s.get_string("kind", t.kind);
-  if (t.kind != "multiple_choice" && t.kind != "multiple_context")
-    s.bad_value("kind", "expected \"multiple_choice\" or \"multiple_context\" (generation and bits per byte are "
-                        "not supported yet)");
+  const bool gen = t.kind == "generate_until", rolling = t.kind == "rolling";
+  if (t.kind != "multiple_choice" && t.kind != "multiple_context" && !gen && !rolling)
+    s.bad_value("kind", "expected \"multiple_choice\", \"multiple_context\", \"generate_until\" or \"rolling\"");
   t.format = s.get_string("format", "");
-  if (!t.format.empty() && t.format != "jsonl" && t.format != "json" && t.format != "csv" && t.format != "tsv")
-    s.bad_value("format", "expected jsonl, json, csv or tsv");
+  if (!t.format.empty() && t.format != "jsonl" && t.format != "json" && t.format != "csv" && t.format != "tsv" &&
+      t.format != "txt")
+    s.bad_value("format", "expected jsonl, json, csv, tsv or txt");
   t.description = s.get_string("description", "");
   t.text = s.require_string("text");
-  t.target = s.require_string("target");
+  t.target = rolling ? s.get_string("target", "") : s.require_string("target");
+  if (rolling && !t.target.empty()) s.bad_value("target", "a rolling task scores its text; it has no target");
   t.choices = s.get_strings("choices", {});
   t.choices_field = s.get_string("choices_field", "");
-  if (t.choices.empty() == t.choices_field.empty())
+  if ((gen || rolling) && !(t.choices.empty() && t.choices_field.empty()))
+    s.bad_value(t.choices.empty() ? "choices_field" : "choices", fmt::format("a {} task has no choices", t.kind));
+  if (!gen && !rolling && t.choices.empty() == t.choices_field.empty())
     s.bad_value(t.choices.empty() ? "choices" : "choices_field",
                 "give either choices (a template per choice) or choices_field (a list field), not both or neither");
   t.target_delimiter = s.get_string("target_delimiter", t.target_delimiter);
   t.fewshot_delimiter = s.get_string("fewshot_delimiter", t.fewshot_delimiter);
   t.num_fewshot = s.get_int("num_fewshot", 0);
   if (t.num_fewshot < 0) s.bad_value("num_fewshot", "must be ≥ 0");
-  t.metrics = s.get_strings("metrics", t.metrics);
+  t.fewshot_sampler = s.get_string("fewshot_sampler", t.fewshot_sampler);
+  if (t.fewshot_sampler != "random" && t.fewshot_sampler != "first_n")
+    s.bad_value("fewshot_sampler", "expected \"random\" (lm-eval's default) or \"first_n\"");
+  const int64_t seed = s.get_int("fewshot_seed", static_cast<int64_t>(t.fewshot_seed));
+  if (seed < 0) s.bad_value("fewshot_seed", "must be ≥ 0");
+  t.fewshot_seed = static_cast<uint64_t>(seed);
+  const std::vector<std::string> known = gen       ? std::vector<std::string>{"exact_match"}
+                                        : rolling ? std::vector<std::string>{"word_perplexity", "byte_perplexity",
+                                                                             "bits_per_byte"}
+                                                  : std::vector<std::string>{"acc", "acc_norm", "f1"};
+  t.metrics = s.get_strings("metrics", gen || rolling ? known : t.metrics);
   for (const auto& m : t.metrics)
-    if (!kMetrics.count(m)) s.bad_value("metrics", fmt::format("unknown metric '{}' (known: acc, acc_norm, f1)", m));
+    if (std::find(known.begin(), known.end(), m) == known.end())
+      s.bad_value("metrics", fmt::format("unknown metric '{}' for {} (known: {})", m, t.kind, fmt::join(known, ", ")));
+  if (rolling && t.num_fewshot > 0) s.bad_value("num_fewshot", "a rolling task has no few-shot examples");
+  if (gen || s.has("until") || s.has("max_gen_toks") || s.has("filters") || s.has("exact_match")) {
+    if (!gen) s.bad_value("until", "until, max_gen_toks, filters and exact_match belong to generate_until tasks");
+    t.until = s.get_strings("until", {});
+    t.max_gen_toks = s.get_int("max_gen_toks", t.max_gen_toks);
+    if (t.max_gen_toks < 1) s.bad_value("max_gen_toks", "must be ≥ 1");
+    ConfigSection filters = s.section("filters");
+    std::vector<std::pair<uint32_t, RegexFilterSpec>> in_file_order;  // TOML tables iterate by name
+    for (const auto& [key, node] : *filters.table()) {
+        const std::string name(key.str());
+        ConfigSection f = filters.section(name);
+        RegexFilterSpec spec{name, f.require_string("regex"), f.get_int("group_select", 0),
+                             f.get_string("fallback", "[invalid]")};
+        f.check_unused();
+        PyRegex check(spec.regex, fmt::format("{} [task.filters.{}] regex", origin, name));
+        in_file_order.emplace_back(node.source().begin.line, std::move(spec));
+    }
+    std::stable_sort(in_file_order.begin(), in_file_order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [line, f] : in_file_order) t.filters.push_back(std::move(f));
+    ConfigSection em = s.section("exact_match");
+    t.exact_match = {em.get_bool("ignore_case", false), em.get_bool("ignore_punctuation", false),
+                     em.get_bool("ignore_numbers", false), em.get_strings("regexes_to_ignore", {})};
+    em.check_unused();
+    ExactMatch check(t.exact_match, origin + " [task.exact_match]");
+  }
   t.version = s.get_double("version", 1.0);
   s.check_unused();
   TaskRenderer check(t);  // templates parse now, not at the first document
@@ -220,7 +292,10 @@ TaskSpec load_task(const std::string& name_or_file) {
 std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
   if (!std::filesystem::is_regular_file(path)) fail_io("{}: no such data file", path);
   const std::string f = format_of(path, format);
-  std::vector<Doc> docs = f == "jsonl" ? read_jsonl(path) : f == "json" ? read_json_array(path) : read_table(path, f == "tsv");
+  std::vector<Doc> docs = f == "jsonl"  ? read_jsonl(path)
+                          : f == "json" ? read_json_array(path)
+                          : f == "txt"  ? read_paragraphs(path)
+                                        : read_table(path, f == "tsv");
   std::filesystem::path stem = std::filesystem::path(path).filename();
   while (stem.has_extension()) stem = stem.stem();
   for (Doc& d : docs) d.file_stem = stem.string();
@@ -277,24 +352,70 @@ TaskRenderer::TaskRenderer(const TaskSpec& spec) : impl_(std::make_unique<Impl>(
 TaskRenderer::~TaskRenderer() = default;
 TaskRenderer::TaskRenderer(TaskRenderer&&) noexcept = default;
 
-Item TaskRenderer::item(const Doc& doc, const std::vector<Doc>& fewshot, bool exclude_self) const {
+FewshotSampler::FewshotSampler(const TaskSpec& spec, const std::vector<Doc>& pool, bool same_file)
+    : spec_(spec), pool_(pool), same_file_(same_file), rng_(spec.fewshot_seed) {}
+
+std::vector<const Doc*> FewshotSampler::next(const Doc& doc) {
+  const auto n = static_cast<size_t>(spec_.num_fewshot);
+  if (n == 0) return {};
+  auto is_doc = [&](const Doc* d) { return same_file_ && d->fields == doc.fields; };
+  std::vector<const Doc*> out;
+  if (spec_.fewshot_sampler == "first_n") {
+    for (const Doc& d : pool_)
+      if (out.size() < n && !is_doc(&d)) out.push_back(&d);
+  } else {
+    // lm-eval's ContextSampler: n (+1 to drop the document itself) from the whole pool;
+    // if copies of the document took more than that one place, n from the pool without them.
+    const size_t want = n + (same_file_ ? 1 : 0);
+    if (want <= pool_.size()) {
+      for (size_t i : rng_.sample(pool_.size(), want))
+        if (out.size() < n && !is_doc(&pool_[i])) out.push_back(&pool_[i]);
+      if (out.size() < n) {
+        std::vector<const Doc*> rest;
+        for (const Doc& d : pool_)
+          if (!is_doc(&d)) rest.push_back(&d);
+        out.clear();
+        if (n <= rest.size())
+          for (size_t i : rng_.sample(rest.size(), n)) out.push_back(rest[i]);
+      }
+    }
+  }
+  if (out.size() < n)
+    fail("{}: {} few-shot examples wanted ({} sampler), the few-shot data has {} documents{}", doc.where, n,
+         spec_.fewshot_sampler, pool_.size(),
+         same_file_ ? (spec_.fewshot_sampler == "random" ? " (n + 1 are drawn when it is the data file itself)"
+                                                         : " including this one")
+                    : "");
+  return out;
+}
+
+Item TaskRenderer::item(const Doc& doc, const std::vector<const Doc*>& examples) const {
   const TaskSpec& s = impl_->spec;
+  const bool gen = s.kind == "generate_until";
+  if (s.kind == "multiple_context" && !examples.empty())
+    fail_usage("task {}: few-shot examples are not supported for multiple_context tasks", s.name);
   std::string prefix;
   if (impl_->description) prefix = impl_->description->render(doc);
-  int64_t taken = 0;
-  for (size_t k = 0; k < fewshot.size() && taken < s.num_fewshot; ++k) {
-    const Doc& ex = fewshot[k];
-    if (exclude_self && ex.fields == doc.fields) continue;
-    const auto ch = impl_->choices_of(ex);
-    prefix += impl_->text.render(ex) + s.target_delimiter + ch[impl_->gold_of(ex, ch)] + s.fewshot_delimiter;
-    ++taken;
+  for (const Doc* ex : examples) {
+    std::string answer;
+    if (gen) {
+      answer = impl_->target.render(*ex);
+    } else {
+      const auto ch = impl_->choices_of(*ex);
+      answer = ch[impl_->gold_of(*ex, ch)];
+    }
+    prefix += impl_->text.render(*ex) + s.target_delimiter + answer + s.fewshot_delimiter;
   }
-  if (taken < s.num_fewshot)
-    fail("{}: {} few-shot examples wanted, the few-shot data has only {}{}", doc.where, s.num_fewshot, taken,
-         exclude_self ? " besides this document" : "");
-  if (s.kind == "multiple_context" && s.num_fewshot > 0)
-    fail_usage("task {}: few-shot examples are not supported for multiple_context tasks", s.name);
   Item it;
+  if (s.kind == "rolling") {
+    it.contexts.push_back(impl_->text.render(doc));
+    return it;
+  }
+  if (gen) {
+    it.contexts.push_back(prefix + impl_->text.render(doc));
+    it.reference = impl_->target.render(doc);
+    return it;
+  }
   it.choices = impl_->choices_of(doc);
   it.gold = impl_->gold_of(doc, it.choices);
   if (s.kind == "multiple_context") {

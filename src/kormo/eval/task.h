@@ -12,10 +12,14 @@
 //    context = description + few-shot examples (each "text + target_delimiter + gold
 //    choice", joined and followed by fewshot_delimiter) + text; continuations =
 //    target_delimiter + each choice. A target that renders as digits is the gold index,
-//    otherwise it must equal one of the choices. Few-shot examples are the first
-//    num_fewshot documents of the few-shot file (lm-eval's first_n sampler), leaving the
-//    item's own document out when the few-shot file is the data file (as lm-eval does when
-//    the few-shot split is the test split); too few is an error, as in lm-eval.
+//    otherwise it must equal one of the choices.
+//  - kind "generate_until": the context is built the same way (a few-shot example's
+//    answer is its rendered target); the target is the reference answer.
+//  - Few-shot examples come from FewshotSampler: lm-eval's default sampler ("random":
+//    Python's random.Random(fewshot_seed).sample over the few-shot file, its state
+//    carried from document to document in file order; when the few-shot file is the data
+//    file it draws n + 1 and drops the document itself) or "first_n" (the first n,
+//    without the document itself). Too few documents is an error, as in lm-eval.
 //  - kind "multiple_context" (lm-eval's multiple-input tasks, e.g. Winogrande's partial
 //    scoring): the choices are contexts, each followed by one shared continuation
 //    (target_delimiter + text); the target is the gold index.
@@ -25,26 +29,39 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "kormo/eval/extract.h"
+#include "kormo/eval/pyrandom.h"
+
 namespace kormo::eval {
 
 struct TaskSpec {
   std::string name, origin;           // origin: the task file, or "built-in NAME"
-  std::string kind = "multiple_choice";  // or "multiple_context"
+  std::string kind = "multiple_choice";  // or "multiple_context", "generate_until"
   std::string format;                 // jsonl | json | csv | tsv; empty: from the data file's extension
   std::string description;            // template, prepended once
   std::string text, target;           // templates
   std::vector<std::string> choices;   // one template per choice …
   std::string choices_field;          // … or the name of a list field holding them
   std::string target_delimiter = " ", fewshot_delimiter = "\n\n";
-  int64_t num_fewshot = 0;            // examples taken in order from the few-shot file (first_n)
-  std::vector<std::string> metrics = {"acc"};  // acc, acc_norm, f1
+  int64_t num_fewshot = 0;
+  std::string fewshot_sampler = "random";  // lm-eval's default; or "first_n"
+  uint64_t fewshot_seed = 1234;            // lm-eval's fewshot_random_seed
+  std::vector<std::string> metrics = {"acc"};  // acc, acc_norm, f1; exact_match (generate_until)
+  // generate_until: stop strings, the most tokens generated, answer extraction
+  // ([task.filters.NAME]; none: the whole generation, filter "none") and exact_match's options.
+  std::vector<std::string> until;
+  int64_t max_gen_toks = 256;
+  std::vector<RegexFilterSpec> filters;
+  ExactMatchOptions exact_match;
   double version = 1.0;
   std::string about;                  // one line: what the task is, which file format it reads
+  std::string group;                  // results of one group are averaged (kobest, mmlu, kmmlu)
 };
 
 // Parses a task file's text; `origin` names it in errors.
@@ -67,6 +84,22 @@ struct Item {
   std::vector<std::string> choices;        // as rendered (acc_norm divides by their length)
   std::vector<std::string> continuations;  // target_delimiter + choice, or the shared continuation
   int64_t gold = 0;
+  std::string reference;                   // generate_until: the rendered target
+};
+
+// Picks each document's few-shot examples, as lm-eval's samplers do (see above). Call
+// next() once per evaluated document, in order: the random sampler's state carries over.
+class FewshotSampler {
+ public:
+  // `same_file`: the pool is the evaluated file itself (lm-eval: fewshot split == test split).
+  FewshotSampler(const TaskSpec& spec, const std::vector<Doc>& pool, bool same_file);
+  std::vector<const Doc*> next(const Doc& doc);
+
+ private:
+  const TaskSpec& spec_;
+  const std::vector<Doc>& pool_;
+  bool same_file_;
+  PyRandom rng_;
 };
 
 // A task's templates compiled once; builds items from documents.
@@ -75,11 +108,10 @@ class TaskRenderer {
   explicit TaskRenderer(const TaskSpec& spec);
   ~TaskRenderer();
   TaskRenderer(TaskRenderer&&) noexcept;
-  // `fewshot`: the documents examples are taken from (the first num_fewshot of them,
-  // without documents equal to `doc` when exclude_self). Throws Error naming doc.where for
-  // a template that fails, no choices, an empty or duplicate choice, a gold index out of
-  // range, or too few few-shot documents.
-  Item item(const Doc& doc, const std::vector<Doc>& fewshot, bool exclude_self = false) const;
+  // `examples`: the few-shot documents, in order (FewshotSampler::next). Throws Error
+  // naming doc.where for a template that fails, no choices, an empty or duplicate choice
+  // or a gold index out of range.
+  Item item(const Doc& doc, const std::vector<const Doc*>& examples = {}) const;
 
  private:
   struct Impl;
