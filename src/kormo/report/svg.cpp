@@ -28,7 +28,11 @@ std::vector<double> ticks(double lo, double hi, int n) {
   return out;
 }
 
-std::string num(double v) { return fmt::format("{:.4g}", v); }
+std::string num(double v) {
+  // Throughputs read better as 30000 than as 3e+04.
+  if (std::abs(v) >= 1000 && std::abs(v) < 1e7) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.4g}", v);
+}
 
 }  // namespace
 
@@ -111,17 +115,21 @@ std::string line_chart(const std::vector<Line>& lines, const ChartOptions& opt) 
                        "<text x=\"{0:.1f}\" y=\"{3}\" class=\"xtick\">{4}</text>\n",
                        px(t), kTop, kTop + ph, kTop + ph + 14, num(t));
   }
-  if (opt.log_y) {
+  // Decades make a log axis readable; a span under two of them gets round ticks of the
+  // exponent instead, so every chart has labels.
+  if (opt.log_y && std::floor(y1) - std::ceil(y0) >= 1) {
     for (double e = std::ceil(y0); e <= std::floor(y1); e += 1)
       svg += fmt::format("<line x1=\"{1}\" y1=\"{0:.1f}\" x2=\"{2}\" y2=\"{0:.1f}\" class=\"grid\"/>"
                          "<text x=\"{3}\" y=\"{0:.1f}\" class=\"ytick\">{4}</text>\n",
                          py(e), kLeft, kLeft + pw, kLeft - 4, num(std::pow(10.0, e)));
   } else {
-    for (double t : ticks(y0, y1, 5)) {
-      if (t < y0 || t > y1) continue;
+    // Round values (in value space, also on a short log axis) at their place on the axis.
+    const double v0 = opt.log_y ? std::pow(10.0, y0) : y0, v1 = opt.log_y ? std::pow(10.0, y1) : y1;
+    for (double t : ticks(v0, v1, opt.log_y ? 3 : 5)) {
+      if (!usable(t) || y_of(t) < y0 || y_of(t) > y1) continue;
       svg += fmt::format("<line x1=\"{1}\" y1=\"{0:.1f}\" x2=\"{2}\" y2=\"{0:.1f}\" class=\"grid\"/>"
                          "<text x=\"{3}\" y=\"{0:.1f}\" class=\"ytick\">{4}</text>\n",
-                         py(t), kLeft, kLeft + pw, kLeft - 4, num(t));
+                         py(y_of(t)), kLeft, kLeft + pw, kLeft - 4, num(t));
     }
   }
   svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"xlabel\">{}</text>\n", kLeft + pw / 2, kHeight - 6,
@@ -152,10 +160,11 @@ std::string line_chart(const std::vector<Line>& lines, const ChartOptions& opt) 
     close_run();
     if (!path.empty())
       svg += fmt::format("<path d=\"{}\" class=\"series\" stroke=\"{}\"/>\n", path, colour);
-    svg += fmt::format("<rect x=\"{0}\" y=\"{1}\" width=\"10\" height=\"3\" fill=\"{2}\"/>"
-                       "<text x=\"{3}\" y=\"{4}\" class=\"legend\">{5}</text>\n",
-                       kLeft + pw - 150, kTop + 8 + 14 * i, colour, kLeft + pw - 136, kTop + 12 + 14 * i,
-                       escape_html(lines[i].label));
+    // The legend runs right-aligned along the title row, clear of the plot.
+    const double lx = kWidth - kRight - 120.0 * static_cast<double>(shown.size() - i);
+    svg += fmt::format("<rect x=\"{0}\" y=\"11\" width=\"10\" height=\"4\" fill=\"{1}\"/>"
+                       "<text x=\"{2}\" y=\"18\" class=\"legend\">{3}</text>\n",
+                       lx, colour, lx + 14, escape_html(lines[i].label));
   }
   svg += "</svg>\n";
   return svg;
