@@ -106,12 +106,15 @@ TEST_F(ReportRun, GathersTheRunsNumbers) {
   EXPECT_DOUBLE_EQ(f.pretrain.series.at("val_bpb_ko").at(0).value, 1.25);
 
   ASSERT_TRUE(f.eval.present);
-  ASSERT_EQ(f.eval.tasks.size(), 2u);
-  EXPECT_EQ(f.eval.tasks[0].name, "arc_easy");  // sorted
+  ASSERT_EQ(f.eval.tasks.size(), 3u);
+  EXPECT_EQ(f.eval.tasks[0].name, "arc_easy");  // sorted by task, acc before acc_norm
+  EXPECT_EQ(f.eval.tasks[1].metric, "acc_norm");
+  EXPECT_DOUBLE_EQ(f.eval.tasks[1].value, 0.31);
   EXPECT_TRUE(std::isnan(f.eval.tasks[0].chance));  // choices per document: not derivable
   EXPECT_TRUE(std::isnan(f.eval.tasks[0].stderr_of_mean));
-  EXPECT_DOUBLE_EQ(f.eval.tasks[1].chance, 0.5);
-  EXPECT_EQ(f.eval.tasks[1].samples, 100u);
+  EXPECT_EQ(f.eval.tasks[2].name, "kobest_copa");
+  EXPECT_DOUBLE_EQ(f.eval.tasks[2].chance, 0.5);
+  EXPECT_EQ(f.eval.tasks[2].samples, 100u);
 }
 
 TEST_F(ReportRun, HtmlEscapesTextFromTheData) {

@@ -61,7 +61,7 @@ struct TokenizerFacts {
 };
 
 struct EvalTask {
-  std::string name, metric;  // metric: "acc" (or the first one the task reports)
+  std::string name, metric;  // a row each for acc and acc_norm; f1 or mcc only for a task without them
   double value = 0;
   double stderr_of_mean = std::numeric_limits<double>::quiet_NaN();
   double chance = std::numeric_limits<double>::quiet_NaN();  // NaN: not derivable from the file

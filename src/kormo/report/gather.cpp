@@ -150,31 +150,32 @@ void gather_eval(EvalFacts& e, const fs::path& dir) {
     e.files.push_back(fs::relative(p, dir).string());
     for (const auto& [task, res] : j["results"].items()) {
       if (!res.is_object()) continue;
-      EvalTask t;
-      t.name = task;
+      double chance = std::nan("");
+      if (res.contains("chance") && res["chance"].is_number()) {
+        chance = res["chance"].get<double>();
+      } else if (j.contains("configs") && j["configs"].contains(task) && j["configs"][task].is_object()) {
+        const json& choices = j["configs"][task].value("doc_to_choice", json());
+        if (choices.is_array() && !choices.empty()) chance = 1.0 / static_cast<double>(choices.size());
+      }
+      uint64_t samples = 0;
+      if (j.contains("n-samples") && j["n-samples"].contains(task) && j["n-samples"][task].is_object())
+        samples = j["n-samples"][task].value("effective", uint64_t{0});
+      // Accuracies compare with chance directly; F1 or MCC stand in only for a task without one.
+      size_t found = 0;
       for (const char* m : {"acc", "acc_norm", "f1", "mcc"}) {
         const std::string key = std::string(m) + ",none";
-        if (res.contains(key) && res[key].is_number()) {
-          t.metric = m;
-          t.value = res[key].get<double>();
-          const std::string se = std::string(m) + "_stderr,none";
-          if (res.contains(se) && res[se].is_number()) t.stderr_of_mean = res[se].get<double>();
-          break;
-        }
+        if (!res.contains(key) || !res[key].is_number() || (found && m[0] != 'a')) continue;
+        EvalTask t{.name = task, .metric = m, .value = res[key].get<double>()};
+        const std::string se = std::string(m) + "_stderr,none";
+        if (res.contains(se) && res[se].is_number()) t.stderr_of_mean = res[se].get<double>();
+        if (m[0] == 'a') t.chance = chance;
+        t.samples = samples;
+        e.tasks.push_back(std::move(t));
+        ++found;
       }
-      if (t.metric.empty()) continue;
-      if (res.contains("chance") && res["chance"].is_number()) {
-        t.chance = res["chance"].get<double>();
-      } else if (j.contains("configs") && j["configs"].contains(task)) {
-        const json& choices = j["configs"][task].value("doc_to_choice", json());
-        if (choices.is_array() && !choices.empty()) t.chance = 1.0 / static_cast<double>(choices.size());
-      }
-      if (j.contains("n-samples") && j["n-samples"].contains(task))
-        t.samples = j["n-samples"][task].value("effective", uint64_t{0});
-      e.tasks.push_back(std::move(t));
     }
   }
-  std::sort(e.tasks.begin(), e.tasks.end(), [](const EvalTask& a, const EvalTask& b) { return a.name < b.name; });
+  std::stable_sort(e.tasks.begin(), e.tasks.end(), [](const EvalTask& a, const EvalTask& b) { return a.name < b.name; });
 }
 
 void gather_samples(RunFacts& f, const fs::path& dir, const GatherOptions& opt) {
