@@ -151,7 +151,7 @@ void composition(Page& page, const json& table, const char* what) {
   page.table(t);
 }
 
-void data_section(Page& page, const DataFacts& d) {
+void data_section(Page& page, const DataFacts& d, bool examples = true) {
   page.heading("Data");
   if (!d.present) {
     page.para("Not run: the run has no curated documents (data/curated.jsonl.zst).");
@@ -176,7 +176,7 @@ void data_section(Page& page, const DataFacts& d) {
   page.para(fmt::format("Removed {} and altered {} documents ({}):", count(u64(d.stats, "removed_total")),
                         count(u64(d.stats, "altered_total")), d.rejects));
   page.table(rules);
-  if (!d.examples.empty()) {
+  if (examples && !d.examples.empty()) {
     Table ex{{"rule", "where", "text"}, {}};
     for (const RejectExample& e : d.examples) ex.rows.push_back({e.rule, e.where, e.text});
     page.details("Examples of removed documents", ex);
@@ -424,7 +424,7 @@ std::string architecture(const json& c) {
 
 std::string model_card(const RunFacts& r) {
   MdPage page;
-  data_section(page, r.data);
+  data_section(page, r.data, /*examples=*/false);  // the dataset card has them
   std::string phases = "| phase | steps | last loss | metrics |\n|---|---|---|---|\n";
   for (const auto& [name, log] : {std::pair{"pretrain", &r.pretrain}, std::pair{"sft", &r.sft}}) {
     if (!log->present) continue;
