@@ -75,6 +75,8 @@ PY
 # Bad arguments: an existing bundle directory and flags without --bundle are usage errors (2);
 # a directory that is not a run is an error naming it (1).
 "$KORMO" report "$T/run" --bundle "$T/bundle" >/dev/null 2>&1; [[ $? == 2 ]] || fail "existing bundle not refused"
+"$KORMO" report "$T/run" --bundle "$T/run/pub" >/dev/null 2>&1; [[ $? == 2 ]] || fail "bundle inside the run accepted"
+[[ -e "$T/run/pub" || -e "$T/run/.pub.tmp" ]] && fail "a refused bundle left files"
 "$KORMO" report "$T/run" --include-weights >/dev/null 2>&1; [[ $? == 2 ]] || fail "--include-weights alone accepted"
 err=$("$KORMO" report "$T/nope" 2>&1); rc=$?
 [[ $rc == 1 ]] && grep -q "$T/nope" <<<"$err" || fail "missing run directory: rc $rc: $err"

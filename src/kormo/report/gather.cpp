@@ -191,14 +191,17 @@ void gather_samples(RunFacts& f, const fs::path& dir, const GatherOptions& opt) 
     infer::Request r;
     tokenizer.encode_append(prompt, r.prompt, {});
     r.max_tokens = std::min<int64_t>(opt.sample_tokens, cfg.max_seq_len - static_cast<int64_t>(r.prompt.size()));
+    // A context too short for the prompt gives no sample rather than a failed report.
+    if (r.max_tokens < 1) continue;
     if (cfg.eos_token_id >= 0) r.stop_tokens.push_back(static_cast<int32_t>(cfg.eos_token_id));
+    f.samples.push_back({lang, prompt, ""});
     reqs.push_back(std::move(r));
   }
+  f.samples_skipped = false;
+  if (reqs.empty()) return;
   infer::Generator gen(w, &tokenizer, static_cast<int64_t>(reqs.size()), cfg.max_seq_len);
   const std::vector<infer::Completion> out = gen.run(std::move(reqs));
-  f.samples_skipped = false;
-  for (size_t i = 0; i < out.size(); ++i)
-    f.samples.push_back({kPrompts[i].first, kPrompts[i].second, text::replace_invalid_utf8(out[i].text)});
+  for (size_t i = 0; i < out.size(); ++i) f.samples[i].text = text::replace_invalid_utf8(out[i].text);
 }
 
 }  // namespace

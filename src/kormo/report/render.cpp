@@ -111,7 +111,11 @@ class MdPage : public Page {
     if (!t.rows.empty()) table(t);
   }
   void quote(const std::string& label, const std::string& text) override {
-    body += "**" + md_cell(label) + "**\n\n```text\n" + text + "\n```\n\n";
+    // A fence longer than any run of backticks in the text, so generated text cannot end it.
+    size_t longest = 0, run = 0;
+    for (char c : text) longest = std::max(longest, run = c == '`' ? run + 1 : 0);
+    const std::string fence(std::max<size_t>(3, longest + 1), '`');
+    body += "**" + md_cell(label) + "**\n\n" + fence + "text\n" + text + "\n" + fence + "\n\n";
   }
 };
 

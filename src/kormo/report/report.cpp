@@ -1,6 +1,7 @@
 #include "kormo/report/report.h"
 
 
+#include <algorithm>
 #include <filesystem>
 
 #include "kormo/report/facts.h"
@@ -84,8 +85,13 @@ void write_bundle(const RunFacts& facts, const ReportOptions& opt, const std::st
 
 ReportFiles write_report(const ReportOptions& opt) {
   // Refused before any work: a bundle never replaces what is there.
-  if (!opt.bundle_dir.empty() && fs::exists(opt.bundle_dir))
-    fail_usage("--bundle {}: already exists; give a new directory", opt.bundle_dir);
+  if (!opt.bundle_dir.empty()) {
+    if (fs::exists(opt.bundle_dir)) fail_usage("--bundle {}: already exists; give a new directory", opt.bundle_dir);
+    // Inside the run it would be copied into itself (its config/, eval/ ...).
+    const fs::path run = fs::weakly_canonical(fs::absolute(opt.run_dir)), dest = fs::weakly_canonical(fs::absolute(opt.bundle_dir));
+    if (std::mismatch(run.begin(), run.end(), dest.begin(), dest.end()).first == run.end())
+      fail_usage("--bundle {}: inside the run directory {}; give a directory outside it", opt.bundle_dir, opt.run_dir);
+  }
   GatherOptions go;
   go.samples = opt.samples;
   const RunFacts facts = gather_run(opt.run_dir, go);

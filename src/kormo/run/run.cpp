@@ -256,7 +256,7 @@ void run_pipeline(const RunOptions& o) {
   try {
     const report::ReportFiles r = report::write_report({.run_dir = ctx.dir.string()});
     log_info("run: report — {}", r.html);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     log_warn("run: the report could not be written ({}); retry with `kormo report {}`", e.what(), ctx.dir.string());
   }
 }
