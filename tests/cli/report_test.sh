@@ -35,6 +35,7 @@ assert "**[ko] 데비안은**" in md and "**[en] Debian is**" in md, md
 assert m["stages"][-1]["outputs"][0]["xxh3_128"] in html  # the manifest's hashes
 card = open(f"{run}/model_card.md", encoding="utf-8").read()
 assert "| num_hidden_layers | 2 |" in card and "## Data" in card, card
+assert re.search(r"\| pretrain \| 8 \| [\d.]+ \| (ko|en) \d\.\d{3}", card), card
 PY
 "$KORMO" -q verify "$T/run" >/dev/null || fail "the report's files broke verify"
 out=$("$KORMO" run "$T/run.toml" -o "$T/run" 2>&1) || fail "rerun failed: $out"

@@ -429,11 +429,18 @@ std::string architecture(const json& c) {
 std::string model_card(const RunFacts& r) {
   MdPage page;
   data_section(page, r.data, /*examples=*/false);  // the dataset card has them
-  std::string phases = "| phase | steps | last loss | metrics |\n|---|---|---|---|\n";
+  std::string phases = "| phase | steps | last loss | validation bits per byte (last) | metrics |\n|---|---|---|---|---|\n";
   for (const auto& [name, log] : {std::pair{"pretrain", &r.pretrain}, std::pair{"sft", &r.sft}}) {
     if (!log->present) continue;
-    phases += fmt::format("| {} | {} | {} | {} |\n", name, log->last.contains("step") ? scalar(log->last["step"]) : "—",
-                          log->last.contains("loss") ? scalar(log->last["loss"]) : "—", log->path);
+    std::string bpb;
+    for (const std::string& lang : languages_of(*log, "val_bpb_")) {
+      const std::vector<Point> pts = series(*log, "val_bpb_" + lang);
+      auto last = std::find_if(pts.rbegin(), pts.rend(), [](const Point& p) { return std::isfinite(p.value); });
+      if (last != pts.rend()) bpb += fmt::format("{}{} {:.3f}", bpb.empty() ? "" : ", ", lang, last->value);
+    }
+    phases += fmt::format("| {} | {} | {} | {} | {} |\n", name, log->last.contains("step") ? scalar(log->last["step"]) : "—",
+                          log->last.contains("loss") ? scalar(log->last["loss"]) : "—", bpb.empty() ? "—" : bpb,
+                          log->path);
   }
   MdPage eval;
   eval_section(eval, r.eval, nullptr);
