@@ -142,6 +142,10 @@ TEST_F(StageTable, RecordsEveryStageInputsAndOutputs) {
 
 TEST_F(StageTable, UnchangedConfigAndInputsAreReused) {
   run();
+  // Each stage's peak memory is recorded (this test process is well over 1 MB resident).
+  const nlohmann::json peak = manifest()["stages"][0]["peak_rss_bytes"];
+  ASSERT_TRUE(peak.is_number()) << manifest()["stages"][0].dump();
+  EXPECT_GT(peak.get<double>(), 1e6);
   run();
   EXPECT_EQ(runs_["upper"], 1);
   EXPECT_EQ(runs_["count"], 1);
@@ -153,6 +157,7 @@ TEST_F(StageTable, UnchangedConfigAndInputsAreReused) {
   // ... and keeps the summary and seconds of the run that did the work.
   EXPECT_EQ(m["stages"][0]["summary"]["bytes"], 4);
   EXPECT_GT(m["stages"][0]["seconds"].get<double>(), 0);
+  EXPECT_EQ(m["stages"][0]["peak_rss_bytes"], peak);
   EXPECT_EQ(m["plan"], (std::vector<std::string>{"upper", "count"}));
 }
 

@@ -22,7 +22,7 @@ void setup(CLI::App& verb) {
       "(data.toml and pretrain.toml rerun alone with `kormo data pipeline` and `kormo pretrain`), and\n"
       "RUN/manifest.json records every input and output with content hashes. Rerunning into the same\n"
       "directory reuses finished stages and resumes pretraining, so a killed run continues where it\n"
-      "stopped.\n\n"
+      "stopped. At the end it writes RUN/report.html and report.md (`kormo report`, docs/report.md).\n\n"
       "The default config fetches real Korean and English text with `apt-get download` (nothing is\n"
       "installed), so it needs the Debian package mirrors.\n\n"
       "Examples:\n"

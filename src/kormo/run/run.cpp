@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "kormo/data/pipeline.h"
+#include "kormo/report/report.h"
 #include "kormo/shard/docs.h"
 #include "kormo/tok/train_tokenizer.h"
 #include "kormo/train/checkpoint.h"
@@ -250,6 +251,14 @@ void run_pipeline(const RunOptions& o) {
   ctx.source = o.config_path.empty() ? "<embedded default>" : o.config_path;
   ctx.config = o.config_path.empty() ? load_toml("", default_config()) : load_toml(o.config_path);
   run_stages(pipeline_stages(), ctx, o.until);
+  // The stages' files are complete and recorded; a report that fails leaves them valid,
+  // so it is a warning (`kormo report` retries it), not a failed run.
+  try {
+    const report::ReportFiles r = report::write_report({.run_dir = ctx.dir.string()});
+    log_info("run: report — {}", r.html);
+  } catch (const std::exception& e) {
+    log_warn("run: the report could not be written ({}); retry with `kormo report {}`", e.what(), ctx.dir.string());
+  }
 }
 
 }  // namespace kormo::run

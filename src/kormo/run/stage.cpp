@@ -18,6 +18,7 @@
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
 #include "kormo/util/log.h"
+#include "kormo/util/profile.h"
 
 namespace fs = std::filesystem;
 
@@ -51,6 +52,7 @@ struct Marker {
   std::string key;  // "" = the stage has not finished
   nlohmann::json summary;
   double seconds = 0;
+  double peak_rss_bytes = 0;
   std::optional<std::vector<FileRecord>> outputs;
 };
 
@@ -72,6 +74,7 @@ Marker read_marker(const fs::path& path) {
   m.key = j["key"].get<std::string>();
   m.summary = j.value("summary", nlohmann::json::object());
   m.seconds = j.value("seconds", 0.0);
+  m.peak_rss_bytes = j.value("peak_rss_bytes", 0.0);
   m.outputs.emplace();
   for (const auto& f : j["outputs"]) {
     if (!f.is_object() || !f.contains("path") || !f["path"].is_string() || !f.contains("xxh3_128") ||
@@ -85,8 +88,9 @@ Marker read_marker(const fs::path& path) {
 }
 
 void write_marker(const fs::path& path, const std::string& key, const StageRecord& rec) {
-  const nlohmann::json j{
+  nlohmann::json j{
       {"key", key}, {"summary", rec.summary}, {"seconds", rec.seconds}, {"outputs", files_json(rec.outputs)}};
+  if (rec.peak_rss_bytes > 0) j["peak_rss_bytes"] = rec.peak_rss_bytes;
   write_file_atomic(path.string(), j.dump() + "\n");
 }
 
@@ -204,7 +208,7 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
            "(or delete {} to redo it)", base, s.name, marker_path.string());
 
     // Only now is anything written: a refused run changes nothing.
-    StageRecord rec{s.name, {}, {}, 0, 0, {}};
+    StageRecord rec{s.name, {}, {}, 0, 0, {}, 0};
     std::string config_path;
     if (!config.empty()) {
       config_path = ctx.path("config/" + s.name + ".toml");
@@ -217,11 +221,15 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
       if (!redo_because.empty()) log_warn("run: stage '{}' finished earlier but {}; redoing it", s.name, redo_because);
       log_info("{} — {}", label, s.doing);
       auto t0 = std::chrono::steady_clock::now();
+      // Each stage's own peak: without the reset (a kernel that refuses it) the figure is
+      // the process's peak so far, an upper bound.
+      reset_peak_resident_bytes();
       {
         const InDirectory in_run(ctx.dir);
         rec.summary = s.run(ctx, config_path);
       }
       rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rec.peak_rss_bytes = peak_resident_bytes();
       rec.outputs.clear();
       for (const std::string& p : s.outputs(ctx))
         for (FileRecord& f : hash_path(ctx.path(p), base)) rec.outputs.push_back(std::move(f));
@@ -229,6 +237,7 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
       log_info("{} — reusing its outputs", label);
       rec.summary = marker.summary;
       rec.seconds = marker.seconds;
+      rec.peak_rss_bytes = marker.peak_rss_bytes;
     }
     if (s.summarize) s.summarize(ctx, rec.summary);
     rec.inputs.insert(rec.inputs.end(), inputs.begin(), inputs.end());

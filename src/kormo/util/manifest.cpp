@@ -77,6 +77,7 @@ nlohmann::json Manifest::to_json() const {
                            {"inputs", files_json(s.inputs)},
                            {"outputs", files_json(s.outputs)},
                            {"summary", s.summary}});
+    if (s.peak_rss_bytes > 0) j["stages"].back()["peak_rss_bytes"] = static_cast<uint64_t>(s.peak_rss_bytes);
   }
   return j;
 }

@@ -32,6 +32,7 @@ struct StageRecord {
   uint64_t seed = 0;
   double seconds = 0;
   nlohmann::json summary;  // stage-specific figures (documents kept, final loss, ...)
+  double peak_rss_bytes = 0;  // the process's peak resident size while it ran; 0 = not measured
 };
 
 class Manifest {

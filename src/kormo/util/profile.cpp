@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "kormo/util/log.h"
@@ -22,6 +24,25 @@ void log_op_profile() {
   std::sort(ops.rbegin(), ops.rend());
   for (const auto& [s, name] : ops)
     log_info("profile {:<13} {:8.3f} s {:5.1f}%  ({} calls)", name, s, 100 * s / total, op_profile().calls[name]);
+}
+
+double peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      double kib = 0;
+      status >> kib;
+      return kib * 1024.0;
+    }
+    status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+bool reset_peak_resident_bytes() {
+  std::ofstream clear("/proc/self/clear_refs");
+  return static_cast<bool>(clear << "5" << std::flush);
 }
 
 double resident_bytes() {

@@ -19,6 +19,12 @@ void log_op_profile();
 
 // This process's resident memory now (bytes; 0 where /proc is not available).
 double resident_bytes();
+// This process's peak resident memory (VmHWM) since it started or since the last
+// reset_peak_resident_bytes() (bytes; 0 where /proc is not available).
+double peak_resident_bytes();
+// Starts a new peak at the current resident size (Linux: "5" into /proc/self/clear_refs).
+// Returns false where that is not allowed; the peak then stays the process's.
+bool reset_peak_resident_bytes();
 
 class OpTimer {
  public:
