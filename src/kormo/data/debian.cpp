@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include <sys/wait.h>
 
@@ -268,21 +269,26 @@ void ingest_debian(const DebianOptions& opt, IngestSink& sink) {
     std::string path = pkg->root + "/" + rel;
     auto pairs = parse_mo(read_whole(path), path);
     std::string en, ko;
+    // Lines per entry on each side: entries may span lines (--help texts), and a
+    // reader re-pairs the two sides by these counts.
+    json en_lines = json::array(), ko_lines = json::array();
     size_t n = 0;
     for (const auto& [id, tr] : pairs) {
       if (!text::is_valid_utf8(id) || !text::is_valid_utf8(tr)) continue;
-      en += trim(id);
-      en += '\n';
-      ko += trim(tr);
-      ko += '\n';
+      for (auto [entry, text, lines] : {std::tuple{trim(id), &en, &en_lines}, std::tuple{trim(tr), &ko, &ko_lines}}) {
+        *text += entry;
+        *text += '\n';
+        lines->push_back(1 + std::count(entry.begin(), entry.end(), '\n'));
+      }
       ++n;
     }
     if (n == 0) continue;
     std::string key = pkg->name + ":" + rel;
-    for (auto [lang, text] : {std::pair{"en", &en}, std::pair{"ko", &ko}}) {
+    for (auto [lang, text, lines] : {std::tuple{"en", &en, &en_lines}, std::tuple{"ko", &ko, &ko_lines}}) {
       Document d = make_doc(*pkg, rel, lang, key, *text);
       d.meta["pairs"] = n;
       d.meta["catalog_side"] = std::string(lang) == "en" ? "msgid" : "msgstr";
+      d.meta["entry_lines"] = std::move(*lines);
       sink.emit(d);
     }
   }
