@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import pathlib
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before torch loads its OpenMP runtime
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "train"))
-from bench import SIZES, n_params, wait_rss  # noqa: E402  (bench/train/bench.py)
+from bench import SIZES, print_table, record, wait_rss  # noqa: E402  (bench/train/bench.py)
 
 import torch  # noqa: E402
 
@@ -166,27 +165,11 @@ def main():
                                "--steps", str(a.steps + 1), "--threads", str(a.threads)] + \
                               (["--bf16"] if "bf16" in c else []) + (["--compile"] if "compile" in c else [])
                         rc, out, err, mem = wait_rss(cmd, timeout=a.compile_timeout if "compile" in c else None)
-                        if rc is None:
-                            med[c] = [None]
-                            print(f"  {name} {c}: did not finish within {a.compile_timeout:.0f} s", flush=True)
-                            continue
-                        if rc != 0:
+                        if rc is not None and rc != 0:
                             raise SystemExit(f"torch column failed:\n{err[-3000:]}")
-                        rates = json.loads(out.strip().splitlines()[-1])
-                    med[c].append(statistics.median(rates))
-                    rss[c] = max(rss[c], mem)
-                    print(f"  {name} round {r + 1} {c}: {med[c][-1]:.0f} tok/s, peak RSS {mem:.0f} MiB", flush=True)
-            got = {c: statistics.median(v) for c, v in med.items() if v and v != [None]}
-            best_torch = max((v for c, v in got.items() if c.startswith("torch")), default=None)
-            print(f"{name} ({n_params(m) / 1e6:.1f}M params, batch {a.batch} x seq {a.seq}, {a.threads} threads, "
-                  f"medians of {a.rounds}; uptime {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()})",
-                  flush=True)
-            for c in columns:
-                if c not in got:
-                    print(f"    {c:20s} did not finish within {a.compile_timeout:.0f} s", flush=True)
-                    continue
-                vs = f"  {got[c] / best_torch:5.2f}x best torch" if best_torch else ""
-                print(f"    {c:20s} {got[c]:8.0f} tok/s  peak RSS {rss[c]:7.0f} MiB{vs}", flush=True)
+                        rates = None if rc is None else json.loads(out.strip().splitlines()[-1])
+                    record(name, r, c, rates, mem, med, rss, a.compile_timeout)
+            print_table(name, m, a, columns, med, rss)
 
 
 if __name__ == "__main__":

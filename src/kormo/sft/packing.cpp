@@ -50,20 +50,6 @@ class RowWriter {
   int32_t segment_ = 0;
 };
 
-shard::LoadedBatch empty_batch(int64_t B, int64_t T) {
-  shard::LoadedBatch b;
-  const size_t n = static_cast<size_t>(B * T);
-  b.batch.B = B;
-  b.batch.T = T;
-  b.batch.inputs.assign(n, 0);
-  b.batch.targets.assign(n, -100);
-  b.batch.doc.assign(n, 0);
-  b.lang.assign(n, 0);
-  b.target_bytes.assign(n, 0);
-  b.loss_weight.assign(n, 0);
-  return b;
-}
-
 void check_fits(const std::vector<Item>& items, int64_t T) {
   for (size_t i = 0; i < items.size(); ++i)
     if (static_cast<int64_t>(items[i].ids.size()) > T + 1 || items[i].ids.empty())
@@ -78,7 +64,7 @@ std::vector<shard::LoadedBatch> pack_in_order(const std::vector<Item>& items, co
   std::vector<shard::LoadedBatch> out;
   size_t i = 0;
   while (i < items.size()) {
-    shard::LoadedBatch b = empty_batch(B, T);
+    shard::LoadedBatch b = shard::empty_batch(B, T);
     for (int64_t row = 0; row < B; ++row) {
       RowWriter w(b, row, T, opts.pad_id);
       while (i < items.size() && static_cast<int64_t>(items[i].ids.size()) <= w.room()) w.add(items[i++]);
@@ -112,10 +98,10 @@ size_t SampledSource::draw(uint64_t k) const {
 
 shard::LoadedBatch SampledSource::next() {
   const int64_t B = opts_.batch_size, T = opts_.seq_len;
-  shard::LoadedBatch b = empty_batch(B, T);
+  shard::LoadedBatch b = shard::empty_batch(B, T);
   // Every rank walks the whole global batch so the stream position stays in step;
   // only its own rows are written.
-  shard::LoadedBatch discard = empty_batch(1, T);
+  shard::LoadedBatch discard = shard::empty_batch(1, T);
   for (int64_t g = 0; g < B * opts_.world; ++g) {
     const bool mine = g / B == opts_.rank;
     RowWriter w(mine ? b : discard, mine ? g % B : 0, T, opts_.pad_id);
