@@ -126,6 +126,32 @@ def run_torch(name, a, bf16, compile_):
     return json.loads(out.strip().splitlines()[-1]), rss
 
 
+def record(name, r, c, rates, mem, med, rss, timeout):
+    """Adds one run's median tokens/s to med[c] ([None]: the column did not finish) and prints it."""
+    if rates is None:
+        med[c] = [None]
+        print(f"  {name} round {r + 1} {c}: did not finish within {timeout:.0f} s", flush=True)
+        return
+    med[c].append(statistics.median(rates))
+    rss[c] = max(rss[c], mem)
+    print(f"  {name} round {r + 1} {c}: {med[c][-1]:.0f} tok/s, peak RSS {mem:.0f} MiB", flush=True)
+
+
+def print_table(name, m, a, columns, med, rss):
+    """One size's result: each column's median over rounds, and its ratio to the best torch column."""
+    got = {c: statistics.median(v) for c, v in med.items() if v and v != [None]}
+    best_torch = max((v for c, v in got.items() if c.startswith("torch")), default=None)
+    print(f"{name} ({n_params(m) / 1e6:.1f}M params, batch {a.batch} x seq {a.seq}, {a.threads} threads, "
+          f"medians of {a.rounds}; uptime {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()})",
+          flush=True)
+    for c in columns:
+        if c not in got:
+            print(f"    {c:20s} did not finish within {a.compile_timeout:.0f} s", flush=True)
+            continue
+        vs = f"  {got[c] / best_torch:5.2f}x best torch" if best_torch else ""
+        print(f"    {c:20s} {got[c]:8.0f} tok/s  peak RSS {rss[c]:7.0f} MiB{vs}", flush=True)
+
+
 COLUMNS = ["kormo fp32", "kormo bf16", "torch eager fp32", "torch eager bf16", "torch compile fp32",
            "torch compile bf16"]
 
@@ -169,24 +195,8 @@ def main():
                         if r > 0 and med[c] == [None]:
                             continue  # compile timed out in round 1: not retried
                         rates, mem = run_torch(name, a, "bf16" in c, "compile" in c)
-                    if rates is None:
-                        med[c] = [None]
-                        print(f"  {name} round {r + 1} {c}: did not finish within {a.compile_timeout:.0f} s", flush=True)
-                        continue
-                    med[c].append(statistics.median(rates))
-                    rss[c] = max(rss[c], mem)
-                    print(f"  {name} round {r + 1} {c}: {med[c][-1]:.0f} tok/s, peak RSS {mem:.0f} MiB", flush=True)
-            got = {c: statistics.median(v) for c, v in med.items() if v and v != [None]}
-            best_torch = max((v for c, v in got.items() if c.startswith("torch")), default=None)
-            print(f"{name} ({n_params(m) / 1e6:.1f}M params, batch {a.batch} x seq {a.seq}, {a.threads} threads, "
-                  f"medians of {a.rounds}; uptime {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()})",
-                  flush=True)
-            for c in columns:
-                if c not in got:
-                    print(f"    {c:20s} did not finish within {a.compile_timeout:.0f} s", flush=True)
-                    continue
-                vs = f"  {got[c] / best_torch:5.2f}x best torch" if best_torch else ""
-                print(f"    {c:20s} {got[c]:8.0f} tok/s  peak RSS {rss[c]:7.0f} MiB{vs}", flush=True)
+                    record(name, r, c, rates, mem, med, rss, a.compile_timeout)
+            print_table(name, m, a, columns, med, rss)
             for prec, prof in profs.items():
                 print(f"    kormo {prec} profile (last round):")
                 for line in prof:

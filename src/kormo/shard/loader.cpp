@@ -62,11 +62,11 @@ void DataLoader::shuffle(Source& s) {
   for (uint64_t i = s.order.size(); i > 1; --i) std::swap(s.order[i - 1], s.order[r.below(i)]);
 }
 
-LoadedBatch DataLoader::empty_batch() const {
+LoadedBatch empty_batch(int64_t B, int64_t T) {
   LoadedBatch b;
-  const int64_t N = opts_.batch_size * opts_.seq_len;
-  b.batch.B = opts_.batch_size;
-  b.batch.T = opts_.seq_len;
+  const int64_t N = B * T;
+  b.batch.B = B;
+  b.batch.T = T;
   b.batch.inputs.assign(N, 0);
   b.batch.targets.assign(N, -100);
   b.batch.doc.assign(N, 0);
@@ -141,7 +141,7 @@ std::vector<DataLoader::Chunk> DataLoader::next_row() {
 }
 
 LoadedBatch DataLoader::next_train() {
-  LoadedBatch out = empty_batch();
+  LoadedBatch out = empty_batch(opts_.batch_size, opts_.seq_len);
   // Every rank walks the whole global batch (cheap: chunk positions only) so the
   // stream stays identical everywhere; it copies tokens for its own rows only.
   const int64_t first = opts_.rank * opts_.batch_size;
@@ -161,7 +161,7 @@ std::vector<LoadedBatch> DataLoader::validation(int64_t max_tokens) const {
     uint64_t off = 0;
     int64_t produced = 0;
     while (vi < docs.size() && produced + opts_.seq_len <= per_source) {
-      LoadedBatch b = empty_batch();
+      LoadedBatch b = empty_batch(opts_.batch_size, opts_.seq_len);
       int64_t rows = 0;
       for (; rows < opts_.batch_size && produced + opts_.seq_len <= per_source; ++rows) {
         std::vector<Chunk> chunks;

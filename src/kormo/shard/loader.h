@@ -54,6 +54,10 @@ struct LoadedBatch {
   std::vector<float> loss_weight;   // 1 where the target is trained on, 0 where ignored (target < 0)
 };
 
+// B rows × T positions with nothing to train on: inputs and segments 0, targets -100,
+// loss weights 0 (what loaders fill row by row; unfilled rows stay ignored).
+LoadedBatch empty_batch(int64_t B, int64_t T);
+
 class DataLoader {
  public:
   DataLoader(const std::vector<SourceSpec>& sources, const LoaderOptions& opts);
@@ -91,7 +95,6 @@ class DataLoader {
   void shuffle(Source& s);
   std::vector<Chunk> next_row();  // advances the training stream by one row
   void fill_row(const std::vector<Chunk>& chunks, int64_t row, LoadedBatch& out) const;
-  LoadedBatch empty_batch() const;
 
   LoaderOptions opts_;
   uint32_t vocab_ = 0;

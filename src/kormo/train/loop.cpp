@@ -93,7 +93,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   AdamW opt(cfg.adamw, w);
   TrainerState st;
   if (from.empty()) {
-    w.init_random(cfg.seed);
+    if (cfg.init_weights) w.init_random(cfg.seed);
   } else {
     load_checkpoint(from, w, opt, st);
     const std::string sp = from + "/trainer_state/state.json";

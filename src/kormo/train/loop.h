@@ -61,6 +61,7 @@ struct LoopConfig {
   int64_t eval_every = 0, checkpoint_every = 0;
   int64_t keep_last = 0;                  // checkpoints kept (newest first) after each save; 0 = all
   uint64_t seed = 1;                      // weight init of a fresh run
+  bool init_weights = true;               // false: a fresh run trains the weights it is given (SFT)
   std::vector<std::string> extra_files;   // copied into every checkpoint (tokenizer files)
   double peak_flops = 350e9;              // for the MFU column
   double flops_per_token = 0;
@@ -71,7 +72,8 @@ struct LoopConfig {
   int64_t max_skipped = 20;               // fail after this many skipped updates in a row; 0 = never
 };
 
-// Trains `w` in place. Fresh run: weights initialised from cfg.seed. Resume: weights,
+// Trains `w` in place. Fresh run: weights initialised from cfg.seed (unless
+// cfg.init_weights is false). Resume: weights,
 // optimizer, source position and counters from the newest checkpoint in out_dir.
 void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
                   const std::vector<shard::LoadedBatch>& validation, dist::Communicator& comm);

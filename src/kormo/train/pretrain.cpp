@@ -2,23 +2,18 @@
 
 #include <omp.h>
 
-#include <filesystem>
-#include <tuple>
-
 #include "kormo/backend/backend.h"
 #include "kormo/dist/communicator.h"
 #include "kormo/model/config_io.h"
 #include "kormo/shard/loader.h"
-#include "kormo/tok/tokenizer.h"
 #include "kormo/train/loop.h"
+#include "kormo/train/train_config.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
 
 namespace kormo::train {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -49,7 +44,7 @@ PretrainConfig load_config(const std::string& path) {
   ConfigSection d = root.section("data");
   c.loader.batch_size = d.get_int("batch_size", 8);
   c.loader.seq_len = d.get_int("seq_len", 256);
-  c.loop.grad_accum = d.get_int("grad_accum", 1);
+  const int64_t grad_accum = d.get_int("grad_accum", 1);
   c.loader.val_fraction = d.get_double("val_fraction", 0.01);
   c.val_tokens = d.get_int("val_tokens", 65536);
   c.loader.pad_id = static_cast<int32_t>(d.get_int("pad_id", c.model.pad_token_id));
@@ -74,81 +69,22 @@ PretrainConfig load_config(const std::string& path) {
   // Each of these would otherwise fail later with a cryptic error or silently do nothing.
   if (c.loader.batch_size <= 0) fail("{}: [data] batch_size must be positive, got {}", path, c.loader.batch_size);
   if (c.loader.seq_len <= 0) fail("{}: [data] seq_len must be positive, got {}", path, c.loader.seq_len);
-  if (c.loop.grad_accum < 1) fail("{}: [data] grad_accum must be at least 1, got {}", path, c.loop.grad_accum);
+  if (grad_accum < 1) fail("{}: [data] grad_accum must be at least 1, got {}", path, grad_accum);
   if (!(c.loader.val_fraction >= 0 && c.loader.val_fraction < 1))
     fail("{}: [data] val_fraction must lie in [0, 1), got {}", path, c.loader.val_fraction);
   if (c.val_tokens < 0) fail("{}: [data] val_tokens must be at least 0, got {}", path, c.val_tokens);
   d.check_unused();
 
-  c.loop.out_dir = tr.require_string("out_dir");
-  c.loop.schedule.total_steps = tr.get_int("steps", 100);
-  if (c.loop.schedule.total_steps <= 0)
-    fail("{}: [train] steps must be positive, got {}", path, c.loop.schedule.total_steps);
-  c.loop.schedule.peak = tr.get_double("lr", 1e-3);
-  c.loop.schedule.kind = tr.get_string("schedule", "wsd");
-  c.loop.schedule.warmup_frac = tr.get_double("warmup_frac", 0.03);
-  c.loop.schedule.decay_frac = tr.get_double("decay_frac", 0.2);
-  c.loop.schedule.min_ratio = tr.get_double("min_lr_ratio", 0.05);
-  validate(c.loop.schedule, path + " [train]");
-  c.loop.adamw.beta1 = tr.get_double("beta1", 0.9);
-  c.loop.adamw.beta2 = tr.get_double("beta2", 0.95);
-  c.loop.adamw.eps = tr.get_double("eps", 1e-8);
-  c.loop.adamw.weight_decay = tr.get_double("weight_decay", 0.033);
-  c.loop.grad_clip = tr.get_double("grad_clip", 1.0);
-  c.loop.z_loss = tr.get_double("z_loss", 0.0);
-  c.loop.spike_factor = tr.get_double("spike_factor", 0.0);
-  c.loop.peak_flops = tr.get_double("peak_gflops", 350.0) * 1e9;
-  c.loop.seed = static_cast<uint64_t>(tr.get_int("seed", 1));
+  TrainSection ts = read_train_section(tr, path);
+  c.loop = std::move(ts.loop);
+  c.loop.grad_accum = grad_accum;
+  c.threads = ts.threads;
+  c.tokenizer = std::move(ts.tokenizer);
+  c.backend = std::move(ts.backend);
   c.loader.seed = c.loop.seed;
-  c.threads = tr.get_int("threads", 0);
-  if (c.threads < 0) fail("{}: [train] threads must be at least 0 (0 = all cores), got {}", path, c.threads);
-  c.loop.eval_every = tr.get_int("eval_every", 0);
-  if (c.loop.eval_every < 0) fail("{}: [train] eval_every must be at least 0, got {}", path, c.loop.eval_every);
-  c.loop.checkpoint_every = tr.get_int("checkpoint_every", 0);
-  if (c.loop.checkpoint_every < 0)
-    fail("{}: [train] checkpoint_every must be at least 0, got {}", path, c.loop.checkpoint_every);
-  c.loop.keep_last = tr.get_int("keep_last", 0);
-  if (c.loop.keep_last < 0)
-    fail("{}: [train] keep_last must be at least 0 (0 = keep every checkpoint), got {}", path, c.loop.keep_last);
-  c.loop.max_skipped = tr.get_int("max_skipped", 20);
-  if (c.loop.max_skipped < 0)
-    fail("{}: [train] max_skipped must be at least 0 (0 = never stop), got {}", path, c.loop.max_skipped);
-  c.tokenizer = tr.get_string("tokenizer", "");
-  c.loop.profile = tr.get_bool("profile", false);
-  c.loop.precision = model::parse_precision(tr.get_string("precision", "fp32"), path + " [train] precision");
-  c.backend = tr.get_string("backend", "auto");
   tr.check_unused();
   root.check_unused();
-  if (!c.tokenizer.empty() && !fs::exists(c.tokenizer))
-    fail("{}: tokenizer '{}' does not exist", path, c.tokenizer);
   return c;
-}
-
-std::vector<std::string> tokenizer_files(const std::string& tok) {
-  if (tok.empty()) return {};
-  if (!fs::is_directory(tok)) return {tok};
-  std::vector<std::string> out;
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
-    if (fs::exists(fs::path(tok) / f)) out.push_back((fs::path(tok) / f).string());
-  if (out.empty()) fail("{}: tokenizer directory has no tokenizer.json", tok);
-  return out;
-}
-
-// The checkpoint's config.json/generation_config.json carry bos/eos/pad ids; with a
-// tokenizer copied into the checkpoint they must be that tokenizer's, or generation
-// stops on (and starts with) the wrong token.
-void adopt_special_ids(model::ModelConfig& m, const std::string& tokenizer) {
-  const tok::SpecialIds ids = tok::Tokenizer::load(tokenizer).special_ids();
-  for (auto [id, field, name] : {std::tuple{ids.bos, &m.bos_token_id, "bos"}, std::tuple{ids.eot, &m.eos_token_id, "eos"},
-                                 std::tuple{ids.pad, &m.pad_token_id, "pad"}}) {
-    if (id < 0 || id == *field) continue;
-    if (id >= m.vocab_size) {
-      log_warn("{}: its {} id {} is outside the model's vocab_size {}; config.json keeps {}", tokenizer, name, id,
-               m.vocab_size, *field);
-      continue;
-    }
-    *field = id;
-  }
 }
 
 // The packing loader over .ktok shards as the loop's batch source.
