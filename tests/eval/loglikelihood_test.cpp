@@ -180,7 +180,9 @@ TEST(LoglikelihoodScorer, RollingIsTheSumOfItsWindowsScoredByTheTrainingForward)
   for (size_t i = 0; i < texts.size(); ++i) {
     double want = 0;
     const auto windows = eval::rolling_windows(bytes_tok().encode(texts[i]), prefix, L);
-    if (i == 1) EXPECT_GT(windows.size(), 5u);
+    if (i == 1) {
+      EXPECT_GT(windows.size(), 5u);
+    }
     for (const auto& w : windows) want += token_reference(f.w, w.input, w.targets).loglikelihood;
     EXPECT_NEAR(got[i], want, 1e-4) << i;
   }
