@@ -29,86 +29,90 @@ namespace {
 // at ~6 GB/s on rows of 768 bf16, with it ~10 GB/s (CPU time, gemv over 200 MB of weights).
 constexpr int64_t kRowBlock = 4, kActBlock = 4;
 
+// A dot-product kernel's element type: how to load a (masked) vector of it and multiply-add
+// two of them into fp32 lanes. The bf16 one uses vdpbf16ps (bf16 pairs, fp32 accumulation);
+// a masked tail loads zeros, whose products add nothing.
 #if defined(__AVX512F__)
-inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+struct F32Lanes {
+  using T = float;
+  using Vec = __m512;
+  static constexpr int64_t kStep = 16;
+  static __mmask16 mask(int64_t left) { return left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1); }
+  static Vec load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+  static Vec zero() { return _mm512_setzero_ps(); }
+  static __m512 madd(__m512 acc, Vec a, Vec b) { return _mm512_fmadd_ps(a, b, acc); }
+};
+#endif
+#if defined(__AVX512BF16__)
+struct Bf16Lanes {
+  using T = uint16_t;
+  using Vec = __m512bh;
+  static constexpr int64_t kStep = 32;
+  static __mmask32 mask(int64_t left) {
+    return left >= 32 ? ~static_cast<__mmask32>(0) : static_cast<__mmask32>((1ull << left) - 1);
+  }
+  static Vec load(const uint16_t* p, __mmask32 m) { return reinterpret_cast<Vec>(_mm512_maskz_loadu_epi16(m, p)); }
+  static Vec zero() { return reinterpret_cast<Vec>(_mm512_setzero_si512()); }
+  static __m512 madd(__m512 acc, Vec a, Vec b) { return _mm512_dpbf16_ps(acc, a, b); }
+};
+#endif
 
-// c[i, j] (+)= Σ_k a[i, k] · b[j, k] for i < ma ≤ 4, j < nb ≤ 4, fp32.
-void block_f32(const float* a, int64_t lda, int64_t ma, const float* b, int64_t ldb, int64_t nb, int64_t k,
-               float* c, int64_t ldc, bool accumulate) {
+// c[i, j] (+)= Σ_k a[i, k] · b[j, k] for i < ma ≤ 4, j < nb ≤ 4.
+#if defined(__AVX512F__)
+template <class L>
+void block(const typename L::T* a, int64_t lda, int64_t ma, const typename L::T* b, int64_t ldb, int64_t nb,
+           int64_t k, float* c, int64_t ldc, bool accumulate) {
   __m512 acc[kActBlock][kRowBlock];
   for (auto& r : acc)
     for (auto& v : r) v = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 m = k - p >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - p)) - 1);
-    __m512 bv[kRowBlock];
-    for (int64_t j = 0; j < kRowBlock; ++j) _mm_prefetch(reinterpret_cast<const char*>(b + (j + kRowBlock) * ldb + p), _MM_HINT_T0);
-    for (int64_t j = 0; j < kRowBlock; ++j) bv[j] = j < nb ? load16(b + j * ldb + p, m) : _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p += L::kStep) {
+    const auto m = L::mask(k - p);
+    typename L::Vec bv[kRowBlock];
+    for (int64_t j = 0; j < kRowBlock; ++j)
+      _mm_prefetch(reinterpret_cast<const char*>(b + (j + kRowBlock) * ldb + p), _MM_HINT_T0);
+    for (int64_t j = 0; j < kRowBlock; ++j) bv[j] = j < nb ? L::load(b + j * ldb + p, m) : L::zero();
     for (int64_t i = 0; i < kActBlock; ++i) {
       if (i >= ma) break;
-      const __m512 av = load16(a + i * lda + p, m);
-      for (int64_t j = 0; j < kRowBlock; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+      const typename L::Vec av = L::load(a + i * lda + p, m);
+      for (int64_t j = 0; j < kRowBlock; ++j) acc[i][j] = L::madd(acc[i][j], av, bv[j]);
     }
   }
   for (int64_t i = 0; i < ma; ++i)
     for (int64_t j = 0; j < nb; ++j) {
       const float s = _mm512_reduce_add_ps(acc[i][j]);
-      c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
-    }
-}
-#else
-void block_f32(const float* a, int64_t lda, int64_t ma, const float* b, int64_t ldb, int64_t nb, int64_t k,
-               float* c, int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < ma; ++i)
-    for (int64_t j = 0; j < nb; ++j) {
-      float s = 0.f;
-      for (int64_t p = 0; p < k; ++p) s += a[i * lda + p] * b[j * ldb + p];
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
     }
 }
 #endif
 
-#if defined(__AVX512BF16__)
-// The same over bf16 operands: vdpbf16ps multiplies bf16 pairs and accumulates in fp32.
-// A masked tail loads zeros, whose products add nothing.
-void block_bf16(const uint16_t* a, int64_t lda, int64_t ma, const uint16_t* b, int64_t ldb, int64_t nb, int64_t k,
-                float* c, int64_t ldc, bool accumulate) {
-  __m512 acc[kActBlock][kRowBlock];
-  for (auto& r : acc)
-    for (auto& v : r) v = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; p += 32) {
-    const __mmask32 m = k - p >= 32 ? ~static_cast<__mmask32>(0) : static_cast<__mmask32>((1ull << (k - p)) - 1);
-    __m512bh bv[kRowBlock];
-    for (int64_t j = 0; j < kRowBlock; ++j) _mm_prefetch(reinterpret_cast<const char*>(b + (j + kRowBlock) * ldb + p), _MM_HINT_T0);
-    for (int64_t j = 0; j < kRowBlock; ++j)
-      bv[j] = reinterpret_cast<__m512bh>(j < nb ? _mm512_maskz_loadu_epi16(m, b + j * ldb + p) : _mm512_setzero_si512());
-    for (int64_t i = 0; i < kActBlock; ++i) {
-      if (i >= ma) break;
-      const __m512bh av = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, a + i * lda + p));
-      for (int64_t j = 0; j < kRowBlock; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, bv[j]);
-    }
-  }
-  for (int64_t i = 0; i < ma; ++i)
-    for (int64_t j = 0; j < nb; ++j) {
-      const float s = _mm512_reduce_add_ps(acc[i][j]);
-      c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
-    }
-}
-#else
-float bf16_value(uint16_t h) {
+// Without the vector units: plain loops over the widened values.
+[[maybe_unused]] float widen(float x) { return x; }
+[[maybe_unused]] float widen(uint16_t h) {
   const uint32_t u = static_cast<uint32_t>(h) << 16;
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
-void block_bf16(const uint16_t* a, int64_t lda, int64_t ma, const uint16_t* b, int64_t ldb, int64_t nb, int64_t k,
-                float* c, int64_t ldc, bool accumulate) {
+template <typename T>
+void block_scalar(const T* a, int64_t lda, int64_t ma, const T* b, int64_t ldb, int64_t nb, int64_t k, float* c,
+                  int64_t ldc, bool accumulate) {
   for (int64_t i = 0; i < ma; ++i)
     for (int64_t j = 0; j < nb; ++j) {
       float s = 0.f;
-      for (int64_t p = 0; p < k; ++p) s += bf16_value(a[i * lda + p]) * bf16_value(b[j * ldb + p]);
+      for (int64_t p = 0; p < k; ++p) s += widen(a[i * lda + p]) * widen(b[j * ldb + p]);
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
     }
 }
+
+#if defined(__AVX512F__)
+constexpr auto block_f32 = block<F32Lanes>;
+#else
+constexpr auto block_f32 = block_scalar<float>;
+#endif
+#if defined(__AVX512BF16__)
+constexpr auto block_bf16 = block<Bf16Lanes>;
+#else
+constexpr auto block_bf16 = block_scalar<uint16_t>;
 #endif
 
 // Splits the n weight rows over the threads in static slices of whole micro-blocks; within a
