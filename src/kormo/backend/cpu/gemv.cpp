@@ -57,31 +57,74 @@ struct Bf16Lanes {
 };
 #endif
 
-// c[i, j] (+)= Σ_k a[i, k] · b[j, k] for i < ma ≤ 4, j < nb ≤ 4.
 #if defined(__AVX512F__)
-template <class L>
-void block(const typename L::T* a, int64_t lda, int64_t ma, const typename L::T* b, int64_t ldb, int64_t nb,
-           int64_t k, float* c, int64_t ldc, bool accumulate) {
-  __m512 acc[kActBlock][kRowBlock];
-  for (auto& r : acc)
-    for (auto& v : r) v = _mm512_setzero_ps();
+// The four horizontal sums of a, b, c, d as one vector: a transposing add tree costs about a
+// third of four separate reductions, which matter on short rows (k of a few hundred).
+inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  // Per 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3) and the same for c, d; then (a, b, c, d).
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+  const __m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+#endif
+
+// c[i, j] (+)= Σ_k a[i, k] · b[j, k] for i < MA ≤ 4, j < nb ≤ 4. The row counts are compile-time
+// so that the 4 × MA accumulators stay in registers (a runtime bound spilled them to the stack
+// and halved the rate); missing weight rows of a partial block reread row 0, unstored.
+#if defined(__AVX512F__)
+template <class L, int MA>
+void block(const typename L::T* a, int64_t lda, const typename L::T* b, int64_t ldb, int64_t nb, int64_t k, float* c,
+           int64_t ldc, bool accumulate) {
+  const typename L::T* row[kRowBlock];
+  for (int64_t j = 0; j < kRowBlock; ++j) row[j] = b + (j < nb ? j : 0) * ldb;
+  __m512 acc[MA][kRowBlock];
+#pragma GCC unroll 4
+  for (int i = 0; i < MA; ++i)
+#pragma GCC unroll 4
+    for (int64_t j = 0; j < kRowBlock; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; p += L::kStep) {
     const auto m = L::mask(k - p);
     typename L::Vec bv[kRowBlock];
-    for (int64_t j = 0; j < kRowBlock; ++j)
+#pragma GCC unroll 4
+    for (int64_t j = 0; j < kRowBlock; ++j) {
       _mm_prefetch(reinterpret_cast<const char*>(b + (j + kRowBlock) * ldb + p), _MM_HINT_T0);
-    for (int64_t j = 0; j < kRowBlock; ++j) bv[j] = j < nb ? L::load(b + j * ldb + p, m) : L::zero();
-    for (int64_t i = 0; i < kActBlock; ++i) {
-      if (i >= ma) break;
+      bv[j] = L::load(row[j] + p, m);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < MA; ++i) {
       const typename L::Vec av = L::load(a + i * lda + p, m);
+#pragma GCC unroll 4
       for (int64_t j = 0; j < kRowBlock; ++j) acc[i][j] = L::madd(acc[i][j], av, bv[j]);
     }
   }
-  for (int64_t i = 0; i < ma; ++i)
+  for (int i = 0; i < MA; ++i) {
+    float* ci = c + i * ldc;
+    if (nb == kRowBlock) {
+      const __m128 s = sum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+      _mm_storeu_ps(ci, accumulate ? _mm_add_ps(_mm_loadu_ps(ci), s) : s);
+      continue;
+    }
     for (int64_t j = 0; j < nb; ++j) {
       const float s = _mm512_reduce_add_ps(acc[i][j]);
-      c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
+      ci[j] = accumulate ? ci[j] + s : s;
     }
+  }
+}
+
+// The block for ma activation rows, 1 ≤ ma ≤ kActBlock.
+template <class L>
+void block_rows(const typename L::T* a, int64_t lda, int64_t ma, const typename L::T* b, int64_t ldb, int64_t nb,
+                int64_t k, float* c, int64_t ldc, bool accumulate) {
+  switch (ma) {
+    case 1: return block<L, 1>(a, lda, b, ldb, nb, k, c, ldc, accumulate);
+    case 2: return block<L, 2>(a, lda, b, ldb, nb, k, c, ldc, accumulate);
+    case 3: return block<L, 3>(a, lda, b, ldb, nb, k, c, ldc, accumulate);
+    default: return block<L, 4>(a, lda, b, ldb, nb, k, c, ldc, accumulate);
+  }
 }
 #endif
 
@@ -105,12 +148,12 @@ void block_scalar(const T* a, int64_t lda, int64_t ma, const T* b, int64_t ldb, 
 }
 
 #if defined(__AVX512F__)
-constexpr auto block_f32 = block<F32Lanes>;
+constexpr auto block_f32 = block_rows<F32Lanes>;
 #else
 constexpr auto block_f32 = block_scalar<float>;
 #endif
 #if defined(__AVX512BF16__)
-constexpr auto block_bf16 = block<Bf16Lanes>;
+constexpr auto block_bf16 = block_rows<Bf16Lanes>;
 #else
 constexpr auto block_bf16 = block_scalar<uint16_t>;
 #endif
