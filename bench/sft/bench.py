@@ -1,7 +1,7 @@
 """SFT throughput: kormo sft (fp32 and bf16) vs PyTorch + transformers (LlamaForCausalLM, AdamW) on
 the same model, the same packed batches (masked targets, a block-diagonal mask per conversation,
 positions restarting per conversation), the same seq_len and batch. Torch columns: eager fp32, eager
-with torch.autocast("cpu", bfloat16), torch.compile fp32 (dropped if it does not finish within
+with torch.autocast("cpu", bfloat16), torch.compile fp32 and bf16 (each dropped if it does not finish within
 --compile-timeout). Each column runs in its own process; columns alternate inside each round; a
 column's figure is the median over rounds of each run's median per-step tokens/s (warm-up steps
 dropped). Data: real conversations — Korean chatbot Q/A (../shared/data/corpora/ko/chatbot_qa) and
@@ -123,7 +123,7 @@ def torch_worker(m, batch_path, steps, threads, bf16, compile_):
     print(json.dumps(rates[warm:]))
 
 
-COLUMNS = ["kormo fp32", "kormo bf16", "torch eager fp32", "torch eager bf16", "torch compile fp32"]
+COLUMNS = ["kormo fp32", "kormo bf16", "torch eager fp32", "torch eager bf16", "torch compile fp32", "torch compile bf16"]
 
 
 def main():
