@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 from conftest import run_kormo
-from test_serve_page import png_colours
+from test_serve_page import first_page, png_colours
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOSTILE = '</svg><script>window.pwned=1</script><img src="https://example.com/x.png">'
@@ -77,16 +77,7 @@ async def open_page(url, shot):
                              "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/json") as r:
-                        pages = [p for p in await r.json() if p["type"] == "page"]
-                    if pages:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            async with http.ws_connect(await first_page(http, port), max_msg_size=0) as ws:
                 calls, requests, loaded = iter(range(1, 10 ** 6)), [], []
 
                 async def call(method, **params):

@@ -59,6 +59,22 @@ def png_colours(path):
     return len(colours)
 
 
+async def first_page(http, port):
+    """The DevTools websocket URL of the first page of the Chromium listening on `port`, once it
+    answers (it takes a moment to start)."""
+    import aiohttp
+    for _ in range(300):
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/json") as r:
+                pages = [p for p in await r.json() if p["type"] == "page"]
+            if pages:
+                return pages[0]["webSocketDebuggerUrl"]
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"Chromium's DevTools on port {port} showed no page in 30 s")
+
+
 async def drive_page(url, shot):
     """Opens `url` in headless Chromium over the DevTools protocol (aiohttp's websocket),
     waits in real time until the page's reply has finished streaming, returns the log's
@@ -72,16 +88,7 @@ async def drive_page(url, shot):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/json") as r:
-                        pages = [p for p in await r.json() if p["type"] == "page"]
-                    if pages:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            async with http.ws_connect(await first_page(http, port), max_msg_size=0) as ws:
                 calls = iter(range(1, 10 ** 6))
 
                 async def call(method, **params):
