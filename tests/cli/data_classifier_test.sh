@@ -42,6 +42,30 @@ toxic_share = lambda docs: sum(d["meta"]["hate"] != "none" for d in docs) / len(
 assert toxic_share(kept) < 0.40 and toxic_share([r["doc"] for r in rej]) > 0.85, (toxic_share(kept), len(kept))
 PY
 
+# The pipeline reads the same tables, with the comments judged as short text.
+cat > "$TMP/pipe.toml" <<TOML
+[pipeline]
+inputs = ["$TMP/tox-dev.jsonl"]
+output = "$TMP/pipe.jsonl"
+[langid]
+keep = ["ko"]
+[kind.comment]
+sources = ["khs"]
+[classifier.toxicity]
+model = "$TMP/models/ko-toxicity.bin"
+label = "toxic"
+max_score = 0.5
+TOML
+"$KORMO" -q data pipeline "$TMP/pipe.toml" > "$TMP/pipe.summary.json"
+python3 - "$TMP/pipe.summary.json" "$TMP/pipe.jsonl" <<'PY' || fail "pipeline with [kind] and [classifier] tables: $(cat "$TMP/pipe.summary.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))["counts"]
+kept = [json.loads(l) for l in open(sys.argv[2])]
+assert c["stages.removed.classifier.toxicity"] > 200, c
+# Short-text thresholds: the page rules would leave almost nothing (min_words = 50).
+assert len(kept) > 150 and all("toxicity" in d["meta"]["classifier"] for d in kept), (len(kept), c)
+PY
+
 # Errors name what is wrong and exit non-zero.
 printf '[classifier.toxicity]\nmodel = "%s"\nlabel = "toxic"\n' "$TMP/none.bin" > "$TMP/bad.toml"
 if "$KORMO" -q data filter "$TMP/tox-dev.jsonl" --config "$TMP/bad.toml" -o "$TMP/x.jsonl" 2> "$TMP/err"; then
