@@ -219,7 +219,8 @@ json evaluate(const FastTextModel& model, const std::vector<Example>& xs) {
           {"labels", labels}};
 }
 
-// Removes a file on scope exit (the training input fastText reads by path).
+// Removes a file on scope exit (the training input fastText reads by path, a
+// model not yet renamed into place).
 struct RemoveOnExit {
   std::string path;
   ~RemoveOnExit() {
@@ -290,6 +291,7 @@ json train_classifier(const ClassifierTrainOptions& o) {
   a.verbose = 0;
   fasttext::FastText ft;
   std::string tmp_model = o.output + ".tmp";
+  RemoveOnExit tmp_cleanup{tmp_model};  // a failed run leaves no partial model
   try {
     ft.train(a);
     ft.saveModel(tmp_model);
