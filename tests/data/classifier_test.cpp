@@ -70,7 +70,7 @@ std::string spam(const std::string& para, std::mt19937& rng) {
 // A classifier trained here separates planted keyword-stuffed word salad from
 // the prose it was made of: precision and recall of both classes >= 0.95 on
 // the held-out tenth (measured when written: 145 documents, precision = recall
-// = 0.987 for the prose and 0.985 for the salad).
+// = 0.985 for the prose and 0.987 for the salad).
 TEST_F(ClassifierTest, SeparatesAPlantedSplit) {
   std::vector<std::string> paras = prose();
   ASSERT_GT(paras.size(), 800u);
