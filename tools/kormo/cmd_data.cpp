@@ -1,5 +1,5 @@
-// kormo data: curation verbs (ingest, normalize, langid, filter, dedup,
-// decontam, mix, stats, pipeline), one add_<subcommand>() each. Argument
+// kormo data: curation verbs (ingest, normalize, langid, filter, classify,
+// pairs, dedup, decontam, mix, stats, pipeline), one add_<subcommand>() each. Argument
 // parsing only; the work is in src/kormo/data.
 #include <fmt/format.h>
 #include <omp.h>
@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <memory>
 
+#include "kormo/data/classifier.h"
 #include "kormo/data/debian.h"
 #include "kormo/data/dedup_job.h"
 #include "kormo/data/ingest.h"
 #include "kormo/data/job.h"
+#include "kormo/data/kinds.h"
 #include "kormo/data/langid.h"
 #include "kormo/data/mix.h"
+#include "kormo/data/pairs.h"
 #include "kormo/data/pipeline.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
@@ -178,35 +181,121 @@ void add_langid(CLI::App& verb) {
 void add_filter(CLI::App& verb) {
   struct Args {
     JobArgs job;
-    std::string config;
+    std::string config, kind;
     std::vector<std::string> skip;
   };
   auto a = std::make_shared<Args>();
-  auto* c = verb.add_subcommand("filter", "Gopher quality/repetition, C4, FineWeb rules and PII masking");
+  auto* c = verb.add_subcommand("filter", "Gopher quality/repetition, C4, FineWeb rules, PII masking, fastText classifiers");
   add_job_options(c, a->job);
-  c->add_option("--config", a->config, "TOML with a [filter] section ([filter.ko], [filter.en] thresholds)");
-  c->add_option("--skip", a->skip, "Rule groups to skip: pii, gopher_repetition, gopher_quality, c4, fineweb")
+  c->add_option("--config", a->config,
+                "TOML with a [filter] section ([filter.ko], [filter.en] thresholds) and [classifier.NAME] steps");
+  c->add_option("--skip", a->skip,
+                "Rule groups to skip: pii, gopher_repetition, gopher_quality, c4, fineweb, classifier")
       ->delimiter(',');
+  c->add_option("--kind", a->kind,
+                "Short-text kind of documents that name none in meta.kind: comment, qa, chat, title, or a [kind.NAME] "
+                "of --config");
   c->callback([a] {
     data::StageConfig sc;
     sc.filter = true;
     default_threshold_table(sc);
-    if (!a->config.empty()) {
-      toml::table t = load_toml(a->config);
-      ConfigSection top(&t, a->config);
-      ConfigSection f = top.section("filter");
-      read_filter_config(f, sc);
-      f.check_unused();
-    }
+    toml::table t = a->config.empty() ? toml::table{} : load_toml(a->config);
+    ConfigSection top(&t, a->config);
+    ConfigSection f = top.section("filter");
+    read_filter_config(f, sc);
+    f.check_unused();
+    sc.classifiers = data::read_classifier_config(top);
+    if (top.has("kind") || !a->kind.empty()) sc.kinds = std::make_shared<data::TextKinds>(sc.thresholds, top, a->kind);
     for (const auto& s : a->skip) {
-      if (s == "pii") sc.pii = false;
+      if (s == "classifier") sc.classifiers.clear();
+      else if (s == "pii") sc.pii = false;
       else if (s == "gopher_repetition") sc.gopher_repetition = false;
       else if (s == "gopher_quality") sc.gopher_quality = false;
       else if (s == "c4") sc.c4 = false;
       else if (s == "fineweb") sc.fineweb = false;
       else fail_usage("--skip: unknown rule group \"{}\"", s);
     }
-    run_stage_job(a->job, sc);
+    std::vector<std::string> models;
+    for (const auto& cl : sc.classifiers) models.push_back(cl.model_path);
+    run_stage_job(a->job, sc, models);
+  });
+}
+
+void add_classify(CLI::App& verb) {
+  auto o = std::make_shared<data::ClassifierTrainOptions>();
+  auto maps = std::make_shared<std::vector<std::string>>();
+  auto* c = verb.add_subcommand("classify", "fastText document classifiers (quality, toxicity, ...)");
+  c->require_subcommand(1);
+  auto* t = c->add_subcommand("train", "Train a fastText classifier; prints validation precision/recall as JSON");
+  t->add_option("labelled", o->labelled, "Labelled documents (JSONL with text and a label field)");
+  t->add_option("--positive", o->positive, "Documents labelled with --pos-label (with --negative)");
+  t->add_option("--negative", o->negative, "Documents labelled with --neg-label (with --positive)");
+  t->add_option("--pos-label", o->pos_label, "Label of --positive documents (default pos)");
+  t->add_option("--neg-label", o->neg_label, "Label of --negative documents (default neg)");
+  t->add_option("-o,--output", o->output, "The model (.bin), written under a temporary name and renamed")->required();
+  t->add_option("--valid", o->valid, "Labelled validation documents (default: hold out --valid-fraction)");
+  t->add_option("--valid-fraction", o->valid_fraction, "Share held out for validation, by text hash (default 0.1)");
+  t->add_option("--text-field", o->text_field, "JSON field holding the text (default text)");
+  t->add_option("--label-field", o->label_field, "JSON field holding the label (default label)");
+  t->add_option("--label-map", *maps, "FROM=TO: rename a label (repeat; e.g. hate=toxic offensive=toxic)");
+  t->add_option("--dim", o->dim, fmt::format("Vector size (default {})", o->dim));
+  t->add_option("--epoch", o->epoch, fmt::format("Passes over the data (default {})", o->epoch));
+  t->add_option("--lr", o->lr, fmt::format("Learning rate (default {})", o->lr));
+  t->add_option("--word-ngrams", o->word_ngrams, fmt::format("Word n-gram length (default {})", o->word_ngrams));
+  t->add_option("--minn", o->minn, "Shortest character n-gram (default 0: none)");
+  t->add_option("--maxn", o->maxn, "Longest character n-gram (default 0: none)");
+  t->add_option("--bucket", o->bucket, fmt::format("Hash buckets for n-grams (default {})", o->bucket));
+  t->add_option("--min-count", o->min_count, "Minimum word count (default 1)");
+  t->add_option("--loss", o->loss, "softmax (default), hs or ova");
+  t->add_option("--threads", o->threads, "Training threads (default 1: the same model on every run)");
+  t->add_option("--seed", o->seed, "Seed of the shuffle, the split and fastText (default 0)");
+  t->callback([o, maps] {
+    for (const auto& m : *maps) {
+      size_t eq = m.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) fail_usage("--label-map {}: expected FROM=TO", m);
+      o->label_map[m.substr(0, eq)] = m.substr(eq + 1);
+    }
+    std::vector<std::string> inputs;
+    for (const auto* list : {&o->labelled, &o->positive, &o->negative, &o->valid})
+      for (const auto& f : expand_inputs(*list)) inputs.push_back(f);
+    data::check_output_path(o->output, inputs);
+    nlohmann::json report = data::train_classifier(*o);
+    log_info("wrote {}", o->output);
+    std::printf("%s\n", report.dump(1).c_str());
+  });
+}
+
+void add_pairs(CLI::App& verb) {
+  struct Args {
+    std::vector<std::string> inputs, skip;
+    std::string output, rejects;
+    data::PairOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("pairs", "Translation-quality checks for aligned pairs: length ratio, script, numbers, names");
+  c->add_option("inputs", a->inputs, "JSONL pairs, one object per line with a source and a target field")->required();
+  c->add_option("-o,--output", a->output, "Pairs that pass (lines unchanged)")->required();
+  c->add_option("--rejects", a->rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
+  c->add_option("--src-field", a->o.src_field, "Source field (default ko)");
+  c->add_option("--tgt-field", a->o.tgt_field, "Target field (default en)");
+  c->add_option("--src-lang", a->o.src_lang, "Language the source must be identified as (default ko)");
+  c->add_option("--tgt-lang", a->o.tgt_lang, "Language the target must be identified as (default en)");
+  c->add_option("--min-ratio", a->o.min_ratio, fmt::format("Lowest target/source characters (default {})", a->o.min_ratio));
+  c->add_option("--max-ratio", a->o.max_ratio, fmt::format("Highest target/source characters (default {})", a->o.max_ratio));
+  c->add_option("--skip", a->skip, "Checks to skip: length, script, numbers, entities")->delimiter(',');
+  c->callback([a] {
+    for (const auto& s : a->skip) {
+      if (s == "length") a->o.length = false;
+      else if (s == "script") a->o.script = false;
+      else if (s == "numbers") a->o.numbers = false;
+      else if (s == "entities") a->o.entities = false;
+      else fail_usage("--skip: unknown check \"{}\"", s);
+    }
+    std::vector<std::string> inputs = expand_inputs(a->inputs);
+    std::string rej = a->rejects.empty() ? data::default_rejects_path(a->output) : a->rejects;
+    data::check_output_path(a->output, inputs);
+    data::check_output_path(rej, inputs);
+    std::printf("%s\n", data::filter_pairs(inputs, a->output, rej, a->o).dump(1).c_str());
   });
 }
 
@@ -362,6 +451,8 @@ Examples:
   kormo data normalize raw.jsonl -o norm.jsonl
   kormo data langid norm.jsonl -o lid.jsonl --keep ko,en
   kormo data filter lid.jsonl -o good.jsonl                            # Gopher + C4 + FineWeb + PII
+  kormo data classify train --positive good.jsonl --negative web.jsonl -o quality.bin
+  kormo data filter lid.jsonl --config configs/data/quality-classifier.toml -o hq.jsonl
   kormo data dedup good.jsonl -o dedup.jsonl
   kormo data decontam dedup.jsonl --eval 'bench/**/*.jsonl' -o clean.jsonl
   kormo data mix clean.jsonl --by lang --target ko=0.6 --target en=0.4 -o mix.jsonl
@@ -377,6 +468,8 @@ void setup(CLI::App& verb) {
   add_normalize(verb);
   add_langid(verb);
   add_filter(verb);
+  add_classify(verb);
+  add_pairs(verb);
   add_decontam(verb);
   add_dedup(verb);
   add_mix(verb);
@@ -386,6 +479,6 @@ void setup(CLI::App& verb) {
 
 }  // namespace
 
-KORMO_VERB("data", "Curate text: ingest, normalize, langid, filter, dedup, decontam, mix, stats, pipeline", 10, setup);
+KORMO_VERB("data", "Curate text: ingest, normalize, langid, filter, classify, pairs, dedup, decontam, mix, stats, pipeline", 10, setup);
 
 }  // namespace kormo::cli

@@ -1,5 +1,6 @@
 #include "kormo/data/ingest.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "kormo/data/html.h"
@@ -199,6 +200,7 @@ void ingest_csv(FileCtx& c, char sep) {
   std::string raw;
   if (!read_csv_record(r, sep, cells, raw)) return;
   if (!cells.empty() && cells[0].substr(0, 3) == "\xEF\xBB\xBF") cells[0].erase(0, 3);
+  const std::vector<std::string> header = cells;
   std::vector<size_t> cols;
   for (const auto& f : c.opt.fields) {
     size_t k = 0;
@@ -232,7 +234,12 @@ void ingest_csv(FileCtx& c, char sep) {
                     fmt::format("expected at least {} columns", cols.back() + 1), raw);
       continue;
     }
-    c.doc(std::move(text), line);
+    // The other columns (labels, ids) go to meta by header name, as JSONL's
+    // unknown keys do, so a labelled TSV stays labelled.
+    json extra = json::object();
+    for (size_t k = 0; k < cells.size() && k < header.size(); ++k)
+      if (std::find(cols.begin(), cols.end(), k) == cols.end()) extra[header[k]] = cells[k];
+    c.doc(std::move(text), line, std::move(extra));
   }
 }
 

@@ -23,7 +23,8 @@ const std::unordered_set<std::string_view>& english_words() {
 }
 
 // Function words of other Latin-script languages that are not English words
-// (so English text never scores them): fr de es it pt nl id sv da ro cs ca pl tr vi.
+// (so English text never scores them): fr de es it pt nl id sv da ro cs ca pl tr
+// vi fi et eu tl ms hu sk sl hr lt lv ga gl ast oc eo af nb nn.
 const std::unordered_set<std::string_view>& other_latin_words() {
   static const std::unordered_set<std::string_view> s = {
       // fr
@@ -56,9 +57,33 @@ const std::unordered_set<std::string_view>& other_latin_words() {
       // tr
       "ve", "bir", "bu", "için", "ile", "olarak", "daha", "değil",
       // vi
-      "và", "của", "là", "có", "không", "được", "cho", "các", "những", "này", "một", "với", "trong"};
+      "và", "của", "là", "có", "không", "được", "cho", "các", "những", "này", "một", "với", "trong",
+      // fi et
+      "ja", "ei", "ole", "tai", "kun", "jos", "että", "tämä", "voi", "mukaan", "tiedosto", "tiedostoa", "või",
+      "kui", "ning", "ka", "oli", "mitte", "ainult", "jo", "myös",
+      // eu
+      "eta", "ez", "edo", "dira", "baino", "hau", "dago", "ezin", "honen",
+      // tl
+      "ang", "ng", "mga", "sa", "ay", "ito", "hindi", "kung", "ang", "naman", "lang", "siya", "nang", "ka",
+      // ms (with id above)
+      "tiada", "boleh", "anda", "adalah", "kepada",
+      // hu
+      "az", "és", "nem", "egy", "hogy", "vagy", "meg", "van", "nincs", "fájl", "ha", "már",
+      // sk sl hr sr lt lv
+      "sa", "alebo", "ako", "nie", "pri", "ni", "za", "ili", "nije", "ali", "su", "biti", "lahko", "datoteke",
+      "ir", "yra", "kad", "arba", "nėra", "neg", "vai", "nav", "un", "ar",
+      // ga gl ast oc eo af
+      "agus", "ar", "le", "ní", "sé", "nach", "non", "unha", "nun", "nun", "pa", "dins", "kaj",
+      "estas", "ne", "al", "aŭ", "ĉu", "nie", "te", "om",
+      // nb nn
+      "ikkje", "eit", "ein", "frå", "ved", "som", "fil"};
   return s;
 }
+
+// Below the share of English function words, the shortfall past the first
+// few Latin words is evidence against English (identify_language()).
+constexpr double kEnglishFunctionShare = 0.15;
+constexpr double kFreeLatinWords = 6;
 
 bool has_non_ascii(std::string_view w) {
   for (unsigned char c : w)
@@ -101,13 +126,18 @@ LangScore identify_language(std::string_view text) {
     } else if (hz > 0) {
       han_only += std::max(1.0, hz / 2.0);
     } else if (l > 0 && l >= o) {
+      // A lone ASCII letter other than "a"/"I" is a variable, option or
+      // format specifier ("%s", "-l", "f=%u"), not evidence of a language.
+      if (w.text.size() == 1 && (w.text[0] | 0x20) != 'a' && (w.text[0] | 0x20) != 'i') continue;
       latin += 1;
       std::string lower = ascii_lower(w.text);
       if (english_words().count(lower)) en_hits += 1;
       else if (other_latin_words().count(lower)) other_hits += 1;
       if (has_non_ascii(w.text)) diacritic_words += 1;
     } else if (o > 0) {
-      other += 1;
+      // Thai, Khmer, Lao, Tibetan, ... are written without spaces: weigh a
+      // long run like the several words it is (spaced scripts: about one).
+      other += std::max(1.0, o / 4.0);
     }
   }
   LangScore r;
@@ -122,7 +152,12 @@ LangScore identify_language(std::string_view text) {
   double english = 1.0;
   if (latin > 0) {
     double against = other_hits + 0.5 * diacritic_words;
-    english = (en_hits + 0.5) / (en_hits + against + 0.5);
+    // English of more than a few words has function words (about one word in
+    // four in prose, one in ten in terse messages); a longer Latin text with
+    // fewer is a language whose function words are not listed (Basque,
+    // Luganda, Finnish, ...), so the shortfall counts against English.
+    double missing = std::max(0.0, kEnglishFunctionShare * (latin - kFreeLatinWords) - en_hits);
+    english = (en_hits + 0.5) / (en_hits + against + missing + 0.5);
   }
   double en = latin * english, latin_other = latin - en;
   bool korean_majority = ko > latin + other;

@@ -8,6 +8,7 @@
 #include "kormo/data/dedup_job.h"
 #include "kormo/data/ingest.h"
 #include "kormo/data/job.h"
+#include "kormo/data/kinds.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -127,6 +128,8 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   sc.filter = flt.get_bool("enabled", true);
   read_filter_config(flt, sc);
   flt.check_unused();
+  if (top.has("kind")) sc.kinds = std::make_shared<TextKinds>(sc.thresholds, top);
+  sc.classifiers = read_classifier_config(top);
   ConfigSection dc = top.section("decontam");
   std::vector<std::string> eval_files = dc.get_strings("files", {});
   bool dc_on = dc.get_bool("enabled", !eval_files.empty());

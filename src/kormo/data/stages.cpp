@@ -1,5 +1,6 @@
 #include "kormo/data/stages.h"
 
+#include "kormo/data/kinds.h"
 #include "kormo/data/langid.h"
 #include "kormo/data/pii.h"
 #include "kormo/data/words.h"
@@ -60,9 +61,22 @@ json StageConfig::describe() const {
     for (const auto& [l, t] : thresholds) th[l] = thresholds_json(t);
     j["thresholds"] = th;
   }
+  if (kinds) {
+    json table = json::object();
+    for (const auto& [kind, by_lang] : kinds->table())
+      for (const auto& [l, t] : by_lang) table[kind][l] = thresholds_json(t);
+    j["kinds"] = {{"thresholds", table}, {"sources", kinds->source_kinds()}, {"default", kinds->default_kind()}};
+  }
   if (filter)
     j["filter"] = {{"pii", pii}, {"gopher_repetition", gopher_repetition}, {"gopher_quality", gopher_quality},
                    {"c4", c4}, {"fineweb", fineweb}};
+  if (!classifiers.empty()) {
+    json steps = json::array();
+    for (const auto& cl : classifiers)
+      steps.push_back({{"name", cl.name}, {"model", cl.model_path}, {"model_hash", file_xxh3_128_hex(cl.model_path)},
+                       {"label", cl.label}, {"min_score", cl.min_score}, {"max_score", cl.max_score}});
+    j["classifier"] = steps;
+  }
   if (decontam) {
     json files = json::array();
     for (const auto& f : decontam->files()) files.push_back({f, file_xxh3_128_hex(f)});
@@ -120,7 +134,8 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
       return reject(out, "langid.score", where, doc, json{{"lang", ls.lang}, {"score", ls.score}});
   }
   if (c.filter) {
-    const Thresholds& t = c.thresholds_for(doc.lang);
+    const Thresholds* kind_t = c.kinds ? c.kinds->thresholds(c.kinds->kind_of(doc), doc.lang) : nullptr;
+    const Thresholds& t = kind_t ? *kind_t : c.thresholds_for(doc.lang);
     if (c.pii) {
       PiiCounts pc;
       std::string masked = mask_pii(doc.text, pc);
@@ -141,6 +156,8 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
       }
     }
     RuleResult r;
+    if (kind_t && !(r = short_text_boilerplate(doc.text)).rule.empty())
+      return reject(out, r.rule, where, doc, json{{"value", r.value}});
     if (c.gopher_repetition && !(r = gopher_repetition(doc.text, t)).rule.empty())
       return reject(out, r.rule, where, doc, json{{"value", r.value}});
     if (c.gopher_quality && !(r = gopher_quality(doc.text, t)).rule.empty())
@@ -153,6 +170,14 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
     }
     if (c.fineweb && !(r = fineweb_quality(doc.text, t)).rule.empty())
       return reject(out, r.rule, where, doc, json{{"value", r.value}});
+  }
+  for (const auto& cl : c.classifiers) {
+    double score = cl.model->probability(doc.text, cl.label);
+    if (!doc.meta["classifier"].is_object()) doc.meta["classifier"] = json::object();
+    doc.meta["classifier"][cl.name] = score;
+    if (score < cl.min_score || score > cl.max_score)
+      return reject(out, "classifier." + cl.name, where, doc,
+                    json{{"score", score}, {"label", cl.label}, {"min_score", cl.min_score}, {"max_score", cl.max_score}});
   }
   if (c.decontam) {
     DecontamIndex::Match m = c.decontam->match(doc.text);

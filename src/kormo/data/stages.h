@@ -1,5 +1,6 @@
 // Per-document stages chained in one pass: normalize -> langid -> filter
-// (PII masking, Gopher repetition, Gopher quality, C4, FineWeb) -> decontam.
+// (PII masking, Gopher repetition, Gopher quality, C4, FineWeb) -> classifiers
+// -> decontam.
 //
 // A stage either keeps a document (possibly altering it: the change is recorded
 // as an "altered" rejects record and counted) or removes it (a "removed"
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kormo/data/classifier.h"
 #include "kormo/data/decontam.h"
 #include "kormo/data/document.h"
 #include "kormo/data/filters.h"
@@ -22,6 +24,8 @@ class ConfigSection;
 }
 
 namespace kormo::data {
+
+class TextKinds;  // kinds.h
 
 struct StageConfig {
   bool normalize = false;
@@ -35,6 +39,11 @@ struct StageConfig {
   bool filter = false;
   bool pii = true, gopher_repetition = true, gopher_quality = true, c4 = true, fineweb = true;
   std::map<std::string, Thresholds> thresholds;  // by language; others use "default"
+  // Short text (comments, Q&A, chat turns, titles): thresholds by kind, which
+  // replace the language's for documents of that kind. Null: no kinds.
+  std::shared_ptr<const TextKinds> kinds;
+
+  std::vector<ClassifierStep> classifiers;  // after the rules: a model costs more than they do
 
   std::shared_ptr<DecontamIndex> decontam;
   bool decontam_flag_only = false;
