@@ -14,7 +14,7 @@ SHARED=${SHARED_DATA:-$PWD/../shared/data}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 g++ -O2 -std=c++17 bench/synth/instant_server.cpp $(pkg-config --cflags --libs cpp-httplib) -lpthread -o "$T/instant"
-"$T/instant" 18099 64 2>/dev/null &
+"$T/instant" 18099 128 2>/dev/null &  # more threads than connections: none waits for one
 sleep 0.5
 
 program() {  # OUT URL CONCURRENCY ITEMS

@@ -3,8 +3,11 @@
 - A fault-injecting endpoint (500, 429 with Retry-After, read timeouts, malformed JSON,
   empty choices, bodies cut short, 400): every failure is retried or reported with its
   reason, the run never crashes, and request and token budgets hold across invocations.
-- Planted outputs (wrong language, refusals, preambles, exact and near duplicates) are
-  rejected with their rule; every kept output is synthetic and carries its provenance.
+- Planted outputs (wrong language, refusals, preambles, exact and near duplicates, a
+  truncated answer, one quoting an evaluation item) are rejected with their rule; every
+  kept output is synthetic and carries its provenance.
+- SIGTERM lets the requests in flight finish and stores them; requests_per_second spaces
+  requests.
 - kill -9 of the generator at random moments against kormo serve on loopback, behind a
   counting proxy: the final output has every planned item exactly once, and no request
   is ever sent for an item whose answer was already stored.
@@ -100,6 +103,9 @@ class FaultServer:
         first = n == 1
         if prompt.startswith("ok-"):
             return self.ok(h, KO[int(prompt[3:])])
+        if prompt.startswith("slow-"):
+            time.sleep(0.3)
+            return self.ok(h, KO[int(prompt[5:])])
         if prompt == "500" and first:
             return self.send(h, 500, '{"error":{"message":"internal"}}')
         if prompt == "429" and first:
@@ -131,7 +137,8 @@ class FaultServer:
                    "dup-a": KO[32],
                    "dup-b": KO[32].replace(" ", "  그리고 ", 1),
                    "exact": KO[0],
-                   "long": KO[33]}
+                   "long": KO[33],
+                   "contam": KO[34]}
         if prompt in planted:
             return self.ok(h, planted[prompt], "length" if prompt == "long" else "stop")
         # A fault's retry succeeds with a text of its own (else the faults would be duplicates).
@@ -244,14 +251,43 @@ def test_budgets_hold_across_invocations(kormo_bin, server, tmp_path):
     assert len(server.keys) - sent >= 4  # 4 × 30 + the next worst case (≤ 5 + 50) fits in 200
 
 
+def test_sigterm_finishes_the_requests_in_flight(kormo_bin, server, tmp_path):
+    cfg = config(tmp_path / "p.toml", tmp_path / "out", server.port, [f"slow-{i}" for i in range(30)])
+    cfg.write_text(cfg.read_text().replace("concurrency = 4", "concurrency = 2"))
+    p = subprocess.Popen([kormo_bin, "synth", "run", cfg], stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    s = json.loads((tmp_path / "out/summary.json").read_text())
+    asked = len(server.keys)
+    # Every request sent was answered and stored; nothing failed; the rest waits for a rerun.
+    assert s["counts"]["answered"] == asked and s["counts"].get("failed", 0) == 0, (s, asked)
+    assert 0 < asked < 30 and s["counts"]["pending"] == 30 - asked
+
+
+def test_rate_limit_spaces_requests(kormo_bin, server, tmp_path):
+    cfg = config(tmp_path / "p.toml", tmp_path / "out", server.port, [f"ok-{i}" for i in range(8)],
+                 teacher_extra="requests_per_second = 10")
+    assert synth(kormo_bin, "run", cfg).returncode == 0
+    times = sorted(t for v in server.attempts.values() for t in v)
+    assert len(times) == 8
+    # 8 requests at 10/s: the first at once, the last 0.7 s later (a little slack for the clock).
+    assert times[-1] - times[0] >= 0.65, times
+
+
 def test_planted_outputs_are_rejected_with_their_rule(kormo_bin, server, tmp_path):
-    topics = [f"ok-{i}" for i in range(6)] + ["refusal", "english", "meta", "dup-a", "dup-b", "exact", "long"]
-    cfg = config(tmp_path / "p.toml", tmp_path / "out", server.port, topics)
+    topics = [f"ok-{i}" for i in range(6)] + ["refusal", "english", "meta", "dup-a", "dup-b", "exact", "long",
+                                              "contam"]
+    # An evaluation item quoting a sentence of the "contam" answer.
+    (tmp_path / "eval.jsonl").write_text(json.dumps({"question": KO[34][40:160], "answer": "예"}) + "\n")
+    cfg = config(tmp_path / "p.toml", tmp_path / "out", server.port, topics,
+                 filters=f'decontam = ["{tmp_path}/eval.jsonl"]')
     r = synth(kormo_bin, "run", cfg)
     assert r.returncode == 0, r.stderr
     rejects = [json.loads(l) for l in (tmp_path / "out/rejects.jsonl").read_text().splitlines()]
     assert sorted(j["rule"] for j in rejects) == sorted(
-        ["refusal", "lang.mismatch", "meta_commentary", "dedup.near", "dedup.exact", "truncated"]), rejects
+        ["refusal", "lang.mismatch", "meta_commentary", "dedup.near", "dedup.exact", "truncated", "decontam"]), rejects
     kept = [json.loads(l) for l in (tmp_path / "out/synth.jsonl").read_text().splitlines()]
     assert len(kept) == 7
     plan = [json.loads(l) for l in synth(kormo_bin, "plan", cfg).stdout.splitlines()]
