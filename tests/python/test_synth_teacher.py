@@ -238,6 +238,15 @@ def test_budgets_hold_across_invocations(kormo_bin, server, tmp_path):
     s = json.loads((tmp_path / "out/summary.json").read_text())
     assert s["budget"]["exhausted"] and s["counts"]["pending"] == 15 and not s["complete"]
 
+    # The budget ends an item between its retries: stored as "budget", pending, not failed.
+    out3 = tmp_path / "out3"
+    cfg3 = config(tmp_path / "p3.toml", out3, server.port, ["always500"], budget="max_requests = 2")
+    r = synth(kormo_bin, "run", cfg3)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out3 / "summary.json").read_text())
+    assert s["requests"] == 2 and s["counts"]["pending"] == 1 and s["counts"]["failed"] == 0, s
+    assert [j["reason"] for j in records(out3)] == ["budget"]
+
     # Tokens: each answer reports 30; a request is sent only if its worst case
     # (prompt bytes + max_tokens 50) still fits.
     out2 = tmp_path / "out2"

@@ -235,6 +235,11 @@ struct TeacherQueue {
   RateLimit rate;
 };
 
+double cost_of(const Teacher& t, int64_t prompt_tokens, int64_t completion_tokens) {
+  return (static_cast<double>(prompt_tokens) * t.price_input + static_cast<double>(completion_tokens) * t.price_output) /
+         1e6;
+}
+
 void worker(Shared& s, const Teacher& t, const std::string& api_key, TeacherQueue& q, uint64_t worker_seed) {
   ChatClient client(t, api_key);
   Rng jitter(worker_seed);
@@ -264,8 +269,7 @@ void worker(Shared& s, const Teacher& t, const std::string& api_key, TeacherQueu
         if (r.prompt_tokens < 0) r.prompt_tokens = static_cast<int64_t>(it.prompt.size());
         if (r.completion_tokens < 0) r.completion_tokens = static_cast<int64_t>(r.content.size() + r.reasoning.size());
         used = r.prompt_tokens + r.completion_tokens;
-        cost = (static_cast<double>(r.prompt_tokens) * t.price_input +
-                static_cast<double>(r.completion_tokens) * t.price_output) / 1e6;
+        cost = cost_of(t, r.prompt_tokens, r.completion_tokens);
       }
       s.release(worst, used, cost, !r.ok);
       if (r.ok) break;
@@ -293,8 +297,7 @@ void worker(Shared& s, const Teacher& t, const std::string& api_key, TeacherQueu
       rec["finish_reason"] = r.finish_reason;
       rec["prompt_tokens"] = r.prompt_tokens;
       rec["completion_tokens"] = r.completion_tokens;
-      rec["cost"] = (static_cast<double>(r.prompt_tokens) * t.price_input +
-                     static_cast<double>(r.completion_tokens) * t.price_output) / 1e6;
+      rec["cost"] = cost_of(t, r.prompt_tokens, r.completion_tokens);
     } else {
       rec["reason"] = stopped_reason.empty() ? r.reason : stopped_reason;
       rec["detail"] = stopped_reason.empty() ? r.detail : "stopped after attempt " + std::to_string(attempts);
@@ -385,7 +388,10 @@ void write_outputs(const Program& p, const std::vector<PlanItem>& plan, const Le
   for (const auto& it : plan) {
     auto ok = L.ok.find(it.key);
     if (ok == L.ok.end()) {
-      ++c[L.failed.count(it.key) ? "failed" : "pending"];
+      // An item stopped by a signal or the budget did not fail: it waits for a rerun.
+      const auto f = L.failed.find(it.key);
+      const std::string why = f == L.failed.end() ? "" : f->second.value("reason", "");
+      ++c[f == L.failed.end() || why == "interrupted" || why == "budget" ? "pending" : "failed"];
       continue;
     }
     ++c["answered"];
