@@ -122,6 +122,50 @@ TEST_F(TeacherProgram, RefusesSecretsUnknownKeysAndTasks) {
   EXPECT_THROW(load_program(write_config(cfg)), Error);
 }
 
+// Pairs from the parallel news corpus and documents in both languages: each seed goes only
+// to tasks that accept it, and a bad pairs line is named by file:line.
+TEST_F(TeacherProgram, SeedKindsChooseTheirTasks) {
+  const std::string pairs = (dir_ / "pairs.jsonl").string(), docs = (dir_ / "docs.jsonl").string();
+  {
+    LineReader en(kData + "/corpora/parallel/news/korean-english-park.dev.en");
+    LineReader ko(kData + "/corpora/parallel/news/korean-english-park.dev.ko");
+    std::ofstream p(pairs), d(docs);
+    std::string_view e, k;
+    for (int i = 0; i < 6 && en.next(e) && ko.next(k); ++i) {
+      p << nlohmann::json{{"en", e}, {"ko", k}, {"id", "news/" + std::to_string(i)}}.dump() << "\n";
+      d << nlohmann::json{{"id", "en/" + std::to_string(i)}, {"text", e}, {"lang", "en"}}.dump() << "\n";
+      d << nlohmann::json{{"id", "ko/" + std::to_string(i)}, {"text", k}, {"lang", "ko"}}.dump() << "\n";
+    }
+  }
+  std::string cfg = kConfig;
+  cfg.replace(cfg.find("topics = "), cfg.find("\n[mix]") - cfg.find("topics = "),
+              "documents = [\"" + docs + "\"]\npairs = [\"" + pairs + "\"]");
+  cfg.replace(cfg.find("tasks = "), cfg.find("\npersonas") - cfg.find("tasks = "),
+              "tasks = [\"rewrite-ko\", \"translate\"]");
+  const Program p = load_program(write_config(cfg));
+  ASSERT_EQ(p.seeds.size(), 18u);
+  size_t translated = 0;
+  for (const auto& it : make_plan(p)) {
+    const Seed& s = p.seeds[it.seed];
+    if (s.kind == "pair") {
+      EXPECT_EQ(it.task, "translate") << s.id;
+    }
+    if (s.kind == "document" && s.lang == "ko") {
+      EXPECT_EQ(it.task, "rewrite-ko") << s.id;
+    }
+    translated += it.task == "translate";
+    EXPECT_NE(it.prompt.find(s.text), std::string::npos);
+  }
+  EXPECT_GE(translated, 12u);  // 12 pair items, plus English documents that drew translate
+  std::ofstream(pairs, std::ios::app) << "{\"ko\": \"영어 없음\"}\n";
+  try {
+    load_program(write_config(cfg));
+    FAIL() << "a pair without \"en\" was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(pairs + ":7"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TeacherClient, ParsesRepliesAndClassifiesFailures) {
   auto ok = parse_chat_reply(
       200,
