@@ -264,7 +264,11 @@ def test_sigterm_finishes_the_requests_in_flight(kormo_bin, server, tmp_path):
     cfg = config(tmp_path / "p.toml", tmp_path / "out", server.port, [f"slow-{i}" for i in range(30)])
     cfg.write_text(cfg.read_text().replace("concurrency = 4", "concurrency = 2"))
     p = subprocess.Popen([kormo_bin, "synth", "run", cfg], stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Once requests arrive the generator is asking (a signal before that ends it, as usual).
+    deadline = time.monotonic() + 30
+    while len(server.keys) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.4)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=10)
     assert p.returncode == 0, err
