@@ -36,7 +36,7 @@ printf '%s\n' "$base" > "$T/ok.toml"
 n=$("$KORMO" synth plan "$T/ok.toml" | wc -l)
 [[ $n -eq 1 ]] || fail "plan prints one line per item (got $n)"
 
-cd "$SRC/tests/python" && KORMO_BIN="$KORMO" python3 -m pytest -q -p no:cacheprovider test_synth_teacher.py \
+cd "$SRC/tests/python" && KORMO_FROM_CTEST=1 KORMO_BIN="$KORMO" python3 -m pytest -q -p no:cacheprovider test_synth_teacher.py \
   || fail "tests/python/test_synth_teacher.py"
 
 [[ $fails -eq 0 ]] || exit 1
