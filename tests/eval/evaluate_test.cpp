@@ -95,6 +95,33 @@ TEST(EvalGroups, MicroAndMacroAsLmEvalAggregatesThem) {
   EXPECT_NE(eval::markdown_table(rs).find("| kobest (group) | acc (macro) | 0.5000 |"), std::string::npos);
 }
 
+TEST(EvalGroups, MmluSubjectsNestInCategoriesAveragedOverTheirLeaves) {
+  // Expected values from lm-eval 0.4.13's aggregate_subtask_metrics and pooled_sample_stderr
+  // over the leaves of each group (its nested groups aggregate from their leaf tasks).
+  auto sub = [](const std::string& name, const std::string& subgroup, size_t n, double acc, double se) {
+    auto r = result(name, "mmlu", n, acc, se, false);
+    r.subgroup = subgroup;
+    return r;
+  };
+  std::vector<eval::TaskResult> rs = {sub("mmlu_anatomy_dev", "mmlu_stem", 4, 0.5, 0.3),
+                                      sub("mmlu_philosophy_dev", "mmlu_humanities", 8, 0.75, 0.15),
+                                      sub("mmlu_astronomy_dev", "mmlu_stem", 10, 0.25, 0.14)};
+  auto groups = eval::group_results(rs);
+  ASSERT_EQ(groups.size(), 2u);  // mmlu_humanities has one member: no group of its own
+  EXPECT_EQ(groups[0].name, "mmlu");
+  EXPECT_NEAR(groups[0].micro[0].value, 0.4772727272727273, 1e-15);  // the three leaves, as a flat group
+  EXPECT_NEAR(*groups[0].micro[0].stderr_of_mean, 0.09908673886137245, 1e-15);
+  EXPECT_EQ(groups[1].name, "mmlu_stem");
+  EXPECT_EQ(groups[1].members, (std::vector<std::string>{"mmlu_anatomy_dev", "mmlu_astronomy_dev"}));
+  EXPECT_EQ(groups[1].items, 14);
+  // aggregate_subtask_metrics([.5, .25], [4, 10]); pooled_sample_stderr([.3, .14], [4, 10]).
+  EXPECT_NEAR(groups[1].micro[0].value, (0.5 * 4 + 0.25 * 10) / 14, 1e-15);
+  EXPECT_NEAR(*groups[1].micro[0].stderr_of_mean, std::sqrt((3 * 0.09 * 4 + 9 * 0.0196 * 10) / 12.0 / 14), 1e-15);
+  EXPECT_NEAR(groups[1].macro[0].value, 0.375, 1e-15);
+  auto j = eval::results_json(rs, {});
+  EXPECT_EQ(j["groups"]["mmlu_stem"]["sample_len"], 14);
+}
+
 TEST_F(EvalRun, LoglikelihoodTaskAccIsGreedyAndPerplexityOfTheMean) {
   FakeScorer fake;
   fake.scores = {{" sky", {-2.0, true, 1}}, {" sea", {-4.0, false, 1}}};

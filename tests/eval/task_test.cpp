@@ -213,6 +213,20 @@ TEST(EvalBuiltins, KoreanBenchmarksRenderAsLmEvalOverThePublishersColumns) {
   EXPECT_EQ(eval::load_task("kmmlu").group, "kmmlu");
 }
 
+TEST(EvalBuiltins, MmluSubjectsInLmEvalsCategories) {
+  const auto spec = eval::load_task("mmlu");
+  const eval::TaskRenderer r(spec);
+  auto of = [&](const std::string& stem) { return r.subgroup(eval::Doc{{}, "x.csv:2", stem}); };
+  EXPECT_EQ(of("anatomy_dev"), "mmlu_stem");
+  EXPECT_EQ(of("philosophy_test"), "mmlu_humanities");
+  EXPECT_EQ(of("high_school_government_and_politics_val"), "mmlu_social_sciences");
+  EXPECT_EQ(of("virology"), "mmlu_other");
+  EXPECT_EQ(of("my_own_subject_dev"), "");  // not one of the 57: mmlu only
+  EXPECT_EQ(eval::TaskRenderer(eval::load_task("kmmlu")).subgroup(eval::Doc{{}, "x.csv:2", "Accounting-test"}), "");
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "subgroup = \"x\"\n", "t.toml"); }).find("subgroup"),
+            std::string::npos);
+}
+
 TEST_F(EvalTask, EnglishBuiltinsOverLlmFoundryRenderAsLmEval) {
   // Rows in llm-foundry's layout; the expected strings are what lm-eval's definitions
   // (super_glue boolq/copa, commonsense_qa, siqa, lambada_openai) render for the original

@@ -30,6 +30,7 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
   }
   const bool same_file = !fewshot.empty() && std::filesystem::equivalent(run.data, run.fewshot_data);
   TaskRenderer renderer(run.spec);
+  r.subgroup = renderer.subgroup(docs[0]);
   FewshotSampler sampler(run.spec, fewshot, same_file);
   for (auto& d : docs) {
     ItemResult ir{std::move(d), {}, {}, {}, {}, {}, {}, {}, {}};
@@ -127,19 +128,24 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
 
 std::vector<GroupResult> group_results(const std::vector<TaskResult>& results) {
   std::vector<GroupResult> out;
+  auto in = [](const TaskResult& r, const std::string& group) {
+    return !group.empty() && (r.spec.group == group || r.subgroup == group);
+  };
   for (const auto& r : results) {
-    if (r.spec.group.empty()) continue;
-    auto g = std::find_if(out.begin(), out.end(), [&](const GroupResult& x) { return x.name == r.spec.group; });
-    if (g == out.end()) out.push_back({r.spec.group, {}, {}, {}, 0}), g = out.end() - 1;
-    g->members.push_back(r.spec.name);
-    g->items += static_cast<int64_t>(r.items.size());
+    for (const std::string* name : {&r.spec.group, &r.subgroup}) {
+      if (name->empty()) continue;
+      auto g = std::find_if(out.begin(), out.end(), [&](const GroupResult& x) { return x.name == *name; });
+      if (g == out.end()) out.push_back({*name, {}, {}, {}, 0}), g = out.end() - 1;
+      g->members.push_back(r.spec.name);
+      g->items += static_cast<int64_t>(r.items.size());
+    }
   }
   std::erase_if(out, [](const GroupResult& g) { return g.members.size() < 2; });
   for (auto& g : out) {
     // Metrics in the order the members first name them.
     std::vector<std::pair<std::string, std::string>> keys;
     for (const auto& r : results)
-      if (r.spec.group == g.name)
+      if (in(r, g.name))
         for (const auto& m : r.metrics)
           if (std::find(keys.begin(), keys.end(), std::pair(m.name, m.filter)) == keys.end())
             keys.emplace_back(m.name, m.filter);
@@ -148,7 +154,7 @@ std::vector<GroupResult> group_results(const std::vector<TaskResult>& results) {
       size_t k = 0;
       bool all_se = true;
       for (const auto& r : results) {
-        if (r.spec.group != g.name) continue;
+        if (!in(r, g.name)) continue;
         for (const auto& m : r.metrics) {
           if (m.name != name || m.filter != filter) continue;
           const double n = static_cast<double>(r.items.size());

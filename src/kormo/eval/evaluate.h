@@ -54,6 +54,7 @@ struct TaskResult {
   TaskSpec spec;
   std::vector<ItemResult> items;
   std::vector<MetricValue> metrics;
+  std::string subgroup;   // TaskSpec::subgroup as rendered for the file ("" without one)
   int64_t documents = 0;  // in the data file (items.size() is fewer under a limit)
   double seconds = 0;
 };
@@ -67,6 +68,8 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
 // (weight_by_size, lm-eval's setting for kobest/mmlu/kmmlu) with the pooled standard error
 // sqrt(Σ(n−1)·se²·n / (Σn − k) / Σn); macro = the mean of the results with
 // sqrt(Σse²)/k. A member without a standard error (f1) makes the group's "N/A".
+// Subgroups (TaskResult::subgroup, e.g. mmlu_stem) are groups of their own; a group
+// containing subgroups averages over its leaf results, as lm-eval 0.4.13 does.
 struct GroupResult {
   std::string name;
   std::vector<std::string> members;

@@ -240,6 +240,8 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   t.name = s.require_string("name");
   t.about = s.get_string("about", "");
   t.group = s.get_string("group", "");
+  t.subgroup = s.get_string("subgroup", "");
+  if (!t.subgroup.empty() && t.group.empty()) s.bad_value("subgroup", "a subgroup is a group within `group`: set group too");
   t.kind = s.get_string("kind", t.kind);
   const bool gen = t.kind == "generate_until", rolling = t.kind == "rolling", single = t.kind == "loglikelihood";
   if (t.kind != "multiple_choice" && t.kind != "multiple_context" && !gen && !rolling && !single)
@@ -363,12 +365,13 @@ std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
 struct TaskRenderer::Impl {
   TaskSpec spec;
   DocTemplate text, target;
-  std::unique_ptr<DocTemplate> description, choices_list;
+  std::unique_ptr<DocTemplate> description, choices_list, subgroup;
   std::vector<DocTemplate> choices;
 
   Impl(const TaskSpec& s)
       : spec(s), text(s.text, s.origin + " [task] text"), target(s.target, s.origin + " [task] target") {
     if (!s.description.empty()) description = std::make_unique<DocTemplate>(s.description, s.origin + " [task] description");
+    if (!s.subgroup.empty()) subgroup = std::make_unique<DocTemplate>(s.subgroup, s.origin + " [task] subgroup");
     if (!s.choices_list.empty()) choices_list = std::make_unique<DocTemplate>(s.choices_list, s.origin + " [task] choices");
     for (size_t i = 0; i < s.choices.size(); ++i)
       choices.emplace_back(s.choices[i], fmt::format("{} [task] choices[{}]", s.origin, i));
@@ -452,6 +455,10 @@ std::vector<const Doc*> FewshotSampler::next(const Doc& doc) {
                                                          : " including this one")
                     : "");
   return out;
+}
+
+std::string TaskRenderer::subgroup(const Doc& doc) const {
+  return impl_->subgroup ? impl_->subgroup->render(doc) : "";
 }
 
 Item TaskRenderer::item(const Doc& doc, const std::vector<const Doc*>& examples) const {

@@ -76,6 +76,9 @@ struct TaskSpec {
   double version = 1.0;
   std::string about;                  // one line: what the task is, which file format it reads
   std::string group;                  // results of one group are averaged (kobest, mmlu, kmmlu)
+  // A template over file_stem naming the group within `group` a result belongs to (lm-eval's
+  // nested groups: MMLU's subjects → mmlu_stem, mmlu_humanities, …); empty: none.
+  std::string subgroup;
 };
 
 // Parses a task file's text; `origin` names it in errors.
@@ -127,6 +130,8 @@ class TaskRenderer {
   // naming doc.where for a template that fails, no choices, an empty or duplicate choice
   // or a gold index out of range.
   Item item(const Doc& doc, const std::vector<const Doc*>& examples = {}) const;
+  // TaskSpec::subgroup rendered for a document of the file ("" without one).
+  std::string subgroup(const Doc& doc) const;
 
  private:
   struct Impl;
