@@ -79,3 +79,21 @@ TEST(EvalExtract, StopStringsLossyUtf8AndStrip) {
   EXPECT_EQ(eval::utf8_lossy("한국"), "한국");
   EXPECT_EQ(eval::python_strip("\u3000 x y\n\t"), "x y");
 }
+
+TEST(EvalExtract, KorquadScriptNormalisationExactMatchAndF1) {
+  // Expected values from KorQuAD 1.0's evaluation functions (normalize_answer,
+  // exact_match_score, f1_score) in CPython 3.11 on the same strings.
+  EXPECT_EQ(eval::korquad_normalize(" 《세종대왕》은"), "세종대왕 은");  // the brackets become spaces
+  EXPECT_FALSE(eval::korquad_exact_match(" 《세종대왕》은", "세종대왕은"));
+  EXPECT_DOUBLE_EQ(eval::korquad_f1(" 《세종대왕》은", "세종대왕은"), 1.0);  // characters, spaces aside
+  EXPECT_EQ(eval::korquad_normalize("1443년(세종 25년)"), "1443년 세종 25년");
+  EXPECT_DOUBLE_EQ(eval::korquad_f1("1443년(세종 25년)", "1443년"), 2.0 / 3);
+  EXPECT_EQ(eval::korquad_normalize("  The  Korean-Alphabet!"), "the koreanalphabet");  // '-' dropped, not spaced
+  EXPECT_DOUBLE_EQ(eval::korquad_f1("  The  Korean-Alphabet!", "the korean alphabet"), 1.0);
+  EXPECT_TRUE(eval::korquad_exact_match("한글\u3000창제", "한글 창제"));  // str.split: Unicode spaces
+  EXPECT_TRUE(eval::korquad_exact_match("‘한양’", "한양"));
+  EXPECT_TRUE(eval::korquad_exact_match("ÄB", "äb"));
+  EXPECT_DOUBLE_EQ(eval::korquad_f1("훈민정음", "용비어천가"), 0.0);
+  EXPECT_DOUBLE_EQ(eval::korquad_f1("", "서울"), 0.0);
+  EXPECT_FALSE(eval::korquad_exact_match("", "서울"));
+}

@@ -212,3 +212,111 @@ TEST(EvalBuiltins, KoreanBenchmarksRenderAsLmEvalOverThePublishersColumns) {
   EXPECT_EQ(h.gold, 0);  // the target "(A)" is one of the choices
   EXPECT_EQ(eval::load_task("kmmlu").group, "kmmlu");
 }
+
+TEST(EvalBuiltins, MmluSubjectsInLmEvalsCategories) {
+  const auto spec = eval::load_task("mmlu");
+  const eval::TaskRenderer r(spec);
+  auto of = [&](const std::string& stem) { return r.subgroup(eval::Doc{{}, "x.csv:2", stem}); };
+  EXPECT_EQ(of("anatomy_dev"), "mmlu_stem");
+  EXPECT_EQ(of("philosophy_test"), "mmlu_humanities");
+  EXPECT_EQ(of("high_school_government_and_politics_val"), "mmlu_social_sciences");
+  EXPECT_EQ(of("virology"), "mmlu_other");
+  EXPECT_EQ(of("my_own_subject_dev"), "");  // not one of the 57: mmlu only
+  EXPECT_EQ(eval::TaskRenderer(eval::load_task("kmmlu")).subgroup(eval::Doc{{}, "x.csv:2", "Accounting-test"}), "");
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "subgroup = \"x\"\n", "t.toml"); }).find("subgroup"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, EnglishBuiltinsOverLlmFoundryRenderAsLmEval) {
+  // Rows in llm-foundry's layout; the expected strings are what lm-eval's definitions
+  // (super_glue boolq/copa, commonsense_qa, siqa, lambada_openai) render for the original
+  // documents these rows were made from.
+  auto item = [&](const std::string& task, const std::string& row) {
+    const auto spec = eval::load_task(task);
+    return eval::TaskRenderer(spec).item(eval::read_docs(write(task + ".jsonl", row + "\n"), spec.format)[0]);
+  };
+  auto b = item("boolq", R"({"query": "Passage: P, q.\nQuestion: is it true?", "choices": ["no", "yes"], "gold": 1})");
+  EXPECT_EQ(b.contexts[0], "P, q.\nQuestion: is it true?\nAnswer:");
+  EXPECT_EQ(b.continuations, (std::vector<std::string>{" no", " yes"}));
+  EXPECT_EQ(b.gold, 1);
+  // copa: premise[:-1] + " because"; " " + the lower-cased alternative after the delimiter.
+  auto c = item("copa", R"({"query": "The man, tired, slept, because", "choices": ["he ran.", "he ate."], "gold": 0})");
+  EXPECT_EQ(c.contexts[0], "The man, tired, slept because");
+  EXPECT_EQ(c.continuations, (std::vector<std::string>{"  he ran.", "  he ate."}));
+  auto q = item("commonsense_qa", R"({"query": "Question: Where?\nChoices:\nA. a\nB. b\nC. c\nD. d\nAnswer:", "choices": ["A", "B", "C", "D"], "gold": 2})");
+  EXPECT_EQ(q.contexts[0], "Question: Where?\nA. a\nB. b\nC. c\nD. d\nAnswer:");
+  EXPECT_EQ(q.continuations[2], " C");
+  auto s = item("siqa", R"({"query": "Context: Tracy stayed.\nQuestion: Why?\nChoices:\nA. to rest\nB. Find a way\nAnswer:", "choices": ["A", "B"], "gold": 1})");
+  EXPECT_EQ(s.contexts[0], "Q: Tracy stayed. Why?\nA:");
+  EXPECT_EQ(s.continuations, (std::vector<std::string>{" to rest", " Find a way"}));
+  EXPECT_EQ(s.gold, 1);
+  auto l = item("lambada", R"({"context": "He looked at the", "continuation": "sky"})");
+  EXPECT_EQ(l.contexts[0], "He looked at the");
+  EXPECT_EQ(l.continuations, (std::vector<std::string>{" sky"}));
+  EXPECT_TRUE(l.choices.empty());
+  EXPECT_EQ(eval::load_task("lambada").metrics, (std::vector<std::string>{"perplexity", "acc"}));
+  // A file in another layout is refused on its first row, naming it.
+  const auto other = write("other.jsonl", R"({"query": "no passage label", "choices": ["no", "yes"], "gold": 0})" "\n");
+  EXPECT_NE(error_of([&] { eval::TaskRenderer(eval::load_task("boolq")).item(eval::read_docs(other, "")[0]); })
+                .find(other + ":1"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { item("lambada", R"({"context": "x", "text": "y"})"); }).find("lambada.jsonl:1"),
+            std::string::npos);
+  const auto ll = eval::parse_task("[task]\nname = \"l\"\nkind = \"loglikelihood\"\ntext = \"{{ a }}\"\ntarget = \"{{ b }}\"\n", "l.toml");
+  EXPECT_NE(error_of([&] { eval::TaskRenderer(ll).item(eval::Doc{{{"a", "x"}, {"b", ""}}, "d.jsonl:2", ""}); })
+                .find("d.jsonl:2: the target (the continuation scored) is empty"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, ClickChoicesAsAListTemplate) {
+  // CLIcK JSON rows; expected contexts from lm_eval.tasks.click.click_lang.utils.get_context.
+  const auto f = write("click.json",
+                       R"([{"id": "KIIP_economy_1", "paragraph": "", "question": "화폐 단위는?", "choices": ["원", "엔", "달러", "위안"], "answer": "원"},
+ {"id": "CSAT_korean_22_5", "paragraph": "지문.", "question": "옳은 것은?", "choices": ["가", "나", "다", "라", "마"], "answer": "마"}])");
+  const auto spec = eval::load_task("click");
+  auto docs = eval::read_docs(f, spec.format);
+  eval::TaskRenderer r(spec);
+  auto a = r.item(docs[0]);
+  EXPECT_EQ(a.contexts[0], "주어진 질문을 천천히 읽고, 적절한 정답을 A, B, C, D 중에 골라 알파벳 하나로 답하시오.\n\n"
+                           "질문: 화폐 단위는?\n보기:\nA:원, B: 엔, C: 달러, D: 위안\n정답:");
+  EXPECT_EQ(a.choices, (std::vector<std::string>{"A", "B", "C", "D"}));
+  EXPECT_EQ(a.gold, 0);
+  auto b = r.item(docs[1]);
+  EXPECT_EQ(b.contexts[0], "주어진 맥락을 천천히 읽고, 질문에 대한 적절한 정답을 A, B, C, D 중에 골라 알파벳 하나로 답하시오.\n\n"
+                           "맥락: 지문.\n질문: 옳은 것은?\n보기:\nA:가, B: 나, C: 다, D: 라\n정답:");
+  EXPECT_EQ(b.choices.size(), 5u);  // CSAT: A-E, though the prompt lists four
+  EXPECT_EQ(b.gold, 4);
+  docs[0].fields["answer"] = "없음";
+  EXPECT_NE(error_of([&] { r.item(docs[0]); }).find("answer is not one of the choices"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              eval::TaskRenderer(eval::parse_task("[task]\nname = \"l\"\ntext = \"x\"\nchoices = \"{{ a }}\"\ntarget = \"0\"\n", "l.toml"))
+                  .item(eval::Doc{{{"a", "A"}}, "d.jsonl:3", ""});
+            }).find("d.jsonl:3: choices rendered 'A', not a JSON list"),
+            std::string::npos);
+}
+
+TEST_F(EvalTask, KorquadReadsSquadJsonWithEveryAnswer) {
+  const auto f = write("korquad.json", R"({"version": "KorQuAD_v1.0_dev", "data": [{"title": "한글", "paragraphs": [
+    {"context": "한글은 1443년에 창제되었다.", "qas": [
+      {"id": "q1", "question": "한글은 언제 창제되었나?", "answers": [{"text": "1443년", "answer_start": 4}, {"text": "1443년에", "answer_start": 4}]},
+      {"id": "q2", "question": "무엇이 창제되었나?", "answers": [{"text": "한글", "answer_start": 0}]}]}]}]})");
+  const auto spec = eval::load_task("korquad");
+  EXPECT_EQ(spec.format, "squad");
+  auto docs = eval::read_docs(f, spec.format);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[1].where, f + ": data[0].paragraphs[0].qas[1]");
+  auto it = eval::TaskRenderer(spec).item(docs[0]);
+  EXPECT_EQ(it.contexts[0], "제목: 한글\n\n본문: 한글은 1443년에 창제되었다.\n\n질문: 한글은 언제 창제되었나?\n\n답변:");
+  EXPECT_EQ(it.references, (std::vector<std::string>{"1443년", "1443년에"}));
+  EXPECT_EQ(spec.until, (std::vector<std::string>{"\n"}));
+  const auto bad = write("bad.json", R"({"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": [{"id": "x", "answers": []}]}]}]})");
+  EXPECT_NE(error_of([&] { eval::read_docs(bad, "squad"); }).find("data[0].paragraphs[0].qas[0]: field 'question'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task("[task]\nname = \"k\"\nkind = \"generate_until\"\ntext = \"x\"\ntarget = \"y\"\n"
+                                            "answer_normalization = \"squad\"\n", "k.toml"); })
+                .find("answer_normalization"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "metrics = [\"perplexity\"]\n", "t.toml"); })
+                .find("unknown metric 'perplexity'"),
+            std::string::npos);
+}

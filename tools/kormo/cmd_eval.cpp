@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "kormo/eval/contamination.h"
 #include "kormo/eval/endpoint.h"
 #include "kormo/eval/evaluate.h"
 #include "kormo/model/checkpoint.h"
@@ -29,7 +30,7 @@ using kormo::fail_usage;
 
 struct Args {
   std::string model, tokenizer, output, samples, endpoint, api_key, served_model, precision = "fp32", fewshot_sampler;
-  std::vector<std::string> tasks, fewshot;
+  std::vector<std::string> tasks, fewshot, contamination;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0, max_gen_toks = 0, fewshot_seed = -1;
   int threads = 0;
   bool list = false, profile = false;
@@ -50,7 +51,9 @@ void list_tasks() {
 
 void run(const Args& a) {
   if (a.list) return list_tasks();
-  if (a.model.empty() && a.endpoint.empty()) fail_usage("give a model directory or --endpoint (or --list-tasks)");
+  const bool check_only = a.model.empty() && a.endpoint.empty() && !a.contamination.empty();
+  if (a.model.empty() && a.endpoint.empty() && !check_only)
+    fail_usage("give a model directory or --endpoint (or --list-tasks, or only --contamination)");
   if (!a.model.empty() && !a.endpoint.empty()) fail_usage("give a model directory or --endpoint, not both");
   if (!a.endpoint.empty() && a.tokenizer.empty())
     fail_usage("--endpoint needs --tokenizer (the served model's tokenizer.json: requests are sent as token ids)");
@@ -81,8 +84,25 @@ void run(const Args& a) {
   std::vector<std::string> inputs;
   if (!a.model.empty()) inputs.push_back(a.model);
   for (const auto& r : runs) inputs.push_back(r.data);
+  for (const auto& f : a.contamination) inputs.push_back(f);
   for (const std::string& out : {a.output, a.samples})
     if (!out.empty()) kormo::check_output_not_input(out, inputs);
+
+  std::optional<kormo::eval::ContaminationReport> contamination;
+  if (!a.contamination.empty()) {
+    contamination = kormo::eval::check_contamination(runs, a.contamination);
+    kormo::log_info("contamination: {} training documents checked", contamination->train_docs);
+  }
+  if (check_only) {
+    if (!a.output.empty()) {
+      kormo::AtomicWriter w(a.output);
+      w.write(nlohmann::ordered_json{{"contamination", kormo::eval::contamination_json(*contamination)}}.dump(2) + "\n");
+      w.commit();
+    }
+    const std::string table = kormo::eval::contamination_table(*contamination);
+    std::fwrite(table.data(), 1, table.size(), stdout);
+    return;
+  }
 
   if (!a.model.empty() && !std::filesystem::is_directory(a.model))
     fail("{}: not a model directory (config.json + model.safetensors)", a.model);
@@ -132,7 +152,9 @@ void run(const Args& a) {
                                    {"limit", a.limit > 0 ? nlohmann::ordered_json(a.limit) : nlohmann::ordered_json()}};
   if (!a.output.empty()) {
     kormo::AtomicWriter w(a.output);
-    w.write(kormo::eval::results_json(results, config).dump(2) + "\n");
+    nlohmann::ordered_json out = kormo::eval::results_json(results, config);
+    if (contamination) out["contamination"] = kormo::eval::contamination_json(*contamination);
+    w.write(out.dump(2) + "\n");
     w.commit();
     kormo::log_info("wrote results to {}", a.output);
   }
@@ -142,7 +164,8 @@ void run(const Args& a) {
     w.commit();
     kormo::log_info("wrote per-item samples to {}", a.samples);
   }
-  const std::string table = kormo::eval::markdown_table(results);
+  std::string table = kormo::eval::markdown_table(results);
+  if (contamination) table += kormo::eval::contamination_table(*contamination);
   std::fwrite(table.data(), 1, table.size(), stdout);
   std::fflush(stdout);
 }
@@ -181,6 +204,10 @@ void setup(CLI::App& verb) {
                   "Matrix products in fp32, or bf16 with fp32 accumulation (faster; log-likelihoods then differ from "
                   "fp32 by bf16 rounding)")
       ->capture_default_str();
+  verb.add_option("--contamination", a.contamination,
+                  "Training documents (JSON Lines, .zst too, as kormo data writes; repeatable): report per task how "
+                  "many items share an n-gram with them by the data stage's decontamination rule. Without a model "
+                  "or --endpoint, only this check runs");
   verb.add_flag("--profile", a.profile, "Log the time spent in each model op at the end");
   verb.add_flag("--list-tasks", a.list, "List the built-in tasks and the file format each reads");
   verb.footer(
@@ -195,6 +222,7 @@ void setup(CLI::App& verb) {
       "  kormo eval MODEL -t mmlu=mmlu/dev/anatomy_dev.csv --num-fewshot 5 --fewshot-data mmlu=mmlu/dev/anatomy_dev.csv\n"
       "  kormo eval MODEL -t gsm8k=gsm8k/test.jsonl --fewshot-data gsm8k=gsm8k/train.jsonl\n"
       "  kormo eval MODEL -t my_task.toml=data.jsonl --limit 100\n"
+      "  kormo eval -t kobest_copa=KoBEST/COPA/dev.tsv --contamination runs/demo/data/curated.jsonl.zst\n"
       "  kormo eval --endpoint http://127.0.0.1:8080/v1 --tokenizer MODEL/tokenizer.json -t piqa=piqa.jsonl");
   verb.callback([] { run(a); });
 }

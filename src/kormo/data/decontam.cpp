@@ -99,29 +99,45 @@ DecontamIndex::DecontamIndex(DecontamOptions opt) : opt_(opt) {
                opt_.hangul_chars, opt_.min_hangul_chars);
 }
 
-bool DecontamIndex::add_segment(std::string_view text, uint32_t file_index) {
+namespace {
+
+// A segment's windows under the rule: `n` units each (n = 0: too short to index).
+struct SegmentWindows {
+  bool chars;
+  Windows w;
+  size_t n;
+};
+
+SegmentWindows segment_windows(std::string_view text, const DecontamOptions& opt) {
   std::string nf = dedup_normal_form(text);
-  bool chars = opt_.hangul_chars > 0 && mostly_hangul(nf);
+  bool chars = opt.hangul_chars > 0 && mostly_hangul(nf);
   Windows w(chars ? char_units(nf) : word_units(nf));
-  size_t n = static_cast<size_t>(chars ? opt_.hangul_chars : opt_.ngram);
-  size_t min = static_cast<size_t>(chars ? opt_.min_hangul_chars : opt_.min_words);
-  std::set<int>& lengths = chars ? char_lengths_ : word_lengths_;
-  size_t p = prefix_length(chars);
-  auto add = [&](size_t i, size_t len) {
-    grams_.try_emplace(w.hash(i, len, chars), file_index);
-    uint64_t h = w.hash(i, p, chars) % (starts_.size() * 64);
+  size_t n = static_cast<size_t>(chars ? opt.hangul_chars : opt.ngram);
+  size_t min = static_cast<size_t>(chars ? opt.min_hangul_chars : opt.min_words);
+  if (w.size() < n) n = w.size() >= min ? w.size() : 0;  // a short segment is one n-gram of all of it
+  return {chars, std::move(w), n};
+}
+
+}  // namespace
+
+bool DecontamIndex::add_segment(std::string_view text, uint32_t file_index) {
+  const SegmentWindows s = segment_windows(text, opt_);
+  if (s.n == 0) return false;
+  (s.chars ? char_lengths_ : word_lengths_).insert(static_cast<int>(s.n));
+  size_t p = prefix_length(s.chars);
+  for (size_t i = 0; i + s.n <= s.w.size(); ++i) {
+    grams_.try_emplace(s.w.hash(i, s.n, s.chars), file_index);
+    uint64_t h = s.w.hash(i, p, s.chars) % (starts_.size() * 64);
     starts_[h / 64] |= uint64_t{1} << (h % 64);
-  };
-  if (w.size() >= n) {
-    lengths.insert(static_cast<int>(n));
-    for (size_t i = 0; i + n <= w.size(); ++i) add(i, n);
-  } else if (w.size() >= min) {
-    lengths.insert(static_cast<int>(w.size()));
-    add(0, w.size());
-  } else {
-    return false;
   }
   return true;
+}
+
+std::vector<uint64_t> DecontamIndex::segment_ngrams(std::string_view text) const {
+  const SegmentWindows s = segment_windows(text, opt_);
+  std::vector<uint64_t> out;
+  for (size_t i = 0; s.n > 0 && i + s.n <= s.w.size(); ++i) out.push_back(s.w.hash(i, s.n, s.chars));
+  return out;
 }
 
 size_t DecontamIndex::prefix_length(bool chars) const {
@@ -163,9 +179,9 @@ size_t DecontamIndex::add_file(const std::string& path) {
   return grams_.size() - before;
 }
 
-DecontamIndex::Match DecontamIndex::match(std::string_view text) const {
-  Match m;
-  if (grams_.empty()) return m;
+template <class F>
+void DecontamIndex::for_each_match(std::string_view text, F on_match) const {
+  if (grams_.empty()) return;
   std::string nf = dedup_normal_form(text);
   auto scan = [&](const std::set<int>& lengths, const std::vector<uint64_t>& units, bool chars) {
     Windows w(units);
@@ -177,14 +193,26 @@ DecontamIndex::Match DecontamIndex::match(std::string_view text) const {
       for (int len : lengths) {
         size_t n = static_cast<size_t>(len);
         if (i + n > w.size()) break;
-        auto it = grams_.find(w.hash(i, n, chars));
-        if (it != grams_.end() && m.ngrams++ == 0) m.first_file = files_[it->second];
+        const uint64_t g = w.hash(i, n, chars);
+        auto it = grams_.find(g);
+        if (it != grams_.end()) on_match(g, it->second);
       }
     }
   };
   if (!word_lengths_.empty()) scan(word_lengths_, word_units(nf), false);
   if (!char_lengths_.empty()) scan(char_lengths_, char_units(nf), true);
+}
+
+DecontamIndex::Match DecontamIndex::match(std::string_view text) const {
+  Match m;
+  for_each_match(text, [&](uint64_t, uint32_t file) {
+    if (m.ngrams++ == 0) m.first_file = files_[file];
+  });
   return m;
+}
+
+void DecontamIndex::collect_matches(std::string_view text, std::unordered_set<uint64_t>& found) const {
+  for_each_match(text, [&](uint64_t g, uint32_t) { found.insert(g); });
 }
 
 }  // namespace kormo::data

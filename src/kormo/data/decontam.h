@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace kormo::data {
@@ -49,6 +50,11 @@ class DecontamIndex {
     std::string first_file;   // evaluation file of the first match
   };
   Match match(std::string_view text) const;
+  // Per-item checks (kormo eval --contamination), by the same rule: the n-grams a segment
+  // is indexed by (empty when it is too short for the rule), and the indexed n-grams a text
+  // contains, added to `found`. An item overlaps a text when the two share one.
+  std::vector<uint64_t> segment_ngrams(std::string_view text) const;
+  void collect_matches(std::string_view text, std::unordered_set<uint64_t>& found) const;
   size_t size() const { return grams_.size(); }
   const std::vector<std::string>& files() const { return files_; }
   const DecontamOptions& options() const { return opt_; }
@@ -56,6 +62,9 @@ class DecontamIndex {
  private:
   // Every indexed n-gram is at least this long (units of its domain).
   size_t prefix_length(bool chars) const;
+  // Calls on_match(n-gram hash, file index) for every indexed n-gram window of `text`.
+  template <class F>
+  void for_each_match(std::string_view text, F on_match) const;
 
   DecontamOptions opt_;
   std::unordered_map<uint64_t, uint32_t> grams_;  // window hash -> file index

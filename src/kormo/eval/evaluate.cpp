@@ -30,9 +30,10 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
   }
   const bool same_file = !fewshot.empty() && std::filesystem::equivalent(run.data, run.fewshot_data);
   TaskRenderer renderer(run.spec);
+  r.subgroup = renderer.subgroup(docs[0]);
   FewshotSampler sampler(run.spec, fewshot, same_file);
   for (auto& d : docs) {
-    ItemResult ir{std::move(d), {}, {}, {}, {}, {}, {}, {}};
+    ItemResult ir{std::move(d), {}, {}, {}, {}, {}, {}, {}, {}};
     ir.item = renderer.item(ir.doc, sampler.next(ir.doc));
     r.items.push_back(std::move(ir));
   }
@@ -58,22 +59,52 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
     for (const auto& f : run.spec.filters)
       regexes.emplace_back(f.regex, fmt::format("{} [task.filters.{}] regex", run.spec.origin, f.name));
     const ExactMatch exact(run.spec.exact_match, run.spec.origin + " [task.exact_match]");
-    std::vector<std::vector<double>> hits(std::max<size_t>(1, regexes.size()));
+    const bool korquad = run.spec.answer_normalization == "korquad";
+    std::vector<std::vector<double>> hits(std::max<size_t>(1, regexes.size())), f1s(hits.size());
     for (size_t i = 0; i < r.items.size(); ++i) {
       ItemResult& ir = r.items[i];
       ir.generation = std::move(texts[i]);
+      const std::vector<std::string> refs =
+          ir.item.references.empty() ? std::vector<std::string>{ir.item.reference} : ir.item.references;
       for (size_t f = 0; f < hits.size(); ++f) {
-        ir.filtered.push_back(regexes.empty() ? ir.generation
-                                              : regex_filter(ir.generation, regexes[f], run.spec.filters[f].group_select,
-                                                             run.spec.filters[f].fallback));
-        ir.exact_match.push_back(exact(ir.filtered.back(), ir.item.reference));
-        hits[f].push_back(ir.exact_match.back() ? 1.0 : 0.0);
+        const std::string answer = regexes.empty() ? ir.generation
+                                                   : regex_filter(ir.generation, regexes[f],
+                                                                  run.spec.filters[f].group_select,
+                                                                  run.spec.filters[f].fallback);
+        bool hit = false;
+        double f1 = 0;
+        for (const auto& ref : refs) {
+          hit = hit || (korquad ? korquad_exact_match(answer, ref) : exact(answer, ref));
+          if (korquad) f1 = std::max(f1, korquad_f1(answer, ref));
+        }
+        ir.filtered.push_back(answer);
+        ir.exact_match.push_back(hit);
+        hits[f].push_back(hit ? 1.0 : 0.0);
+        if (korquad) ir.f1.push_back(f1), f1s[f].push_back(f1);
       }
     }
     for (size_t f = 0; f < hits.size(); ++f) {
-      r.metrics.push_back(mean_with_stderr("exact_match", hits[f]));
-      r.metrics.back().filter = regexes.empty() ? "none" : run.spec.filters[f].name;
+      const std::string filter = regexes.empty() ? "none" : run.spec.filters[f].name;
+      for (const auto& m : run.spec.metrics) {
+        r.metrics.push_back(mean_with_stderr(m, m == "f1" ? f1s[f] : hits[f]));
+        r.metrics.back().filter = filter;
+      }
     }
+  } else if (run.spec.kind == "loglikelihood") {
+    std::vector<LoglikelihoodRequest> requests;
+    for (const auto& ir : r.items) requests.push_back({ir.item.contexts, ir.item.continuations});
+    auto scores = scorer.score(requests, report);
+    std::vector<double> greedy;
+    double ll = 0;
+    for (size_t i = 0; i < r.items.size(); ++i) {
+      r.items[i].scores = std::move(scores[i]);
+      greedy.push_back(r.items[i].scores[0].greedy ? 1.0 : 0.0);
+      ll += r.items[i].scores[0].loglikelihood;
+    }
+    for (const auto& m : run.spec.metrics)
+      r.metrics.push_back(m == "acc" ? mean_with_stderr("acc", greedy)
+                                     : MetricValue{"perplexity", std::exp(-ll / static_cast<double>(greedy.size())),
+                                                   std::nullopt});
   } else {
     std::vector<LoglikelihoodRequest> requests;
     for (const auto& ir : r.items) requests.push_back({ir.item.contexts, ir.item.continuations});
@@ -97,19 +128,24 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
 
 std::vector<GroupResult> group_results(const std::vector<TaskResult>& results) {
   std::vector<GroupResult> out;
+  auto in = [](const TaskResult& r, const std::string& group) {
+    return !group.empty() && (r.spec.group == group || r.subgroup == group);
+  };
   for (const auto& r : results) {
-    if (r.spec.group.empty()) continue;
-    auto g = std::find_if(out.begin(), out.end(), [&](const GroupResult& x) { return x.name == r.spec.group; });
-    if (g == out.end()) out.push_back({r.spec.group, {}, {}, {}, 0}), g = out.end() - 1;
-    g->members.push_back(r.spec.name);
-    g->items += static_cast<int64_t>(r.items.size());
+    for (const std::string* name : {&r.spec.group, &r.subgroup}) {
+      if (name->empty()) continue;
+      auto g = std::find_if(out.begin(), out.end(), [&](const GroupResult& x) { return x.name == *name; });
+      if (g == out.end()) out.push_back({*name, {}, {}, {}, 0}), g = out.end() - 1;
+      g->members.push_back(r.spec.name);
+      g->items += static_cast<int64_t>(r.items.size());
+    }
   }
   std::erase_if(out, [](const GroupResult& g) { return g.members.size() < 2; });
   for (auto& g : out) {
     // Metrics in the order the members first name them.
     std::vector<std::pair<std::string, std::string>> keys;
     for (const auto& r : results)
-      if (r.spec.group == g.name)
+      if (in(r, g.name))
         for (const auto& m : r.metrics)
           if (std::find(keys.begin(), keys.end(), std::pair(m.name, m.filter)) == keys.end())
             keys.emplace_back(m.name, m.filter);
@@ -118,7 +154,7 @@ std::vector<GroupResult> group_results(const std::vector<TaskResult>& results) {
       size_t k = 0;
       bool all_se = true;
       for (const auto& r : results) {
-        if (r.spec.group != g.name) continue;
+        if (!in(r, g.name)) continue;
         for (const auto& m : r.metrics) {
           if (m.name != name || m.filter != filter) continue;
           const double n = static_cast<double>(r.items.size());
@@ -165,7 +201,7 @@ nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, cons
       res[m.name + "," + m.filter] = m.value;
       if (m.stderr_of_mean) res[m.name + "_stderr," + m.filter] = *m.stderr_of_mean;
       else res[m.name + "_stderr," + m.filter] = "N/A";
-      better[m.name] = true;
+      better[m.name] = m.name.find("perplexity") == std::string::npos && m.name != "bits_per_byte";
     }
     out["results"][n] = std::move(res);
     out["configs"][n] = {{"task", n},
@@ -174,7 +210,9 @@ nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, cons
                          {"description", r.spec.description},
                          {"doc_to_text", r.spec.text},
                          {"doc_to_target", r.spec.target},
-                         {"doc_to_choice", r.spec.choices_field.empty() ? ojson(r.spec.choices) : ojson(r.spec.choices_field)},
+                         {"doc_to_choice", !r.spec.choices_field.empty() ? ojson(r.spec.choices_field)
+                                           : !r.spec.choices_list.empty() ? ojson(r.spec.choices_list)
+                                                                          : ojson(r.spec.choices)},
                          {"target_delimiter", r.spec.target_delimiter},
                          {"fewshot_delimiter", r.spec.fewshot_delimiter},
                          {"num_fewshot", r.spec.num_fewshot},
@@ -215,12 +253,23 @@ std::string samples_jsonl(const TaskResult& r) {
       j["resps"] = ir.generation;
       ojson filtered = ojson::object(), em = ojson::object();
       for (size_t f = 0; f < ir.filtered.size(); ++f) {
-        const std::string& name = r.metrics[f].filter;
+        const std::string& name = r.spec.filters.empty() ? "none" : r.spec.filters[f].name;
         filtered[name] = ir.filtered[f];
         em[name] = ir.exact_match[f] ? 1 : 0;
       }
       j["filtered_resps"] = std::move(filtered);
       j["exact_match"] = std::move(em);
+      if (!ir.item.references.empty()) j["references"] = ir.item.references;
+      if (!ir.f1.empty()) {
+        ojson f1 = ojson::object();
+        for (size_t f = 0; f < ir.f1.size(); ++f) f1[r.spec.filters.empty() ? "none" : r.spec.filters[f].name] = ir.f1[f];
+        j["f1"] = std::move(f1);
+      }
+    } else if (r.spec.kind == "loglikelihood") {
+      j["continuations"] = ir.item.continuations;
+      j["loglikelihood"] = ir.scores[0].loglikelihood;
+      j["greedy"] = ir.scores[0].greedy;
+      j["acc"] = ir.scores[0].greedy ? 1 : 0;
     } else {
       j["continuations"] = ir.item.continuations;
       j["choices"] = ir.item.choices;

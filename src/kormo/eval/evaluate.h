@@ -6,7 +6,10 @@
 //    or generates all of them in one Scorer call and computes the task's metrics; items
 //    keep the file's order. generate_until: each filter (lm-eval's regex + take_first)
 //    extracts an answer from the generation, and exact_match is computed per filter
-//    (results key "exact_match,FILTER"; "none" without filters).
+//    (results key "exact_match,FILTER"; "none" without filters), over the best of the
+//    references when the task names a references_field. kind "loglikelihood": acc = the
+//    share of continuations that are greedy, perplexity = exp(−mean log-likelihood) (no
+//    standard error: lm-eval's is a bootstrap).
 //  - results_json() has lm-evaluation-harness's top-level keys (results with
 //    "metric,none" and "metric_stderr,none", configs, versions, n-shot, higher_is_better,
 //    n-samples), so tools that read lm-eval's results read ours; groups go to "groups"
@@ -43,6 +46,7 @@ struct ItemResult {
   std::string generation;
   std::vector<std::string> filtered;
   std::vector<bool> exact_match;
+  std::vector<double> f1;  // answer_normalization "korquad": KorQuAD's character F1 per filter
   RollingOutcome rolling;  // rolling: the text's log-likelihood, words and bytes
 };
 
@@ -50,6 +54,7 @@ struct TaskResult {
   TaskSpec spec;
   std::vector<ItemResult> items;
   std::vector<MetricValue> metrics;
+  std::string subgroup;   // TaskSpec::subgroup as rendered for the file ("" without one)
   int64_t documents = 0;  // in the data file (items.size() is fewer under a limit)
   double seconds = 0;
 };
@@ -63,6 +68,8 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
 // (weight_by_size, lm-eval's setting for kobest/mmlu/kmmlu) with the pooled standard error
 // sqrt(Σ(n−1)·se²·n / (Σn − k) / Σn); macro = the mean of the results with
 // sqrt(Σse²)/k. A member without a standard error (f1) makes the group's "N/A".
+// Subgroups (TaskResult::subgroup, e.g. mmlu_stem) are groups of their own; a group
+// containing subgroups averages over its leaf results, as lm-eval 0.4.13 does.
 struct GroupResult {
   std::string name;
   std::vector<std::string> members;

@@ -3,6 +3,8 @@
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <regex>
 
 #include "kormo/text/utf8.h"
@@ -123,25 +125,88 @@ ExactMatch::ExactMatch(const ExactMatchOptions& opt, const std::string& what) : 
     ignore_.emplace_back(opt.regexes_to_ignore[i], fmt::format("{} regexes_to_ignore[{}]", what, i));
 }
 
+namespace {
+
+// str.lower() by Unicode simple case mapping.
+std::string python_lower(std::string_view x) {
+  std::string lower;
+  size_t pos = 0;
+  char32_t c = 0;
+  while (pos < x.size()) {
+    const size_t start = pos;
+    if (text::decode_next(x, pos, c)) {
+      text::append_utf8(lower, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+    } else {
+      lower += x[start], pos = start + 1;  // invalid bytes pass through
+    }
+  }
+  return lower;
+}
+
+// Python's string.punctuation.
+bool is_ascii_punctuation(char c) { return std::string_view("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").find(c) != std::string_view::npos; }
+
+// The code points of KorQuAD's normalised answer, its tokens (str.split) kept apart.
+std::vector<std::vector<char32_t>> korquad_tokens(std::string_view s) {
+  std::string x(s);
+  // remove_() in KorQuAD's script: these symbols become spaces.
+  for (const char* sym : {"'", "\"", "《", "》", "<", ">", "〈", "〉", "(", ")", "‘", "’"})
+    for (size_t at = x.find(sym); at != std::string::npos; at = x.find(sym, at + 1)) x.replace(at, std::strlen(sym), " ");
+  x = python_lower(x);
+  std::erase_if(x, is_ascii_punctuation);
+  std::vector<std::vector<char32_t>> tokens(1);
+  size_t pos = 0;
+  char32_t c = 0;
+  while (pos < x.size()) {
+    const size_t start = pos;
+    if (!text::decode_next(x, pos, c)) c = 0xFFFD, pos = pos == start ? start + 1 : pos;
+    if (is_python_space(c)) {
+      if (!tokens.back().empty()) tokens.emplace_back();
+    } else {
+      tokens.back().push_back(c);
+    }
+  }
+  if (tokens.back().empty()) tokens.pop_back();
+  return tokens;
+}
+
+}  // namespace
+
+std::string korquad_normalize(std::string_view s) {
+  std::string out;
+  for (const auto& t : korquad_tokens(s)) {
+    if (!out.empty()) out += ' ';
+    for (char32_t c : t) text::append_utf8(out, c);
+  }
+  return out;
+}
+
+bool korquad_exact_match(std::string_view prediction, std::string_view reference) {
+  return korquad_normalize(prediction) == korquad_normalize(reference);
+}
+
+double korquad_f1(std::string_view prediction, std::string_view reference) {
+  std::map<char32_t, int64_t> pred, ref;
+  int64_t n_pred = 0, n_ref = 0;
+  for (const auto& t : korquad_tokens(prediction))
+    for (char32_t c : t) ++pred[c], ++n_pred;
+  for (const auto& t : korquad_tokens(reference))
+    for (char32_t c : t) ++ref[c], ++n_ref;
+  int64_t same = 0;
+  for (const auto& [c, n] : pred)
+    if (auto it = ref.find(c); it != ref.end()) same += std::min(n, it->second);
+  if (same == 0) return 0.0;
+  const double precision = static_cast<double>(same) / static_cast<double>(n_pred);
+  const double recall = static_cast<double>(same) / static_cast<double>(n_ref);
+  return 2 * precision * recall / (precision + recall);
+}
+
 std::string ExactMatch::normalise(std::string_view s) const {
   std::string x(s);
   for (const auto& re : ignore_) x = re.remove_all(x);
-  if (opt_.ignore_case) {
-    std::string lower;
-    size_t pos = 0;
-    char32_t c = 0;
-    while (pos < x.size()) {
-      const size_t start = pos;
-      if (text::decode_next(x, pos, c)) {
-        text::append_utf8(lower, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
-      } else {
-        lower.append(x, start, pos - start);
-      }
-    }
-    x = std::move(lower);
-  }
+  if (opt_.ignore_case) x = python_lower(x);
   auto drop = [&](auto pred) { x.erase(std::remove_if(x.begin(), x.end(), pred), x.end()); };
-  if (opt_.ignore_punctuation) drop([](char c) { return std::string_view("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~").find(c) != std::string_view::npos; });
+  if (opt_.ignore_punctuation) drop(is_ascii_punctuation);
   if (opt_.ignore_numbers) drop([](char c) { return c >= '0' && c <= '9'; });
   return x;
 }

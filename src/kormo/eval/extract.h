@@ -15,6 +15,10 @@
 //  - exact_match() is lm-eval's exact_match_hf_evaluate for one pair: each of
 //    regexes_to_ignore removed (re.sub) from both, then lower case (Unicode simple case
 //    mapping), ASCII punctuation and digits removed when asked, then equality.
+//  - korquad_exact_match() and korquad_f1() are KorQuAD 1.0's official evaluation for one
+//    pair: normalize_answer (' " 《 》 < > 〈 〉 ( ) ‘ ’ become spaces, lower case, ASCII
+//    punctuation dropped, whitespace runs collapsed as str.split), then equality, or the F1
+//    of the characters (code points, spaces excluded) the two share, as a multiset.
 //  - cut_at_stop() cuts at the first occurrence of any stop string (lm-eval's
 //    postprocess: text.split(term)[0] for each term in turn).
 //  - utf8_lossy() decodes bytes as Python's bytes.decode(errors="replace") and Hugging
@@ -75,6 +79,10 @@ class ExactMatch {
   ExactMatchOptions opt_;
   std::vector<PyRegex> ignore_;
 };
+
+std::string korquad_normalize(std::string_view s);
+bool korquad_exact_match(std::string_view prediction, std::string_view reference);
+double korquad_f1(std::string_view prediction, std::string_view reference);
 
 std::string cut_at_stop(std::string_view text, const std::vector<std::string>& stop);
 std::string utf8_lossy(std::string_view bytes);

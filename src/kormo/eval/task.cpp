@@ -118,6 +118,46 @@ std::vector<Doc> read_json_array(const std::string& path) {
   return docs;
 }
 
+// SQuAD's JSON layout (KorQuAD uses it too): one document per question.
+std::vector<Doc> read_squad(const std::string& path) {
+  const std::string text = read_file(path);
+  ojson j = ojson::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("data") || !j["data"].is_array())
+    fail("{}: expected SQuAD's layout, a JSON object with a \"data\" list", path);
+  std::vector<Doc> docs;
+  auto str = [&](const ojson& o, const char* key, const std::string& where) -> std::string {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_string()) fail("{}: field '{}' is missing or not a string", where, key);
+    return it->get<std::string>();
+  };
+  auto list = [&](const ojson& o, const char* key, const std::string& where) -> const ojson& {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_array()) fail("{}: field '{}' is missing or not a list", where, key);
+    return *it;
+  };
+  const ojson& data = j["data"];
+  for (size_t a = 0; a < data.size(); ++a) {
+    const std::string at_a = fmt::format("{}: data[{}]", path, a);
+    if (!data[a].is_object()) fail("{}: expected an object", at_a);
+    const std::string title = data[a].contains("title") ? str(data[a], "title", at_a) : "";
+    const ojson& paras = list(data[a], "paragraphs", at_a);
+    for (size_t p = 0; p < paras.size(); ++p) {
+      const std::string at_p = fmt::format("{}.paragraphs[{}]", at_a, p);
+      const std::string context = str(paras[p], "context", at_p);
+      const ojson& qas = list(paras[p], "qas", at_p);
+      for (size_t q = 0; q < qas.size(); ++q) {
+        const std::string at_q = fmt::format("{}.qas[{}]", at_p, q);
+        ojson answers = ojson::array();
+        for (const auto& ans : list(qas[q], "answers", at_q)) answers.push_back(str(ans, "text", at_q + ".answers"));
+        docs.push_back({ojson{{"title", title}, {"context", context}, {"id", str(qas[q], "id", at_q)},
+                              {"question", str(qas[q], "question", at_q)}, {"answers", std::move(answers)}},
+                        at_q, {}});
+      }
+    }
+  }
+  return docs;
+}
+
 // Plain text: one document per paragraph (lines up to a blank or whitespace-only line),
 // its lines joined by "\n", as field `text`; CRLF line ends count as "\n".
 std::vector<Doc> read_paragraphs(const std::string& path) {
@@ -156,7 +196,7 @@ std::string format_of(const std::string& path, const std::string& format) {
   if (ext == ".csv") return "csv";
   if (ext == ".tsv") return "tsv";
   if (ext == ".txt") return "txt";
-  fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv | txt)", path, ext);
+  fail("{}: cannot tell the format from the extension '{}' (set format = jsonl | json | csv | tsv | txt | squad)", path, ext);
 }
 
 // A template over a document, in lm-evaluation-harness's Jinja environment (no
@@ -200,25 +240,32 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   t.name = s.require_string("name");
   t.about = s.get_string("about", "");
   t.group = s.get_string("group", "");
+  t.subgroup = s.get_string("subgroup", "");
+  if (!t.subgroup.empty() && t.group.empty()) s.bad_value("subgroup", "a subgroup is a group within `group`: set group too");
   t.kind = s.get_string("kind", t.kind);
-  const bool gen = t.kind == "generate_until", rolling = t.kind == "rolling";
-  if (t.kind != "multiple_choice" && t.kind != "multiple_context" && !gen && !rolling)
-    s.bad_value("kind", "expected \"multiple_choice\", \"multiple_context\", \"generate_until\" or \"rolling\"");
+  const bool gen = t.kind == "generate_until", rolling = t.kind == "rolling", single = t.kind == "loglikelihood";
+  if (t.kind != "multiple_choice" && t.kind != "multiple_context" && !gen && !rolling && !single)
+    s.bad_value("kind", "expected \"multiple_choice\", \"multiple_context\", \"generate_until\", \"rolling\" or "
+                        "\"loglikelihood\"");
   t.format = s.get_string("format", "");
   if (!t.format.empty() && t.format != "jsonl" && t.format != "json" && t.format != "csv" && t.format != "tsv" &&
-      t.format != "txt")
-    s.bad_value("format", "expected jsonl, json, csv, tsv or txt");
+      t.format != "txt" && t.format != "squad")
+    s.bad_value("format", "expected jsonl, json, csv, tsv, txt or squad");
   t.description = s.get_string("description", "");
   t.text = s.require_string("text");
   t.target = rolling ? s.get_string("target", "") : s.require_string("target");
   if (rolling && !t.target.empty()) s.bad_value("target", "a rolling task scores its text; it has no target");
-  t.choices = s.get_strings("choices", {});
+  const toml::node* choices_node = s.table()->get("choices");
+  if (choices_node && choices_node->is_string()) t.choices_list = s.get_string("choices", "");
+  else t.choices = s.get_strings("choices", {});
   t.choices_field = s.get_string("choices_field", "");
-  if ((gen || rolling) && !(t.choices.empty() && t.choices_field.empty()))
-    s.bad_value(t.choices.empty() ? "choices_field" : "choices", fmt::format("a {} task has no choices", t.kind));
-  if (!gen && !rolling && t.choices.empty() == t.choices_field.empty())
-    s.bad_value(t.choices.empty() ? "choices" : "choices_field",
-                "give either choices (a template per choice) or choices_field (a list field), not both or neither");
+  const int ways = !t.choices.empty() + !t.choices_list.empty() + !t.choices_field.empty();
+  if ((gen || rolling || single) && ways > 0)
+    s.bad_value(t.choices_field.empty() ? "choices" : "choices_field", fmt::format("a {} task has no choices", t.kind));
+  if (!gen && !rolling && !single && ways != 1)
+    s.bad_value(t.choices_field.empty() ? "choices" : "choices_field",
+                "give either choices (a template per choice, or one template rendering a JSON list) or choices_field "
+                "(a list field), not both or neither");
   t.target_delimiter = s.get_string("target_delimiter", t.target_delimiter);
   t.fewshot_delimiter = s.get_string("fewshot_delimiter", t.fewshot_delimiter);
   t.num_fewshot = s.get_int("num_fewshot", 0);
@@ -229,17 +276,26 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
   const int64_t seed = s.get_int("fewshot_seed", static_cast<int64_t>(t.fewshot_seed));
   if (seed < 0) s.bad_value("fewshot_seed", "must be ≥ 0");
   t.fewshot_seed = static_cast<uint64_t>(seed);
-  const std::vector<std::string> known = gen       ? std::vector<std::string>{"exact_match"}
+  t.answer_normalization = s.get_string("answer_normalization", "");
+  if (!t.answer_normalization.empty() && (!gen || t.answer_normalization != "korquad"))
+    s.bad_value("answer_normalization", "expected \"korquad\", in a generate_until task");
+  const bool korquad = t.answer_normalization == "korquad";
+  const std::vector<std::string> known = gen       ? (korquad ? std::vector<std::string>{"exact_match", "f1"}
+                                                              : std::vector<std::string>{"exact_match"})
                                         : rolling ? std::vector<std::string>{"word_perplexity", "byte_perplexity",
                                                                              "bits_per_byte"}
+                                        : single  ? std::vector<std::string>{"acc", "perplexity"}
                                                   : std::vector<std::string>{"acc", "acc_norm", "f1"};
-  t.metrics = s.get_strings("metrics", gen || rolling ? known : t.metrics);
+  t.metrics = s.get_strings("metrics", gen || rolling || single ? known : t.metrics);
   for (const auto& m : t.metrics)
     if (std::find(known.begin(), known.end(), m) == known.end())
       s.bad_value("metrics", fmt::format("unknown metric '{}' for {} (known: {})", m, t.kind, fmt::join(known, ", ")));
   if (rolling && t.num_fewshot > 0) s.bad_value("num_fewshot", "a rolling task has no few-shot examples");
-  if (gen || s.has("until") || s.has("max_gen_toks") || s.has("filters") || s.has("exact_match")) {
-    if (!gen) s.bad_value("until", "until, max_gen_toks, filters and exact_match belong to generate_until tasks");
+  if (gen || s.has("until") || s.has("max_gen_toks") || s.has("filters") || s.has("exact_match") ||
+      s.has("references_field")) {
+    if (!gen)
+      s.bad_value("until", "until, max_gen_toks, filters, exact_match and references_field belong to generate_until tasks");
+    t.references_field = s.get_string("references_field", "");
     t.until = s.get_strings("until", {});
     t.max_gen_toks = s.get_int("max_gen_toks", t.max_gen_toks);
     if (t.max_gen_toks < 1) s.bad_value("max_gen_toks", "must be ≥ 1");
@@ -261,6 +317,9 @@ TaskSpec parse_task(const std::string& toml_text, const std::string& origin) {
     t.exact_match = {em.get_bool("ignore_case", false), em.get_bool("ignore_punctuation", false),
                      em.get_bool("ignore_numbers", false), em.get_strings("regexes_to_ignore", {})};
     em.check_unused();
+    if (korquad && s.has("exact_match"))
+      s.bad_value("exact_match", "answer_normalization = \"korquad\" compares as KorQuAD's script; [task.exact_match] "
+                                 "options do not apply");
     ExactMatch check(t.exact_match, origin + " [task.exact_match]");
   }
   t.version = s.get_double("version", 1.0);
@@ -292,8 +351,9 @@ TaskSpec load_task(const std::string& name_or_file) {
 std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
   if (!std::filesystem::is_regular_file(path)) fail_io("{}: no such data file", path);
   const std::string f = format_of(path, format);
-  std::vector<Doc> docs = f == "jsonl"  ? read_jsonl(path)
-                          : f == "json" ? read_json_array(path)
+  std::vector<Doc> docs = f == "jsonl"   ? read_jsonl(path)
+                          : f == "json"  ? read_json_array(path)
+                          : f == "squad" ? read_squad(path)
                           : f == "txt"  ? read_paragraphs(path)
                                         : read_table(path, f == "tsv");
   std::filesystem::path stem = std::filesystem::path(path).filename();
@@ -305,12 +365,14 @@ std::vector<Doc> read_docs(const std::string& path, const std::string& format) {
 struct TaskRenderer::Impl {
   TaskSpec spec;
   DocTemplate text, target;
-  std::unique_ptr<DocTemplate> description;
+  std::unique_ptr<DocTemplate> description, choices_list, subgroup;
   std::vector<DocTemplate> choices;
 
   Impl(const TaskSpec& s)
       : spec(s), text(s.text, s.origin + " [task] text"), target(s.target, s.origin + " [task] target") {
     if (!s.description.empty()) description = std::make_unique<DocTemplate>(s.description, s.origin + " [task] description");
+    if (!s.subgroup.empty()) subgroup = std::make_unique<DocTemplate>(s.subgroup, s.origin + " [task] subgroup");
+    if (!s.choices_list.empty()) choices_list = std::make_unique<DocTemplate>(s.choices_list, s.origin + " [task] choices");
     for (size_t i = 0; i < s.choices.size(); ++i)
       choices.emplace_back(s.choices[i], fmt::format("{} [task] choices[{}]", s.origin, i));
   }
@@ -322,6 +384,12 @@ struct TaskRenderer::Impl {
       if (it == d.fields.end() || !it->is_array())
         fail("{}: field '{}' (choices_field) is missing or not a list", d.where, spec.choices_field);
       for (const auto& c : *it) out.push_back(c.is_string() ? c.get<std::string>() : c.dump());
+    } else if (choices_list) {
+      const std::string r = choices_list->render(d);
+      const ojson list = ojson::parse(r, nullptr, false);
+      if (list.is_discarded() || !list.is_array())
+        fail("{}: choices rendered '{}', not a JSON list (end the template in `| tojson`)", d.where, r);
+      for (const auto& c : list) out.push_back(c.is_string() ? c.get<std::string>() : c.dump());
     } else {
       for (const auto& c : choices) out.push_back(c.render(d));
     }
@@ -389,16 +457,21 @@ std::vector<const Doc*> FewshotSampler::next(const Doc& doc) {
   return out;
 }
 
+std::string TaskRenderer::subgroup(const Doc& doc) const {
+  return impl_->subgroup ? impl_->subgroup->render(doc) : "";
+}
+
 Item TaskRenderer::item(const Doc& doc, const std::vector<const Doc*>& examples) const {
   const TaskSpec& s = impl_->spec;
   const bool gen = s.kind == "generate_until";
+  const bool answer_is_target = gen || s.kind == "loglikelihood";  // a few-shot example's answer
   if (s.kind == "multiple_context" && !examples.empty())
     fail_usage("task {}: few-shot examples are not supported for multiple_context tasks", s.name);
   std::string prefix;
   if (impl_->description) prefix = impl_->description->render(doc);
   for (const Doc* ex : examples) {
     std::string answer;
-    if (gen) {
+    if (answer_is_target) {
       answer = impl_->target.render(*ex);
     } else {
       const auto ch = impl_->choices_of(*ex);
@@ -414,6 +487,21 @@ Item TaskRenderer::item(const Doc& doc, const std::vector<const Doc*>& examples)
   if (gen) {
     it.contexts.push_back(prefix + impl_->text.render(doc));
     it.reference = impl_->target.render(doc);
+    if (!s.references_field.empty()) {
+      auto f = doc.fields.find(s.references_field);
+      if (f == doc.fields.end() || !f->is_array() || f->empty())
+        fail("{}: field '{}' (references_field) is missing or not a non-empty list", doc.where, s.references_field);
+      for (const auto& r : *f) {
+        if (!r.is_string()) fail("{}: field '{}' holds a non-string answer", doc.where, s.references_field);
+        it.references.push_back(r.get<std::string>());
+      }
+    }
+    return it;
+  }
+  if (s.kind == "loglikelihood") {
+    it.contexts.push_back(prefix + impl_->text.render(doc));
+    it.continuations.push_back(impl_->target.render(doc));
+    if (it.continuations[0].empty()) fail("{}: the target (the continuation scored) is empty", doc.where);
     return it;
   }
   it.choices = impl_->choices_of(doc);

@@ -23,6 +23,14 @@
 //  - kind "multiple_context" (lm-eval's multiple-input tasks, e.g. Winogrande's partial
 //    scoring): the choices are contexts, each followed by one shared continuation
 //    (target_delimiter + text); the target is the gold index.
+//  - kind "loglikelihood" (lm-eval's output_type loglikelihood, e.g. LAMBADA): one
+//    context (text) and one continuation (target, as rendered: no delimiter is added);
+//    scored by its log-likelihood (perplexity) and whether it is the greedy one (acc).
+//  - choices as one template string (lm-eval's doc_to_choice as a Jinja string) renders
+//    a JSON list (`| tojson`): items whose number of options differs (CLIcK's 4 or 5).
+//  - format "squad": a SQuAD/KorQuAD JSON file ({"data": [{"title", "paragraphs":
+//    [{"context", "qas": [{"id", "question", "answers": [{"text"}]}]}]}]}), one document
+//    per question with fields title, context, id, question and answers (the texts).
 //  - Templates see the document's fields, `doc` (the whole document) and `file_stem` (the
 //    data file's name without extension, e.g. MMLU's subject).
 //  - Built-in tasks are task files compiled into the binary (src/kormo/eval/tasks/).
@@ -42,26 +50,35 @@ namespace kormo::eval {
 
 struct TaskSpec {
   std::string name, origin;           // origin: the task file, or "built-in NAME"
-  std::string kind = "multiple_choice";  // or "multiple_context", "generate_until"
-  std::string format;                 // jsonl | json | csv | tsv; empty: from the data file's extension
+  std::string kind = "multiple_choice";  // or "multiple_context", "generate_until", "rolling", "loglikelihood"
+  std::string format;                 // jsonl | json | csv | tsv | txt | squad; empty: from the extension
   std::string description;            // template, prepended once
   std::string text, target;           // templates
   std::vector<std::string> choices;   // one template per choice …
-  std::string choices_field;          // … or the name of a list field holding them
+  std::string choices_field;          // … or the name of a list field holding them …
+  std::string choices_list;           // … or one template rendering a JSON list of them
   std::string target_delimiter = " ", fewshot_delimiter = "\n\n";
   int64_t num_fewshot = 0;
   std::string fewshot_sampler = "random";  // lm-eval's default; or "first_n"
   uint64_t fewshot_seed = 1234;            // lm-eval's fewshot_random_seed
-  std::vector<std::string> metrics = {"acc"};  // acc, acc_norm, f1; exact_match (generate_until)
+  std::vector<std::string> metrics = {"acc"};  // acc, acc_norm, f1; exact_match, f1 (generate_until); acc, perplexity (loglikelihood)
   // generate_until: stop strings, the most tokens generated, answer extraction
   // ([task.filters.NAME]; none: the whole generation, filter "none") and exact_match's options.
   std::vector<std::string> until;
   int64_t max_gen_toks = 256;
   std::vector<RegexFilterSpec> filters;
   ExactMatchOptions exact_match;
+  // generate_until: a list field of reference answers (the best match over them counts, as
+  // SQuAD's metric_max_over_ground_truths; else the rendered target is the one reference)
+  // and "korquad" to compare as KorQuAD 1.0's script does (its exact match and character F1).
+  std::string references_field;
+  std::string answer_normalization;
   double version = 1.0;
   std::string about;                  // one line: what the task is, which file format it reads
   std::string group;                  // results of one group are averaged (kobest, mmlu, kmmlu)
+  // A template over file_stem naming the group within `group` a result belongs to (lm-eval's
+  // nested groups: MMLU's subjects → mmlu_stem, mmlu_humanities, …); empty: none.
+  std::string subgroup;
 };
 
 // Parses a task file's text; `origin` names it in errors.
@@ -84,7 +101,8 @@ struct Item {
   std::vector<std::string> choices;        // as rendered (acc_norm divides by their length)
   std::vector<std::string> continuations;  // target_delimiter + choice, or the shared continuation
   int64_t gold = 0;
-  std::string reference;                   // generate_until: the rendered target
+  std::string reference;                   // generate_until: the rendered target …
+  std::vector<std::string> references;     // … or references_field's answers
 };
 
 // Picks each document's few-shot examples, as lm-eval's samplers do (see above). Call
@@ -112,6 +130,8 @@ class TaskRenderer {
   // naming doc.where for a template that fails, no choices, an empty or duplicate choice
   // or a gold index out of range.
   Item item(const Doc& doc, const std::vector<const Doc*>& examples = {}) const;
+  // TaskSpec::subgroup rendered for a document of the file ("" without one).
+  std::string subgroup(const Doc& doc) const;
 
  private:
   struct Impl;
