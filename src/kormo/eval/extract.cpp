@@ -3,7 +3,6 @@
 #include <utf8proc.h>
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <regex>
 
@@ -148,11 +147,23 @@ bool is_ascii_punctuation(char c) { return std::string_view("!\"#$%&'()*+,-./:;<
 
 // The code points of KorQuAD's normalised answer, its tokens (str.split) kept apart.
 std::vector<std::vector<char32_t>> korquad_tokens(std::string_view s) {
-  std::string x(s);
-  // remove_() in KorQuAD's script: these symbols become spaces.
-  for (const char* sym : {"'", "\"", "《", "》", "<", ">", "〈", "〉", "(", ")", "‘", "’"})
-    for (size_t at = x.find(sym); at != std::string::npos; at = x.find(sym, at + 1)) x.replace(at, std::strlen(sym), " ");
-  x = python_lower(x);
+  // remove_() in KorQuAD's script: these symbols become spaces. (The symbols have no
+  // common prefix, so one pass over the text replaces every occurrence of each.)
+  static constexpr std::string_view kSymbols[] = {"'", "\"", "《", "》", "<", ">", "〈", "〉", "(", ")", "‘", "’"};
+  std::string spaced;
+  spaced.reserve(s.size());
+  for (size_t at = 0; at < s.size();) {
+    const std::string_view rest = s.substr(at);
+    const auto sym = std::find_if(std::begin(kSymbols), std::end(kSymbols),
+                                  [&](std::string_view k) { return rest.starts_with(k); });
+    if (sym != std::end(kSymbols)) {
+      spaced += ' ';
+      at += sym->size();
+    } else {
+      spaced += s[at++];
+    }
+  }
+  std::string x = python_lower(spaced);
   std::erase_if(x, is_ascii_punctuation);
   std::vector<std::vector<char32_t>> tokens(1);
   size_t pos = 0;
