@@ -95,6 +95,15 @@ TEST_F(EvalTask, BadTasksAndItemsAreNamed) {
   EXPECT_NE(e.find("' is undefined"), std::string::npos) << e;
   auto dup = eval::read_docs(write("dup.jsonl", "{\"q\": \"?\", \"a\": \"s\", \"b\": \"s\", \"gold\": 0}\n"), "");
   EXPECT_NE(error_of([&] { eval::TaskRenderer(spec).item(dup[0], {}); }).find("the same"), std::string::npos);
+  // A repeated wrong option (as in ARC-Easy's published file) is scored, as lm-eval scores it.
+  const auto three = eval::parse_task(
+      "[task]\nname = \"c3\"\ntext = \"{{ q }}\"\nchoices = [\"{{ a }}\", \"{{ b }}\", \"{{ c }}\"]\n"
+      "target = \"{{ gold }}\"\n",
+      "c3.toml");
+  auto dup_wrong = eval::read_docs(write("dw.jsonl", "{\"q\": \"?\", \"a\": \"s\", \"b\": \"s\", \"c\": \"t\", \"gold\": 2}\n"), "");
+  const auto dw = eval::TaskRenderer(three).item(dup_wrong[0], {});
+  EXPECT_EQ(dw.gold, 2);
+  EXPECT_EQ(dw.continuations.size(), 3u);
   auto range = eval::read_docs(write("r.jsonl", "{\"q\": \"?\", \"a\": \"s\", \"b\": \"t\", \"gold\": 2}\n"), "");
   EXPECT_NE(error_of([&] { eval::TaskRenderer(spec).item(range[0], {}); }).find("out of range"), std::string::npos);
   EXPECT_NE(error_of([&] { eval::parse_task(std::string(kCopa) + "bogus = 1\n", "t.toml"); }).find("bogus"),

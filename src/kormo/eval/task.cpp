@@ -14,6 +14,7 @@
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
+#include "kormo/util/log.h"
 
 namespace kormo::eval {
 
@@ -394,11 +395,8 @@ struct TaskRenderer::Impl {
       for (const auto& c : choices) out.push_back(c.render(d));
     }
     if (out.empty()) fail("{}: the item has no choices", d.where);
-    for (size_t i = 0; i < out.size(); ++i) {
+    for (size_t i = 0; i < out.size(); ++i)
       if (out[i].empty()) fail("{}: choice {} is empty", d.where, i);
-      for (size_t j = 0; j < i; ++j)
-        if (out[i] == out[j]) fail("{}: choices {} and {} are the same ('{}')", d.where, j, i, out[i]);
-    }
     return out;
   }
 
@@ -506,6 +504,17 @@ Item TaskRenderer::item(const Doc& doc, const std::vector<const Doc*>& examples)
   }
   it.choices = impl_->choices_of(doc);
   it.gold = impl_->gold_of(doc, it.choices);
+  // Published sets repeat wrong options (ARC-Easy has 7 such items): lm-eval scores them,
+  // and since repeated options tie, the item's acc does not depend on which one argmax
+  // picks. A repeated gold would make it depend on that, so the item cannot be scored.
+  for (size_t i = 0; i < it.choices.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (it.choices[i] == it.choices[j]) {
+        if (static_cast<int64_t>(i) == it.gold || static_cast<int64_t>(j) == it.gold)
+          fail("{}: choices {} and {} are the same ('{}') and one of them is the gold answer", doc.where, j, i,
+               it.choices[i]);
+        log_warn("{}: choices {} and {} are the same ('{}'); scored as lm-eval does", doc.where, j, i, it.choices[i]);
+      }
   if (s.kind == "multiple_context") {
     for (const auto& c : it.choices) it.contexts.push_back(prefix + c);
     it.continuations.push_back(s.target_delimiter + impl_->text.render(doc));
