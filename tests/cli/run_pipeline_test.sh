@@ -89,6 +89,8 @@ assert "init = 'pretrain/stage1/step-0000008'" in cfg["pretrain-stage2"], cfg["p
 assert "init = 'pretrain/stage2/step-0000008'" in cfg["pretrain-mid"], cfg["pretrain-mid"]
 assert "rope_theta = 100000" in cfg["pretrain-mid"] and "max_seq_len = 128" in cfg["pretrain-mid"]
 assert "init = 'pretrain/mid/step-0000008'" in cfg["sft"], cfg["sft"]
+first = {n: json.loads(open(f"{sys.argv[1]}/pretrain/{n}/metrics.jsonl").readline())["loss"] for n in ["stage1", "mid"]}
+assert first["mid"] < first["stage1"] - 0.5, first  # mid-training starts from trained weights, not random ones
 model = json.load(open(sys.argv[1] + "/export/hf/config.json"))
 assert model["rope_theta"] == 100000 and model["max_position_embeddings"] == 128, model
 ev = json.load(open(sys.argv[1] + "/eval/results.json"))["results"]
