@@ -27,7 +27,6 @@
 #include "kormo/util/error.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/io.h"
-#include "kormo/util/json.h"
 #include "kormo/util/log.h"
 
 namespace fs = std::filesystem;
