@@ -576,7 +576,7 @@ nlohmann::json run_eval(const RunContext& c, const std::string& config_path) {
   for (const auto& f : *cfg["bpb"].as_array()) {
     // split/heldout.<lang>.txt → a result named bpb_<lang>
     const std::string file = *f.value<std::string>();
-    eval::TaskRun r{eval::load_task("bpb"), file, "", limit};
+    eval::TaskRun r{eval::load_task("bpb"), file, "", 0};  // the split already bounds it (heldout_bytes)
     r.spec.name = "bpb_" + fs::path(file).stem().extension().string().substr(1);
     runs.push_back(std::move(r));
   }
