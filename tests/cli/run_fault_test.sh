@@ -49,9 +49,9 @@ stop_run() {
   grep -qiE "internal error|terminate called|Segmentation|Aborted" "$log" && { cat "$log"; fail "crash in attempt $attempt"; }
   return 0
 }
-in_stage() { grep -q "run: \[$1/4\] [a-z]* — [a-z]" "$T/attempt$attempt.log" 2>/dev/null && ! grep -q "run: \[$1/4\] [a-z]* — reusing" "$T/attempt$attempt.log"; }
+in_stage() { grep -q "run: \[$1/5\] [a-z]* — [a-z]" "$T/attempt$attempt.log" 2>/dev/null && ! grep -q "run: \[$1/5\] [a-z]* — reusing" "$T/attempt$attempt.log"; }
 trained() { [[ -s "$T/$RUN/pretrain/metrics.jsonl" ]]; }
-pretraining() { in_stage 4; }
+pretraining() { in_stage 5; }
 checkpointed() { compgen -G "$T/$RUN/pretrain/step-*" >/dev/null; }
 
 # Reruns the same command to the end and compares the finished run with the uninterrupted one.
@@ -68,7 +68,7 @@ if a != b:
     for (n, x), (_, y) in zip(a, b):
         if x != y: print(n, "\n  ref:", x, "\n  got:", y)
     sys.exit(1)
-assert [s["name"] for s in got["stages"]] == ["data", "tokenizer", "shard", "pretrain"]
+assert [s["name"] for s in got["stages"]] == ["data", "split", "tokenizer", "shard", "pretrain"]
 assert got["stages"][0]["summary"] == ref["stages"][0]["summary"], (got["stages"][0]["summary"], ref["stages"][0]["summary"])
 PY
   local left
@@ -79,8 +79,9 @@ PY
 RUN=run
 stop_run KILL "true" 100                          # anywhere early: data stage or before it
 stop_run KILL "in_stage 1" 60                     # inside curation
-stop_run KILL "in_stage 2" 60                     # inside tokenizer training
-stop_run KILL "in_stage 3" 30                     # inside tokenization
+stop_run KILL "in_stage 2" 20                     # inside the held-out split
+stop_run KILL "in_stage 3" 60                     # inside tokenizer training
+stop_run KILL "in_stage 4" 30                     # inside tokenization
 stop_run KILL "pretraining" 800                   # pretraining, anywhere
 stop_run TERM "pretraining && checkpointed" 300   # a polite stop after a checkpoint
 stop_run INT "pretraining" 300                    # Ctrl-C

@@ -41,8 +41,10 @@ class StageTable : public TempDirTest {
              [](const RunContext& c) {
                ConfigSection sec(c.config["upper"].as_table(), c.source + " [upper]");
                std::string suffix = sec.get_string("suffix", "");
+               // A setting that does not change what the stage writes.
+               std::string note = sec.get_string("note", "");
                sec.check_unused();
-               return "suffix = \"" + suffix + "\"\n";
+               return "suffix = \"" + suffix + "\"\n" + (note.empty() ? "" : "note = \"" + note + "\"\n");
              },
          .inputs = [this](const RunContext&) { return std::vector<std::string>{input()}; },
          .run =
@@ -56,7 +58,8 @@ class StageTable : public TempDirTest {
                write_file_atomic(c.path("out/upper.txt"), s);
                return nlohmann::json{{"bytes", s.size()}};
              },
-         .outputs = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt"}; }},
+         .outputs = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt"}; },
+         .state = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt", "upper-work"}; }},
         {.name = "count",
          .doing = "counting",
          .inputs = [](const RunContext&) { return std::vector<std::string>{"out/upper.txt"}; },
@@ -202,21 +205,51 @@ TEST_F(StageTable, TemporariesOfStoppedWritersAreRemoved) {
   EXPECT_TRUE(fs::exists(live));
 }
 
-TEST_F(StageTable, ChangedConfigIsRefusedWithoutWriting) {
+TEST_F(StageTable, ChangedConfigRerunsTheStageAndItsConsumers) {
   run();
+  make_dirs((dir_ / "run/upper-work").string());
+  write_file_atomic((dir_ / "run/upper-work/partial").string(), "state of the old configuration");
   set_config("suffix = \"?\"");
-  std::string err = error_of([&] { run(); });
-  EXPECT_NE(err.find("stage 'upper' was completed under a different configuration"), std::string::npos) << err;
-  EXPECT_EQ(read_file((dir_ / "run/config/upper.toml").string()), "suffix = \"!\"\n");
-  EXPECT_EQ(runs_["upper"], 1);
+  run();
+  EXPECT_EQ(runs_["upper"], 2);
+  EXPECT_EQ(runs_["count"], 2);  // its input changed
+  EXPECT_FALSE(fs::exists(dir_ / "run/upper-work"));  // the old working state is gone
+  EXPECT_EQ(read_file((dir_ / "run/out/upper.txt").string()), "ABC?");
+  EXPECT_EQ(read_file((dir_ / "run/config/upper.toml").string()), "suffix = \"?\"\n");
+  EXPECT_TRUE(verify_manifest((dir_ / "run/manifest.json").string()).empty());
+  run();  // and the new configuration is then reused
+  EXPECT_EQ(runs_["upper"], 2);
+  EXPECT_EQ(runs_["count"], 2);
 }
 
-TEST_F(StageTable, ChangedInputIsRefused) {
+TEST_F(StageTable, ChangeThatKeepsTheOutputRerunsOnlyThatStage) {
+  run();
+  set_config("suffix = \"!\"\nnote = \"same bytes\"");
+  run();
+  EXPECT_EQ(runs_["upper"], 2);
+  EXPECT_EQ(runs_["count"], 1);  // what it reads is byte for byte what it read before
+}
+
+TEST_F(StageTable, ChangedInputReruns) {
   run();
   write_file_atomic(input(), "abd");
-  std::string err = error_of([&] { run(); });
-  EXPECT_NE(err.find("stage 'upper'"), std::string::npos) << err;
-  EXPECT_EQ(runs_["upper"], 1);
+  run();
+  EXPECT_EQ(runs_["upper"], 2);
+  EXPECT_EQ(runs_["count"], 2);
+  EXPECT_EQ(read_file((dir_ / "run/out/upper.txt").string()), "ABD!");
+}
+
+TEST_F(StageTable, RerunKilledAfterAChangeContinuesUnderTheNewKey) {
+  run();
+  set_config("suffix = \"?\"");
+  fail_count_ = true;
+  EXPECT_NE(error_of([&] { run(); }), "");
+  EXPECT_EQ(runs_["upper"], 2);
+  fail_count_ = false;
+  run();
+  EXPECT_EQ(runs_["upper"], 2);  // finished under the new key: not redone
+  EXPECT_EQ(runs_["count"], 2);
+  EXPECT_EQ(read_file((dir_ / "run/out/count/n.txt").string()), "4");
 }
 
 TEST_F(StageTable, KilledRunContinuesWhereItStopped) {
@@ -246,15 +279,44 @@ TEST_F(StageTable, UnknownTablesAreRejectedBeforeAnythingRuns) {
   EXPECT_FALSE(fs::exists(dir_ / "run"));
 }
 
-TEST(PipelineStages, TableOrderAndSections) {
-  std::vector<std::string> names, sections;
-  for (const Stage& s : pipeline_stages()) {
+std::vector<std::string> stage_names(const std::string& config_text) {
+  std::vector<std::string> names;
+  const toml::table config = load_toml("", config_text);
+  for (const Stage& s : pipeline_stages(config, "test.toml")) {
     names.push_back(s.name);
-    sections.insert(sections.end(), s.sections.begin(), s.sections.end());
     EXPECT_TRUE(s.run && s.outputs) << s.name;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"data", "tokenizer", "shard", "pretrain"}));
-  EXPECT_EQ(sections, (std::vector<std::string>{"data", "tokenizer", "model", "pretrain"}));
+  return names;
+}
+
+TEST(PipelineStages, TheDefaultRunsEveryStage) {
+  EXPECT_EQ(stage_names(default_config()),
+            (std::vector<std::string>{"data", "split", "synth", "tokenizer", "shard", "pretrain-stage1",
+                                      "pretrain-stage2", "pretrain-mid", "sft", "eval", "export"}));
+}
+
+TEST(PipelineStages, OptionalStagesFollowTheirTables) {
+  EXPECT_EQ(stage_names("[data]\n"), (std::vector<std::string>{"data", "split", "tokenizer", "shard", "pretrain"}));
+  EXPECT_EQ(stage_names("[eval]\n[[pretrain.phase]]\nname = \"a\"\n[[pretrain.phase]]\nname = \"b2\"\n"),
+            (std::vector<std::string>{"data", "split", "tokenizer", "shard", "pretrain-a", "pretrain-b2", "eval"}));
+}
+
+TEST(PipelineStages, PhaseNamesAreChecked) {
+  auto error = [](const std::string& text) {
+    try {
+      stage_names(text);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string err = error("[[pretrain.phase]]\nname = \"a\"\n[[pretrain.phase]]\nname = \"a\"\n");
+  EXPECT_NE(err.find("test.toml [[pretrain.phase]] #2: name 'a' is used by an earlier phase"), std::string::npos) << err;
+  err = error("[[pretrain.phase]]\nname = \"Stage 1\"\n");
+  EXPECT_NE(err.find("test.toml [[pretrain.phase]] #1: name: expected a short lower-case name"), std::string::npos)
+      << err;
+  err = error("[[pretrain.phase]]\nsteps = 3\n");
+  EXPECT_NE(err.find("#1: name"), std::string::npos) << err;
 }
 
 }  // namespace

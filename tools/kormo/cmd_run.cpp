@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "kormo/run/run.h"
+#include "kormo/util/config.h"
 #include "verb.h"
 
 namespace {
@@ -11,18 +12,24 @@ void setup(CLI::App& verb) {
   static kormo::run::RunOptions o;
   static bool print_default = false;
   std::vector<std::string> stages;
-  for (const kormo::run::Stage& s : kormo::run::pipeline_stages()) stages.push_back(s.name);
+  for (const kormo::run::Stage& s :
+       kormo::run::pipeline_stages(kormo::load_toml("", kormo::run::default_config()), "<embedded default>"))
+    stages.push_back(s.name);
   verb.add_option("config", o.config_path, "Run config (TOML); default: the embedded demo config");
   verb.add_option("-o,--out", o.out_dir, "Run directory for every output and manifest.json")->default_val("runs/demo");
-  verb.add_option("--until", o.until, fmt::format("Stop after this stage: {}", fmt::join(stages, ", ")));
+  verb.add_option("--until", o.until,
+                  fmt::format("Stop after this stage (those of the default: {})", fmt::join(stages, ", ")));
   verb.add_flag("--print-default", print_default, "Print the embedded default config and exit");
   verb.footer(fmt::format(
-      "Stages: {}.\n"
+      "Stages of the default config: {}\n"
+      "(synth, sft, eval and export only with their tables; one pretrain-NAME stage per [[pretrain.phase]]).\n"
       "Each stage's config, resolved from the run config, is written to RUN/config/<stage>.toml\n"
       "(data.toml and pretrain.toml rerun alone with `kormo data pipeline` and `kormo pretrain`), and\n"
       "RUN/manifest.json records every input and output with content hashes. Rerunning into the same\n"
-      "directory reuses finished stages and resumes pretraining, so a killed run continues where it\n"
-      "stopped. At the end it writes RUN/report.html and report.md (`kormo report`, docs/report.md).\n\n"
+      "directory reuses finished stages and resumes training, so a killed run continues where it\n"
+      "stopped; a stage whose config or inputs changed reruns from scratch, and so do the stages\n"
+      "downstream whose inputs it changed. At the end it writes RUN/report.html and report.md\n"
+      "(`kormo report`, docs/report.md) and prints one answer of the SFT model.\n\n"
       "The default config fetches real Korean and English text with `apt-get download` (nothing is\n"
       "installed), so it needs the Debian package mirrors.\n\n"
       "Examples:\n"

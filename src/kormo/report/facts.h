@@ -95,6 +95,9 @@ struct RunFacts {
   DataFacts data;
   TokenizerFacts tokenizer;
   TrainingLog pretrain, sft;
+  // Phased pretraining (`kormo run`'s [[pretrain.phase]]): each phase's log in run order,
+  // named by phase; `pretrain` then holds them end to end (steps continued across phases).
+  std::vector<std::pair<std::string, TrainingLog>> pretrain_phases;
   nlohmann::json model_config;  // the final checkpoint's config.json (empty when none)
   std::string final_checkpoint;  // relative to the run directory ("" when none)
   EvalFacts eval;

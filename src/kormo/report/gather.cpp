@@ -160,6 +160,19 @@ void gather_eval(EvalFacts& e, const fs::path& dir) {
       uint64_t samples = 0;
       if (j.contains("n-samples") && j["n-samples"].contains(task) && j["n-samples"][task].is_object())
         samples = j["n-samples"][task].value("effective", uint64_t{0});
+      // Lower-is-better and generation figures (`kormo run`'s held-out bits per byte and
+      // arithmetic) have no chance level.
+      for (const auto& [key, v] : res.items()) {
+        const size_t comma = key.find(',');
+        const std::string metric = key.substr(0, comma), filter = comma == std::string::npos ? "" : key.substr(comma + 1);
+        if ((metric != "bits_per_byte" && metric != "exact_match") || !v.is_number()) continue;
+        EvalTask t{.name = task, .metric = filter == "none" || filter.empty() ? metric : metric + " (" + filter + ")",
+                   .value = v.get<double>()};
+        const std::string se = metric + "_stderr," + filter;
+        if (res.contains(se) && res[se].is_number()) t.stderr_of_mean = res[se].get<double>();
+        t.samples = samples;
+        e.tasks.push_back(std::move(t));
+      }
       // Accuracies compare with chance directly; F1 or MCC stand in only for a task without one.
       size_t found = 0;
       for (const char* m : {"acc", "acc_norm", "f1", "mcc"}) {
@@ -204,6 +217,38 @@ void gather_samples(RunFacts& f, const fs::path& dir, const GatherOptions& opt) 
   for (size_t i = 0; i < out.size(); ++i) f.samples[i].text = text::replace_invalid_utf8(out[i].text);
 }
 
+// The phases of `kormo run`'s phased pretraining, in the manifest's stage order
+// ("pretrain-NAME" → pretrain/NAME/metrics.jsonl), joined into one log whose steps continue
+// across phases, so the curves show the whole of pretraining.
+void gather_phases(RunFacts& f, const fs::path& dir) {
+  if (f.pretrain.present) return;
+  double offset = 0;
+  for (const StageFacts& s : f.stages) {
+    if (!s.name.starts_with("pretrain-")) continue;
+    const std::string name = s.name.substr(9);
+    const std::string shown = std::string(kPretrainDir) + "/" + name + "/metrics.jsonl";
+    TrainingLog log = read_training_log((dir / shown).string(), shown);
+    if (!log.present) continue;
+    double last = 0;
+    for (const auto& [key, points] : log.series) {
+      std::vector<Point>& all = f.pretrain.series[key];
+      for (const Point& p : points) {
+        all.push_back({p.step + offset, p.value});
+        last = std::max(last, p.step);
+      }
+    }
+    f.pretrain.present = true;
+    f.pretrain.path += (f.pretrain.path.empty() ? "" : ", ") + shown;
+    f.pretrain.lines += log.lines;
+    f.pretrain.bad_lines += log.bad_lines;
+    f.pretrain.skipped_steps += log.skipped_steps;
+    if (f.pretrain.first_bad.empty()) f.pretrain.first_bad = log.first_bad;
+    f.pretrain.last = log.last;
+    offset += last;
+    f.pretrain_phases.emplace_back(name, std::move(log));
+  }
+}
+
 }  // namespace
 
 TrainingLog read_training_log(const std::string& path, const std::string& shown) {
@@ -246,8 +291,13 @@ RunFacts gather_run(const std::string& dir_name, const GatherOptions& opt) {
   gather_data(f.data, dir, opt);
   gather_tokenizer(f.tokenizer, dir, opt);
   f.pretrain = read_training_log((dir / kPretrainDir / "metrics.jsonl").string(), "pretrain/metrics.jsonl");
+  gather_phases(f, dir);
   f.sft = read_training_log((dir / kSftDir / "metrics.jsonl").string(), "sft/metrics.jsonl");
-  for (const char* stage : {kSftDir, kPretrainDir}) {
+  std::vector<std::string> model_dirs{kSftDir};
+  for (auto p = f.pretrain_phases.rbegin(); p != f.pretrain_phases.rend(); ++p)
+    model_dirs.push_back(std::string(kPretrainDir) + "/" + p->first);
+  model_dirs.push_back(kPretrainDir);
+  for (const std::string& stage : model_dirs) {
     if (!fs::is_directory(dir / stage)) continue;
     const std::string ckpt = train::latest_checkpoint((dir / stage).string());
     if (ckpt.empty()) continue;

@@ -430,7 +430,11 @@ std::string model_card(const RunFacts& r) {
   MdPage page;
   data_section(page, r.data, /*examples=*/false);  // the dataset card has them
   std::string phases = "| phase | steps | last loss | validation bits per byte (last) | metrics |\n|---|---|---|---|---|\n";
-  for (const auto& [name, log] : {std::pair{"pretrain", &r.pretrain}, std::pair{"sft", &r.sft}}) {
+  std::vector<std::pair<std::string, const TrainingLog*>> logs;
+  for (const auto& [name, log] : r.pretrain_phases) logs.emplace_back("pretrain " + name, &log);
+  if (logs.empty()) logs.emplace_back("pretrain", &r.pretrain);
+  logs.emplace_back("sft", &r.sft);
+  for (const auto& [name, log] : logs) {
     if (!log->present) continue;
     std::string bpb;
     for (const std::string& lang : languages_of(*log, "val_bpb_")) {

@@ -32,6 +32,16 @@ max_non_alpha_words_ratio = 0.65
 bands = 14
 rows = 8
 
+[split]                     # documents held out of every later stage, for evaluation
+heldout_fraction = 0.03     # of the documents (by a hash of their text) …
+heldout_bytes = 60000       # … up to this much text per language
+
+[synth]                     # teacher-free instruction data (kormo synth builtin, docs/synth.md)
+programs = ["translate", "faq", "arith"]
+n = 2000                    # at most this many conversations per program
+seed = 1
+heldout_arith = 50          # arithmetic problems kept for the eval stage, not trained on
+
 [tokenizer]
 vocab_size = 8192
 mix = "ko=0.5,en=0.5"
@@ -47,22 +57,77 @@ max_seq_len = 256
 rope_theta = 500000.0
 rms_eps = 1e-5
 
-[pretrain.data]
+[pretrain.data]             # shared by every phase; a phase's [data] overrides
 batch_size = 8
 seq_len = 256
 val_fraction = 0.05
 val_tokens = 32768
 
-[pretrain.train]
-steps = 300
+[pretrain.train]            # shared by every phase; a phase's [train] overrides
 lr = 2e-3
 schedule = "wsd"
-warmup_frac = 0.03
-decay_frac = 0.2
+warmup_frac = 0.0
+decay_frac = 0.0            # WSD: a phase decays only when it says so
 eval_every = 100
-checkpoint_every = 300
+checkpoint_every = 100
+keep_last = 1
 threads = 2
 seed = 1
+
+# KORMo's phases: each starts from the previous one's final weights (fresh optimizer state).
+[[pretrain.phase]]          # stage 1: broad text
+name = "stage1"
+mix = { docs = 1.0 }
+[pretrain.phase.train]
+steps = 400
+warmup_frac = 0.03
+
+[[pretrain.phase]]          # stage 2: curated text with the synthetic (reasoning) data
+name = "stage2"
+mix = { docs = 0.6, synth = 0.4 }
+[pretrain.phase.train]
+steps = 200
+
+[[pretrain.phase]]          # mid-training: longer context, new RoPE base, decay to the end
+name = "mid"
+mix = { docs = 0.5, synth = 0.5 }
+[pretrain.phase.model]
+max_seq_len = 512
+rope_theta = 1000000.0
+[pretrain.phase.data]
+seq_len = 512
+batch_size = 4
+[pretrain.phase.train]
+steps = 150
+decay_frac = 0.5
+
+[sft]                       # a `kormo sft` config (docs/sft.md) over the synth conversations
+sample_prompt = "다음 문장을 한국어로 번역하세요:\n\nSelect the text you want to copy."
+[sft.data]
+seq_len = 512
+batch_size = 8
+thinking = "hybrid"         # arithmetic reasoning trained with and without <think>
+val_fraction = 0.05
+[sft.train]
+steps = 200
+lr = 1e-3
+schedule = "wsd"
+warmup_frac = 0.05
+decay_frac = 0.3
+eval_every = 100
+checkpoint_every = 100
+keep_last = 1
+threads = 2
+seed = 1
+
+[eval]                      # held-out bits per byte per language; held-out arithmetic
+bpb = true
+arith = 50
+max_gen_toks = 48
+
+[export]                    # export/hf and export/gguf, each with a model card
+name = "kormo-demo"
+gguf_type = "f16"
 )toml";
 }
 

@@ -1,15 +1,31 @@
 #include "kormo/run/run.h"
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 
+#include <fmt/ranges.h>
+
+#include "kormo/data/document.h"
+#include "kormo/data/job.h"
 #include "kormo/data/pipeline.h"
+#include "kormo/eval/evaluate.h"
+#include "kormo/gguf/llama.h"
+#include "kormo/infer/generator.h"
+#include "kormo/model/checkpoint.h"
+#include "kormo/report/facts.h"
+#include "kormo/report/render.h"
 #include "kormo/report/report.h"
+#include "kormo/sft/sft.h"
 #include "kormo/shard/docs.h"
+#include "kormo/synth/builtin.h"
+#include "kormo/tok/chat_template.h"
 #include "kormo/tok/train_tokenizer.h"
 #include "kormo/train/checkpoint.h"
 #include "kormo/train/pretrain.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
+#include "kormo/util/hash.h"
 #include "kormo/util/io.h"
 #include "kormo/util/log.h"
 
@@ -19,11 +35,24 @@ namespace kormo::run {
 namespace {
 
 // Where the stages' files live in the run directory (docs/FORMATS.md).
+const std::string kDataDir = "data";
 const std::string kCurated = "data/curated.jsonl.zst";
+const std::string kSplitDir = "split";
+const std::string kTrainDocs = "split/train.jsonl.zst";
+const std::string kSynthDir = "synth";
+const std::string kSynthAll = "synth/all.jsonl.zst";
+const std::string kSynthSft = "synth/sft.jsonl.zst";
+const std::string kSynthText = "synth/text.jsonl.zst";
+const std::string kHeldoutArith = "synth/heldout_arith.jsonl";
 const std::string kTokenizerDir = "tokenizer";
 const std::string kTokenizerJson = "tokenizer/tokenizer.json";
-const std::string kShard = "shards/all.ktok";
+const std::string kShardDir = "shards";
+const std::string kDocsShard = "shards/docs.ktok";
+const std::string kSynthShard = "shards/synth.ktok";
 const std::string kPretrainDir = "pretrain";
+const std::string kSftDir = "sft";
+const std::string kEvalResults = "eval/results.json";
+const std::string kExportDir = "export";
 
 std::string toml_text(const toml::table& t) {
   std::ostringstream ss;
@@ -39,6 +68,15 @@ toml::table subtable(const toml::table& root, const char* key) {
 toml::table& ensure_table(toml::table& t, const char* key) {
   if (!t[key].is_table()) t.insert_or_assign(key, toml::table{});
   return *t[key].as_table();
+}
+
+// `over`'s keys replace `base`'s, tables merged key by key (a phase's overrides).
+toml::table merged(toml::table base, const toml::table& over) {
+  for (const auto& [k, v] : over) {
+    if (v.is_table() && base[k].is_table()) base.insert_or_assign(k, merged(*base[k].as_table(), *v.as_table()));
+    else base.insert_or_assign(k, v);
+  }
+  return base;
 }
 
 PathsFn fixed(std::vector<std::string> paths) {
@@ -106,11 +144,164 @@ std::vector<std::string> data_inputs(const RunContext& c) {
   return files;
 }
 
-// ---- tokenizer: curated documents → tokenizer.json (the [tokenizer] keys of docs/tokenizer.md)
+// ---- split: curated documents → training documents + held-out text per language
+
+std::string resolve_split(const RunContext& c) {
+  ConfigSection sec(c.config["split"].as_table(), c.source + " [split]");
+  const double fraction = sec.get_double("heldout_fraction", 0.02);
+  const int64_t bytes = sec.get_int("heldout_bytes", 200000);
+  if (!(fraction >= 0 && fraction < 1)) sec.bad_value("heldout_fraction", "expected a fraction in [0, 1)");
+  if (bytes < 0) sec.bad_value("heldout_bytes", "expected a byte count ≥ 0");
+  sec.check_unused();
+  return toml_text(toml::table{{"heldout_fraction", fraction}, {"heldout_bytes", bytes}});
+}
+
+std::string heldout_path(const std::string& lang) { return kSplitDir + "/heldout." + lang + ".txt"; }
+
+// A document is held out when the hash of its text falls under the fraction, until its
+// language has `heldout_bytes` of text: a fixed choice (same documents → same split) that
+// no later stage trains on. The held-out text is plain paragraphs, what `kormo eval`'s bpb
+// task reads.
+nlohmann::json run_split(const RunContext& c, const std::string& config_path) {
+  const toml::table cfg = load_toml(config_path);
+  const double fraction = cfg["heldout_fraction"].value_or(0.0);
+  const auto max_bytes = static_cast<uint64_t>(cfg["heldout_bytes"].value_or(int64_t{0}));
+  make_dirs(c.path(kSplitDir));
+  AtomicWriter train(c.path(kTrainDocs));
+  std::map<std::string, std::string> heldout;
+  uint64_t kept = 0, held = 0;
+  data::for_each_document(
+      {c.path(kCurated)}, "text",
+      [&](data::Document& d) {
+        const uint64_t h = xxh3_64(d.text);  // ids may be empty (a files source)
+        std::string& text = heldout[d.lang];
+        if (!d.lang.empty() && static_cast<double>(h % 1000000) < fraction * 1e6 && text.size() < max_bytes) {
+          text += d.text + "\n\n";
+          ++held;
+        } else {
+          train.write_line(data::to_json_line(d));
+          ++kept;
+        }
+      },
+      [](const std::string& where, const std::string& why) { fail("{}: {}", where, why); });
+  train.commit();
+  nlohmann::json langs = nlohmann::json::object();
+  for (const auto& [lang, text] : heldout) {
+    if (text.empty()) continue;
+    write_file_atomic(c.path(heldout_path(lang)), text);
+    langs[lang] = text.size();
+  }
+  return {{"train_documents", kept}, {"heldout_documents", held}, {"heldout_bytes", langs}};
+}
+
+// The held-out text files the split wrote (one per language), in name order.
+std::vector<std::string> heldout_files(const RunContext& c) {
+  std::vector<std::string> out;
+  if (!fs::is_directory(c.path(kSplitDir))) return out;
+  for (const auto& e : fs::directory_iterator(c.path(kSplitDir))) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("heldout.") && name.ends_with(".txt")) out.push_back(kSplitDir + "/" + name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ---- synth: teacher-free instruction data (kormo synth builtin) over the training documents
+
+std::string resolve_synth(const RunContext& c) {
+  ConfigSection sec(c.config["synth"].as_table(), c.source + " [synth]");
+  const std::vector<std::string> programs = sec.get_strings("programs", synth::builtin_programs());
+  const std::vector<std::string> known = synth::builtin_programs();
+  for (const std::string& p : programs)
+    if (std::find(known.begin(), known.end(), p) == known.end())
+      sec.bad_value("programs", fmt::format("unknown program '{}'; expected some of {}", p, fmt::join(known, ", ")));
+  const int64_t n = sec.get_int("n", 0), seed = sec.get_int("seed", 1), heldout = sec.get_int("heldout_arith", 100);
+  if (n < 0) sec.bad_value("n", "expected ≥ 0 (0: every conversation; arith 1000)");
+  if (heldout < 0) sec.bad_value("heldout_arith", "expected ≥ 0");
+  sec.check_unused();
+  toml::array progs;
+  for (const std::string& p : programs) progs.push_back(p);
+  return toml_text(toml::table{{"programs", progs}, {"n", n}, {"seed", seed}, {"heldout_arith", heldout}});
+}
+
+// A conversation as plain text for pretraining: the question, the reasoning, the answer.
+std::string conversation_text(const nlohmann::json& conv) {
+  std::string text;
+  for (const auto& m : conv) {
+    for (const char* k : {"reasoning_content", "content"})
+      if (m.contains(k) && m[k].is_string() && !m[k].get<std::string>().empty())
+        text += (text.empty() ? "" : "\n\n") + m[k].get<std::string>();
+  }
+  return text;
+}
+
+// Runs the builtin programs, then holds the last `heldout_arith` arithmetic problems out
+// (in GSM8K's layout, for the eval stage) and writes the rest twice: as conversations for
+// SFT and as documents for the synthetic part of the pretraining mixture.
+nlohmann::json run_synth(const RunContext& c, const std::string& config_path) {
+  const toml::table cfg = load_toml(config_path);
+  synth::BuiltinOptions o;
+  for (const auto& p : *cfg["programs"].as_array()) o.programs.push_back(*p.value<std::string>());
+  const bool needs_docs = std::any_of(o.programs.begin(), o.programs.end(), [](const std::string& p) { return p != "arith"; });
+  if (needs_docs) o.docs = {kTrainDocs};
+  o.output = kSynthAll;
+  o.seed = static_cast<uint64_t>(cfg["seed"].value_or(int64_t{1}));
+  o.n = static_cast<size_t>(cfg["n"].value_or(int64_t{0}));
+  make_dirs(c.path(kSynthDir));
+  const data::Counts counts = synth::run_builtin(o);
+
+  std::vector<std::string> lines;
+  std::vector<size_t> arith;
+  {
+    LineReader r(c.path(kSynthAll));
+    std::string_view line;
+    while (r.next(line)) {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      if (j.value("source", "") == "arith") arith.push_back(lines.size());
+      lines.emplace_back(line);
+    }
+  }
+  const size_t n_held = std::min(arith.size(), static_cast<size_t>(cfg["heldout_arith"].value_or(int64_t{0})));
+  std::vector<bool> held(lines.size(), false);
+  for (size_t i = arith.size() - n_held; i < arith.size(); ++i) held[arith[i]] = true;
+  AtomicWriter convs(c.path(kSynthSft)), text(c.path(kSynthText)), questions(c.path(kHeldoutArith));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const nlohmann::json j = nlohmann::json::parse(lines[i]);
+    const nlohmann::json& conv = j["conversation"];
+    if (held[i]) {
+      // GSM8K's fields: the answer's reasoning, then "#### " and the value exact match compares.
+      const nlohmann::json& a = conv.back();
+      const nlohmann::json& value = j["meta"]["answer"];
+      const std::string reasoning = a.value("reasoning_content", a.value("content", ""));
+      questions.write_line(nlohmann::json{{"question", conv.front().value("content", "")},
+                                          {"answer", reasoning + "\n#### " +
+                                                         (value.is_string() ? value.get<std::string>() : value.dump())}}
+                               .dump());
+      continue;
+    }
+    convs.write_line(lines[i]);
+    data::Document d;
+    d.id = j.value("id", "");
+    d.text = conversation_text(conv);
+    d.lang = j.value("lang", "");
+    d.source = "synth/" + j.value("source", "");
+    d.synthetic = true;
+    text.write_line(data::to_json_line(d));
+  }
+  convs.commit();
+  text.commit();
+  questions.commit();
+  nlohmann::json s = data::counts_to_json(counts);
+  s["conversations"] = lines.size() - n_held;
+  s["heldout_arith"] = n_held;
+  return s;
+}
+
+// ---- tokenizer: training documents → tokenizer.json (the [tokenizer] keys of docs/tokenizer.md)
 
 tok::TokenizerTrainConfig tokenizer_config(const RunContext& c, const toml::table* cfg, const std::string& where) {
   ConfigSection sec(cfg, where);
-  return tok::tokenizer_train_config_from_section(sec, {c.path(kCurated)}, c.path(kTokenizerDir));
+  return tok::tokenizer_train_config_from_section(sec, {c.path(kTrainDocs)}, c.path(kTokenizerDir));
 }
 
 std::string resolve_tokenizer(const RunContext& c) {
@@ -125,7 +316,7 @@ nlohmann::json run_tokenizer(const RunContext& c, const std::string& config_path
   return {{"documents", s.documents}, {"text_bytes", s.text_bytes}};
 }
 
-// ---- shard: documents + tokenizer → .ktok
+// ---- shard: documents + tokenizer → .ktok (the training documents; the synthetic ones apart)
 
 // Reasoning spans are not trained on: the shard's loss mask leaves out <think>…</think>
 // when the tokenizer has those tokens. The spans are the stage's config, so a shard
@@ -139,109 +330,482 @@ std::string resolve_shard(const RunContext& c) {
   return toml_text(toml::table{{"mask_spans", spans}});
 }
 
+bool has_synth(const RunContext& c) { return c.config.contains("synth"); }
+
 nlohmann::json run_shard(const RunContext& c, const std::string& config_path) {
-  shard::DocsShardOptions o;
-  o.inputs = {c.path(kCurated)};
-  o.tokenizer = c.path(kTokenizerDir);
-  o.out_path = c.path(kShard);
   const toml::table cfg = load_toml(config_path);
-  if (const toml::array* spans = cfg["mask_spans"].as_array())
-    for (const auto& pair : *spans) {
-      const toml::array& p = *pair.as_array();
-      o.mask_spans.push_back({p[0].value_or(std::string()), p[1].value_or(std::string())});
-    }
-  shard::DocsShardSummary s = shard::shard_from_docs(o);
-  return {{"documents", s.documents}, {"tokens", s.tokens}, {"text_bytes", s.bytes}, {"masked_tokens", s.masked_tokens}};
+  nlohmann::json summary = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::string>> jobs{{kTrainDocs, kDocsShard}};
+  if (has_synth(c)) jobs.push_back({kSynthText, kSynthShard});
+  for (const auto& [docs, out] : jobs) {
+    shard::DocsShardOptions o;
+    o.inputs = {c.path(docs)};
+    o.tokenizer = c.path(kTokenizerDir);
+    o.out_path = c.path(out);
+    if (const toml::array* spans = cfg["mask_spans"].as_array())
+      for (const auto& pair : *spans) {
+        const toml::array& p = *pair.as_array();
+        o.mask_spans.push_back({p[0].value_or(std::string()), p[1].value_or(std::string())});
+      }
+    shard::DocsShardSummary s = shard::shard_from_docs(o);
+    summary[fs::path(out).stem().string()] = {
+        {"documents", s.documents}, {"tokens", s.tokens}, {"text_bytes", s.bytes}, {"masked_tokens", s.masked_tokens}};
+  }
+  return summary;
 }
 
-// ---- pretrain: shards → checkpoint (a `kormo pretrain` config)
+std::vector<std::string> shard_outputs(const RunContext& c) {
+  if (has_synth(c)) return {kDocsShard, kSynthShard};
+  return {kDocsShard};
+}
 
-std::string resolve_pretrain(const RunContext& c) {
+// ---- pretrain: shards → checkpoint, in one phase or several (a `kormo pretrain` config each)
+
+// One entry of [[pretrain.phase]], or the whole [pretrain] when it has no phases.
+struct Phase {
+  std::string name;  // "" = the single phase
+  toml::table over;  // the phase's own tables and mix
+};
+
+std::vector<Phase> pretrain_phases(const toml::table& config, const std::string& source) {
+  const toml::table pre = subtable(config, "pretrain");
+  const toml::array* list = pre["phase"].as_array();
+  if (!list) return {Phase{}};
+  std::vector<Phase> out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const toml::table* t = (*list)[i].as_table();
+    const std::string where = fmt::format("{} [[pretrain.phase]] #{}", source, i + 1);
+    if (!t) fail("{}: expected a table", where);
+    const std::string name = (*t)["name"].value_or(std::string());
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+      fail("{}: name: expected a short lower-case name (letters, digits, _), e.g. \"stage1\"", where);
+    for (const Phase& p : out)
+      if (p.name == name) fail("{}: name '{}' is used by an earlier phase", where, name);
+    out.push_back({name, *t});
+  }
+  if (out.empty()) fail("{} [pretrain]: phase: expected at least one [[pretrain.phase]]", source);
+  return out;
+}
+
+std::string phase_stage(const Phase& p) { return p.name.empty() ? "pretrain" : "pretrain-" + p.name; }
+std::string phase_dir(const Phase& p) { return p.name.empty() ? kPretrainDir : kPretrainDir + "/" + p.name; }
+
+std::string final_checkpoint(const RunContext& c, const std::string& dir) {
+  const std::string ckpt = train::latest_checkpoint(c.path(dir));
+  if (ckpt.empty()) fail("{}: no checkpoint (did its stage finish?)", c.path(dir));
+  return fs::relative(ckpt, c.dir).string();
+}
+
+// The mixture: shard sources by name ("docs", "synth") with weights.
+toml::table phase_sources(const RunContext& c, const Phase& p, const std::string& where) {
+  toml::table sources;
+  const toml::table* mix = p.over["mix"].as_table();
+  if (!mix) return toml::table{{"docs", toml::table{{"shards", toml::array{kDocsShard}}, {"weight", 1.0}}}};
+  for (const auto& [k, v] : *mix) {
+    const std::string name(k.str());
+    std::string shard;
+    if (name == "docs") shard = kDocsShard;
+    else if (name == "synth" && has_synth(c)) shard = kSynthShard;
+    else
+      fail("{} mix: unknown source '{}'; expected docs{}", where, name, has_synth(c) ? " or synth" : " (synth needs a [synth] table)");
+    const auto w = v.value<double>();
+    if (!w || *w <= 0) fail("{} mix.{}: expected a positive weight", where, name);
+    sources.insert_or_assign(name, toml::table{{"shards", toml::array{shard}}, {"weight", *w}});
+  }
+  return sources;
+}
+
+// A phase's `kormo pretrain` config: [model], [pretrain.data] and [pretrain.train] with the
+// phase's own tables over them; a later phase starts from the previous one's final weights
+// (the optimizer state is not carried: each phase is a fresh schedule with its own warmup
+// and data mixture, as KORMo's phases were).
+std::string resolve_phase(const RunContext& c, const std::vector<Phase>& phases, size_t i) {
+  const Phase& p = phases[i];
   const toml::table pre = subtable(c.config, "pretrain");
+  const std::string where = p.name.empty() ? c.source + " [pretrain]" : fmt::format("{} [[pretrain.phase]] '{}'", c.source, p.name);
   for (const auto& [k, v] : pre)
-    if (k != "data" && k != "train")
-      fail("{} [pretrain]: unknown key '{}'; expected [pretrain.data] and [pretrain.train]", c.source, k.str());
+    if (k != "data" && k != "train" && k != "phase")
+      fail("{} [pretrain]: unknown key '{}'; expected [pretrain.data], [pretrain.train] and [[pretrain.phase]]",
+           c.source, k.str());
+  for (const auto& [k, v] : p.over)
+    if (k != "name" && k != "mix" && k != "model" && k != "data" && k != "train")
+      fail("{}: unknown key '{}'; expected name, mix, [model], [data], [train]", where, k.str());
   // The model and the data loader take their ids from the trained tokenizer.
   const tok::Tokenizer tokenizer = tok::Tokenizer::load(c.path(kTokenizerDir));
-  toml::table model = subtable(c.config, "model");
+  toml::table model = merged(subtable(c.config, "model"), subtable(p.over, "model"));
   model.insert_or_assign("vocab_size", static_cast<int64_t>(tokenizer.vocab_size()));
-  toml::table data = subtable(pre, "data");
+  toml::table data = merged(subtable(pre, "data"), subtable(p.over, "data"));
   const tok::SpecialIds& sp = tokenizer.special_ids();
   if (!data.contains("pad_id") && sp.pad >= 0) data.insert_or_assign("pad_id", int64_t{sp.pad});
-  toml::table all{{"shards", toml::array{kShard}}, {"weight", 1.0}};
-  data.insert_or_assign("sources", toml::table{{"all", all}});
-  toml::table train = subtable(pre, "train");
-  train.insert_or_assign("out_dir", kPretrainDir);
+  data.insert_or_assign("sources", phase_sources(c, p, where));
+  toml::table train = merged(subtable(pre, "train"), subtable(p.over, "train"));
+  train.insert_or_assign("out_dir", phase_dir(p));
   train.insert_or_assign("tokenizer", kTokenizerDir);
+  if (i > 0) train.insert_or_assign("init", final_checkpoint(c, phase_dir(phases[i - 1])));
   return toml_text(toml::table{{"model", model}, {"data", data}, {"train", train}});
 }
 
-std::string metrics_path(const RunContext& c) { return c.path(kPretrainDir + "/metrics.jsonl"); }
-
-nlohmann::json run_pretrain(const RunContext& c, const std::string& config_path) {
-  train::PretrainOptions po;
-  po.config_path = config_path;
-  // A killed run continues from its last checkpoint, or from step 0 when it was stopped
-  // before its first one (it left metrics but no checkpoint).
-  const std::string ckpt = train::latest_checkpoint(c.path(kPretrainDir));
-  po.resume = !ckpt.empty() || fs::exists(metrics_path(c));
-  if (!ckpt.empty()) log_info("run: pretrain resumes from {}", ckpt);
-  train::pretrain(po);
-  return {};
+// A killed phase continues from its last checkpoint, or from step 0 when it was stopped
+// before its first one (it left metrics but no checkpoint).
+bool resuming(const RunContext& c, const std::string& dir) {
+  const std::string ckpt = train::latest_checkpoint(c.path(dir));
+  if (!ckpt.empty()) log_info("run: resuming from {}", ckpt);
+  return !ckpt.empty() || fs::exists(c.path(dir + "/metrics.jsonl"));
 }
 
-// The summary of a training run is its last metrics line.
-void summarize_pretrain(const RunContext& c, nlohmann::json& summary) {
-  if (!fs::exists(metrics_path(c))) return;
-  LineReader r(metrics_path(c));
+// The summary of a training run is its last metrics line, without its timings (the
+// manifest of two runs of one config must be equal).
+void summarize_training(const RunContext& c, const std::string& dir, nlohmann::json& summary) {
+  const std::string metrics = c.path(dir + "/metrics.jsonl");
+  if (!fs::exists(metrics)) return;
+  LineReader r(metrics);
   std::string_view line;
   std::string last;
   while (r.next(line))
     if (!line.empty()) last = std::string(line);
-  if (!last.empty()) summary = nlohmann::json::parse(last);
+  if (last.empty()) return;
+  summary = nlohmann::json::parse(last);
+  for (const char* timing : {"tokens_per_s", "mfu", "step_s", "allreduce_s"}) summary.erase(timing);
+}
+
+Stage phase_stage_entry(const std::vector<Phase>& phases, size_t i) {
+  const Phase p = phases[i];
+  const std::string dir = phase_dir(p);
+  std::vector<std::string> shards{kDocsShard};
+  if (p.over["mix"]["synth"]) shards.push_back(kSynthShard);
+  return {.name = phase_stage(p),
+          .doing = p.name.empty() ? "training the model" : fmt::format("pretraining, phase '{}'", p.name),
+          .sections = i == 0 ? std::vector<std::string>{"model", "pretrain"} : std::vector<std::string>{},
+          .resolve = [phases, i](const RunContext& c) { return resolve_phase(c, phases, i); },
+          // A later phase reads the previous one's weights: retrained, they rerun it too.
+          .inputs = [phases, i, shards](const RunContext& c) {
+            std::vector<std::string> in = shards;
+            if (i > 0) in.push_back(final_checkpoint(c, phase_dir(phases[i - 1])));
+            return in;
+          },
+          .run =
+              [dir](const RunContext& c, const std::string& config_path) {
+                train::PretrainOptions po;
+                po.config_path = config_path;
+                po.resume = resuming(c, dir);
+                train::pretrain(po);
+                return nlohmann::json::object();
+              },
+          // The final checkpoint fixes every weight and the trainer state. metrics.jsonl is the
+          // training log: its timings differ between runs, so it is summarized, not recorded.
+          .outputs = [dir](const RunContext& c) -> std::vector<std::string> {
+            return {train::latest_checkpoint(c.path(dir))};
+          },
+          .state = fixed({dir}),
+          .summarize = [dir](const RunContext& c, nlohmann::json& s) { summarize_training(c, dir, s); }};
+}
+
+std::string last_pretrain_dir(const RunContext& c) {
+  return phase_dir(pretrain_phases(c.config, c.source).back());
+}
+
+// ---- sft: the synthetic conversations, from the last pretraining checkpoint (a `kormo sft` config)
+
+std::string resolve_sft(const RunContext& c) {
+  toml::table sft = subtable(c.config, "sft");
+  for (const auto& [k, v] : sft)
+    if (k != "data" && k != "train" && k != "sample_prompt")
+      fail("{} [sft]: unknown key '{}'; expected [sft.data], [sft.train] and sample_prompt", c.source, k.str());
+  if (!has_synth(c)) fail("{} [sft]: SFT trains on the synthetic conversations: add a [synth] table", c.source);
+  toml::table data = subtable(sft, "data");
+  if (data.contains("sources")) fail("{} [sft.data]: sources: the run trains on the synth stage's conversations", c.source);
+  data.insert_or_assign("sources", toml::table{{"synth", toml::table{{"files", toml::array{kSynthSft}}}}});
+  toml::table train = subtable(sft, "train");
+  train.insert_or_assign("init", final_checkpoint(c, last_pretrain_dir(c)));
+  train.insert_or_assign("out_dir", kSftDir);
+  return toml_text(toml::table{{"data", data}, {"train", train}});
+}
+
+// ---- eval: held-out text and arithmetic, and any `kormo eval` task the config names
+
+// The model the run ends with: SFT's when the run has it, else the last pretraining phase's.
+std::string final_model(const RunContext& c) {
+  return final_checkpoint(c, c.config.contains("sft") ? kSftDir : last_pretrain_dir(c));
+}
+
+std::string resolve_eval(const RunContext& c) {
+  ConfigSection sec(c.config["eval"].as_table(), c.source + " [eval]");
+  const bool bpb = sec.get_bool("bpb", true);
+  const int64_t arith = sec.get_int("arith", 100), max_gen = sec.get_int("max_gen_toks", 48);
+  const int64_t limit = sec.get_int("limit", 0), batch_tokens = sec.get_int("batch_tokens", 4096);
+  if (arith < 0 || limit < 0 || max_gen < 1 || batch_tokens < 1)
+    sec.bad_value(arith < 0 ? "arith" : limit < 0 ? "limit" : max_gen < 1 ? "max_gen_toks" : "batch_tokens",
+                  "expected a count ≥ 0 (max_gen_toks and batch_tokens ≥ 1)");
+  toml::table tasks;
+  ConfigSection extra = sec.section("tasks");
+  if (const toml::table* t = extra.table())
+    for (const auto& [k, v] : *t) {
+      const std::string file = extra.get_string(std::string(k.str()), "");
+      if (file.empty() || !fs::exists(file))
+        extra.bad_value(std::string(k.str()), fmt::format("'{}' is not a data file (TASK = \"FILE\", as kormo eval -t)", file));
+      eval::load_task(std::string(k.str()));  // an unknown task fails here, naming it
+      tasks.insert_or_assign(k, fs::absolute(file).string());
+    }
+  sec.check_unused();
+  toml::table out{{"model", final_model(c)}, {"max_gen_toks", max_gen}, {"limit", limit},
+                  {"batch_tokens", batch_tokens}, {"tasks", tasks}};
+  toml::array bpb_files;
+  if (bpb)
+    for (const std::string& f : heldout_files(c)) bpb_files.push_back(f);
+  out.insert_or_assign("bpb", bpb_files);
+  out.insert_or_assign("arith", has_synth(c) && arith > 0 ? arith : int64_t{0});
+  return toml_text(out);
+}
+
+// What the eval config names (the model, held-out text, task data), from the config as
+// resolved now: the runner asks for inputs before it writes the stage's config.
+std::vector<std::string> eval_inputs(const RunContext& c) {
+  const toml::table cfg = load_toml("", resolve_eval(c));
+  std::vector<std::string> in{*cfg["model"].value<std::string>()};
+  for (const auto& f : *cfg["bpb"].as_array()) in.push_back(*f.value<std::string>());
+  if (cfg["arith"].value_or(int64_t{0}) > 0) in.push_back(kHeldoutArith);
+  for (const auto& [k, v] : *cfg["tasks"].as_table()) in.push_back(*v.value<std::string>());
+  return in;
+}
+
+nlohmann::json run_eval(const RunContext& c, const std::string& config_path) {
+  const toml::table cfg = load_toml(config_path);
+  const std::string model_dir = *cfg["model"].value<std::string>();
+  const int64_t limit = cfg["limit"].value_or(int64_t{0});
+  std::vector<eval::TaskRun> runs;
+  for (const auto& f : *cfg["bpb"].as_array()) {
+    // split/heldout.<lang>.txt → a result named bpb_<lang>
+    const std::string file = *f.value<std::string>();
+    eval::TaskRun r{eval::load_task("bpb"), file, "", 0};  // the split already bounds it (heldout_bytes)
+    r.spec.name = "bpb_" + fs::path(file).stem().extension().string().substr(1);
+    runs.push_back(std::move(r));
+  }
+  if (const int64_t n = cfg["arith"].value_or(int64_t{0}); n > 0) {
+    // GSM8K's prompt and answer extraction over the held-out problems, zero-shot.
+    eval::TaskRun r{eval::load_task("gsm8k"), kHeldoutArith, "", n};
+    r.spec.name = "arith";
+    r.spec.num_fewshot = 0;
+    r.spec.max_gen_toks = cfg["max_gen_toks"].value_or(int64_t{48});
+    runs.push_back(std::move(r));
+  }
+  for (const auto& [k, v] : *cfg["tasks"].as_table())
+    runs.push_back({eval::load_task(std::string(k.str())), *v.value<std::string>(), "", limit});
+  const model::Weights w = model::load_model_dir(model_dir);
+  const tok::Tokenizer tok = tok::Tokenizer::load(model_dir + "/tokenizer.json");
+  const eval::LoglikelihoodScorer scorer(w, tok, {.batch_tokens = cfg["batch_tokens"].value_or(int64_t{4096})});
+  std::vector<eval::TaskResult> results;
+  nlohmann::json summary = nlohmann::json::object();
+  for (const eval::TaskRun& r : runs) {
+    log_info("run: eval {} ({})", r.spec.name, r.data);
+    results.push_back(eval::evaluate_task(r, scorer));
+    for (const eval::MetricValue& m : results.back().metrics) summary[r.spec.name][m.name] = m.value;
+  }
+  const nlohmann::ordered_json config = {{"model", "kormo"}, {"model_args", model_dir}, {"tokenizer", model_dir + "/tokenizer.json"},
+                                         {"max_length", w.config().max_seq_len}, {"limit", limit > 0 ? nlohmann::ordered_json(limit) : nlohmann::ordered_json()}};
+  make_dirs(c.path("eval"));
+  write_file_atomic(c.path(kEvalResults), eval::results_json(results, config).dump(2) + "\n");
+  return summary;
+}
+
+// ---- export: the final model as an HF directory and a GGUF file, each with a model card
+
+std::string resolve_export(const RunContext& c) {
+  ConfigSection sec(c.config["export"].as_table(), c.source + " [export]");
+  const std::string name = sec.get_string("name", "kormo-run");
+  const std::string type = sec.get_string("gguf_type", "f16");
+  gguf::parse_file_type(type);
+  sec.check_unused();
+  return toml_text(toml::table{{"model", final_model(c)}, {"name", name}, {"gguf_type", type}});
+}
+
+nlohmann::json run_export(const RunContext& c, const std::string& config_path) {
+  const toml::table cfg = load_toml(config_path);
+  const std::string model_dir = *cfg["model"].value<std::string>(), name = *cfg["name"].value<std::string>();
+  // The card is generated from the run as recorded so far (manifest.partial.json: every
+  // stage up to eval). Its title is the configured name, not the run directory's path, so
+  // two runs of one config write the same card.
+  report::RunFacts facts = report::gather_run(".", {.samples = false});
+  facts.dir = name;
+  const std::string card = report::model_card(facts);
+  const std::string hf = kExportDir + "/hf", gg = kExportDir + "/gguf";
+  fs::remove_all(c.path(kExportDir));
+  make_dirs(c.path(hf));
+  make_dirs(c.path(gg));
+  for (const auto& e : fs::directory_iterator(c.path(model_dir)))
+    if (e.is_regular_file()) fs::copy_file(e.path(), c.path(hf) / e.path().filename());
+  write_file_atomic(c.path(hf + "/README.md"), card);
+  const tok::Tokenizer tok = tok::Tokenizer::load(model_dir + "/tokenizer.json");
+  gguf::LlamaExport opt;
+  opt.type = gguf::parse_file_type(*cfg["gguf_type"].value<std::string>());
+  opt.name = name;
+  opt.tokenizer_config_origin = model_dir + "/tokenizer_config.json";
+  if (fs::exists(opt.tokenizer_config_origin))
+    opt.tokenizer_config = nlohmann::json::parse(read_file(opt.tokenizer_config_origin));
+  gguf::export_llama(model::load_model_dir(model_dir), tok, opt, c.path(gg + "/" + name + ".gguf"));
+  write_file_atomic(c.path(gg + "/README.md"), card);
+  return {{"gguf_bytes", fs::file_size(c.path(gg + "/" + name + ".gguf"))}};
+}
+
+// ---- the closing sample: one answer of the final model, thinking off
+
+void print_sample(const RunContext& c) {
+  const std::string prompt = c.config["sft"]["sample_prompt"].value_or(
+      std::string("다음 문장을 한국어로 번역하세요:\n\nSelect the text you want to copy."));
+  const std::string dir = c.path(final_checkpoint(c, kSftDir));
+  const model::Weights w = model::load_model_dir(dir);
+  const tok::Tokenizer tok = tok::Tokenizer::load(dir + "/tokenizer.json");
+  const tok::ChatTemplate tmpl = tok::ChatTemplate::load(dir);
+  infer::Request r;
+  r.prompt = tok.encode(tmpl.render(nlohmann::json::array({{{"role", "user"}, {"content", prompt}}}), true,
+                                    {{"enable_thinking", false}}),
+                        {.allow_special = true});
+  r.sampling.temperature = 0;
+  r.max_tokens = std::min<int64_t>(64, w.config().max_seq_len - static_cast<int64_t>(r.prompt.size()));
+  if (r.max_tokens < 1) return;
+  if (tok.special_ids().eot >= 0) r.stop_tokens.push_back(tok.special_ids().eot);
+  if (w.config().eos_token_id >= 0) r.stop_tokens.push_back(static_cast<int32_t>(w.config().eos_token_id));
+  infer::Generator gen(w, &tok, 1, w.config().max_seq_len);
+  const std::vector<infer::Completion> out = gen.run({std::move(r)});
+  log_info("run: sample answer of {} (thinking off)\n  Q: {}\n  A: {}", fs::relative(dir, c.dir).string(), prompt,
+           out.empty() ? "" : out[0].text);
 }
 
 }  // namespace
 
-std::vector<Stage> pipeline_stages() {
-  return {
+std::vector<Stage> pipeline_stages(const toml::table& config, const std::string& source) {
+  std::vector<Stage> stages{
       {.name = "data",
        .doing = "curating documents",
        .sections = {"data"},
        .resolve = resolve_data,
        .inputs = data_inputs,
        .run = [](const RunContext&, const std::string& config_path) { return data::run_pipeline(config_path); },
-       .outputs = fixed({kCurated})},
-      {.name = "tokenizer",
-       .doing = "training the byte-level BPE tokenizer",
-       .sections = {"tokenizer"},
-       .resolve = resolve_tokenizer,
+       .outputs = fixed({kCurated}),
+       .state = [](const RunContext& c) -> std::vector<std::string> {
+         // Its work_dir is resumable state of the old configuration; the rejects file sits beside the output.
+         const std::string old = c.path("config/data.toml");
+         const toml::table cfg = fs::exists(old) ? load_toml(old) : toml::table{};
+         return {kCurated, data::default_rejects_path(kCurated),
+                 cfg["pipeline"]["work_dir"].value_or(std::string("data/work"))};
+       }},
+      {.name = "split",
+       .doing = "holding out documents for evaluation",
+       .sections = {"split"},
+       .resolve = resolve_split,
        .inputs = fixed({kCurated}),
-       .run = run_tokenizer,
-       .outputs = fixed({kTokenizerDir}),
-       .summarize =
-           [](const RunContext& c, nlohmann::json& summary) {
-             summary["vocab_size"] = tok::Tokenizer::load(c.path(kTokenizerDir)).vocab_size();
-           }},
-      {.name = "shard",
-       .doing = "tokenizing the curated documents",
-       .resolve = resolve_shard,
-       .inputs = fixed({kCurated, kTokenizerJson}),
-       .run = run_shard,
-       .outputs = fixed({kShard})},
-      {.name = "pretrain",
-       .doing = "training the model",
-       .sections = {"model", "pretrain"},
-       .resolve = resolve_pretrain,
-       .inputs = fixed({kShard}),
-       .run = run_pretrain,
-       // The final checkpoint fixes every weight and the trainer state. metrics.jsonl is the
-       // training log: its timings differ between runs, so it is summarized, not recorded.
-       .outputs = [](const RunContext& c) -> std::vector<std::string> {
-         return {train::latest_checkpoint(c.path(kPretrainDir))};
-       },
-       .summarize = summarize_pretrain},
+       .run = run_split,
+       .outputs = fixed({kSplitDir})},
   };
+  if (config.contains("synth"))
+    stages.push_back({.name = "synth",
+                      .doing = "writing teacher-free instruction data",
+                      .sections = {"synth"},
+                      .resolve = resolve_synth,
+                      .inputs = fixed({kTrainDocs}),
+                      .run = run_synth,
+                      .outputs = fixed({kSynthDir})});
+  stages.push_back({.name = "tokenizer",
+                    .doing = "training the byte-level BPE tokenizer",
+                    .sections = {"tokenizer"},
+                    .resolve = resolve_tokenizer,
+                    .inputs = fixed({kTrainDocs}),
+                    .run = run_tokenizer,
+                    .outputs = fixed({kTokenizerDir}),
+                    .summarize =
+                        [](const RunContext& c, nlohmann::json& summary) {
+                          summary["vocab_size"] = tok::Tokenizer::load(c.path(kTokenizerDir)).vocab_size();
+                        }});
+  stages.push_back({.name = "shard",
+                    .doing = "tokenizing the training documents",
+                    .resolve = resolve_shard,
+                    .inputs = [](const RunContext& c) -> std::vector<std::string> {
+                      if (has_synth(c)) return {kTrainDocs, kSynthText, kTokenizerJson};
+                      return {kTrainDocs, kTokenizerJson};
+                    },
+                    .run = run_shard,
+                    .outputs = shard_outputs,
+                    .state = fixed({kShardDir})});
+  const std::vector<Phase> phases = pretrain_phases(config, source);
+  for (size_t i = 0; i < phases.size(); ++i) stages.push_back(phase_stage_entry(phases, i));
+  if (config.contains("sft"))
+    stages.push_back({.name = "sft",
+                      .doing = "fine-tuning on the synthetic conversations",
+                      .sections = {"sft"},
+                      .resolve = resolve_sft,
+                      .inputs = [](const RunContext& c) -> std::vector<std::string> {
+                        return {final_checkpoint(c, last_pretrain_dir(c)), kSynthSft};
+                      },
+                      .run =
+                          [](const RunContext& c, const std::string& config_path) {
+                            sft::SftOptions so;
+                            so.config_path = config_path;
+                            so.resume = resuming(c, kSftDir);
+                            sft::sft(so);
+                            return nlohmann::json::object();
+                          },
+                      .outputs = [](const RunContext& c) -> std::vector<std::string> {
+                        return {train::latest_checkpoint(c.path(kSftDir)), kSftDir + "/sft_rejects.jsonl"};
+                      },
+                      .state = fixed({kSftDir}),
+                      .summarize = [](const RunContext& c, nlohmann::json& s) { summarize_training(c, kSftDir, s); }});
+  if (config.contains("eval"))
+    stages.push_back({.name = "eval",
+                      .doing = "evaluating the final model",
+                      .sections = {"eval"},
+                      .resolve = resolve_eval,
+                      .inputs = eval_inputs,
+                      .run = run_eval,
+                      .outputs = fixed({kEvalResults})});
+  if (config.contains("export"))
+    stages.push_back({.name = "export",
+                      .doing = "exporting the final model (HF directory, GGUF, model card)",
+                      .sections = {"export"},
+                      .resolve = resolve_export,
+                      .inputs = [](const RunContext& c) -> std::vector<std::string> {
+                        std::vector<std::string> in{final_model(c)};
+                        if (fs::exists(c.path(kEvalResults))) in.push_back(kEvalResults);
+                        return in;
+                      },
+                      .run = run_export,
+                      .outputs = fixed({kExportDir})});
+  return stages;
+}
+
+namespace {
+
+// The run config a manifest recorded (toml++'s JSON of it) back as TOML.
+toml::array toml_array(const nlohmann::json& a);
+toml::table toml_table(const nlohmann::json& j) {
+  toml::table t;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_object()) t.insert_or_assign(k, toml_table(v));
+    else if (v.is_array()) t.insert_or_assign(k, toml_array(v));
+    else if (v.is_boolean()) t.insert_or_assign(k, v.get<bool>());
+    else if (v.is_number_integer()) t.insert_or_assign(k, v.get<int64_t>());
+    else if (v.is_number()) t.insert_or_assign(k, v.get<double>());
+    else if (v.is_string()) t.insert_or_assign(k, v.get<std::string>());
+  }
+  return t;
+}
+toml::array toml_array(const nlohmann::json& a) {
+  toml::array out;
+  for (const auto& v : a) {
+    if (v.is_object()) out.push_back(toml_table(v));
+    else if (v.is_array()) out.push_back(toml_array(v));
+    else if (v.is_boolean()) out.push_back(v.get<bool>());
+    else if (v.is_number_integer()) out.push_back(v.get<int64_t>());
+    else if (v.is_number()) out.push_back(v.get<double>());
+    else if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> stage_names(const nlohmann::json& recorded_config) {
+  std::vector<std::string> names;
+  for (const Stage& s : pipeline_stages(toml_table(recorded_config), "the manifest's config")) names.push_back(s.name);
+  return names;
 }
 
 void run_pipeline(const RunOptions& o) {
@@ -250,7 +814,8 @@ void run_pipeline(const RunOptions& o) {
   ctx.dir = fs::absolute(o.out_dir);
   ctx.source = o.config_path.empty() ? "<embedded default>" : o.config_path;
   ctx.config = o.config_path.empty() ? load_toml("", default_config()) : load_toml(o.config_path);
-  run_stages(pipeline_stages(), ctx, o.until);
+  const std::vector<Stage> stages = pipeline_stages(ctx.config, ctx.source);
+  run_stages(stages, ctx, o.until);
   // The stages' files are complete and recorded; a report that fails leaves them valid,
   // so it is a warning (`kormo report` retries it), not a failed run.
   try {
@@ -259,6 +824,12 @@ void run_pipeline(const RunOptions& o) {
   } catch (const std::exception& e) {
     log_warn("run: the report could not be written ({}); retry with `kormo report {}`", e.what(), ctx.dir.string());
   }
+  // The closing sample needs the SFT model: only when the run went that far.
+  auto index = [&](const std::string& name) {
+    return std::find_if(stages.begin(), stages.end(), [&](const Stage& s) { return s.name == name; }) - stages.begin();
+  };
+  const auto sft = index("sft");
+  if (sft < static_cast<long>(stages.size()) && (o.until.empty() || index(o.until) >= sft)) print_sample(ctx);
 }
 
 }  // namespace kormo::run

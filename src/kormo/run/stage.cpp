@@ -202,12 +202,19 @@ void run_stages(const std::vector<Stage>& stages, const RunContext& ctx, const s
         for (FileRecord& f : hash_path(ctx.path(p), base)) inputs.push_back(std::move(f));
     const std::string key = stage_key(config, inputs);
     const fs::path marker_path = ctx.dir / ".stages" / (s.name + ".done");
-    const Marker marker = read_marker(marker_path);
-    if (!marker.key.empty() && marker.key != key)
-      fail("{}: stage '{}' was completed under a different configuration or input; use a new --out directory "
-           "(or delete {} to redo it)", base, s.name, marker_path.string());
+    Marker marker = read_marker(marker_path);
+    if (!marker.key.empty() && marker.key != key) {
+      // The marker goes first: a rerun killed while removing or working then resumes under
+      // the new key instead of removing again.
+      log_info("run: stage '{}' — its config or inputs changed since it ran; removing its previous outputs and "
+               "rerunning it", s.name);
+      const std::vector<std::string> old = s.state ? s.state(ctx) : s.outputs(ctx);
+      fs::remove(marker_path);
+      for (const std::string& p : old)
+        if (!p.empty()) fs::remove_all(ctx.path(p));
+      marker = Marker{};
+    }
 
-    // Only now is anything written: a refused run changes nothing.
     StageRecord rec{s.name, {}, {}, 0, 0, {}, 0};
     std::string config_path;
     if (!config.empty()) {

@@ -9,8 +9,10 @@
 //    own verb reads where that verb takes a config) and is its first input;
 //  - its key hashes that config and the content of its inputs. A stage whose
 //    RUN/.stages/<name>.done holds the same key is reused, not rerun (so a
-//    killed run continues where it stopped); a different key is an error, since
-//    rerunning would mix two configurations in one run directory;
+//    killed run continues where it stopped); under a different key (its config
+//    or an input changed) its previous outputs and working state are removed and
+//    it reruns, so a changed setting reruns exactly that stage and the stages
+//    whose inputs it changed;
 //  - its inputs and outputs go into manifest.json with content hashes
 //    (docs/FORMATS.md). manifest.partial.json after each stage shows how far a
 //    stopped run got; manifest.json appears only once the run (or --until)
@@ -54,6 +56,10 @@ struct Stage {
   // returns the figures for the manifest's summary.
   std::function<nlohmann::json(const RunContext&, const std::string& config_path)> run;
   PathsFn outputs;  // what it wrote (files or directories); called after it ran or was reused
+  // What a rerun under a new key removes first: its outputs and working state (a training
+  // stage's directory, so it does not resume a checkpoint of another configuration). Null:
+  // its outputs. Called before the new config is written, so it may read the old one.
+  PathsFn state{};
   // Figures read back from the outputs, added whether it ran or was reused; may be null.
   std::function<void(const RunContext&, nlohmann::json& summary)> summarize{};
 };

@@ -2,8 +2,11 @@
 
 #include <omp.h>
 
+#include <filesystem>
+
 #include "kormo/backend/backend.h"
 #include "kormo/dist/communicator.h"
+#include "kormo/model/checkpoint.h"
 #include "kormo/model/config_io.h"
 #include "kormo/shard/loader.h"
 #include "kormo/train/loop.h"
@@ -15,6 +18,8 @@
 
 namespace kormo::train {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 struct PretrainConfig {
@@ -24,6 +29,7 @@ struct PretrainConfig {
   LoopConfig loop;
   int64_t val_tokens = 0, threads = 0;
   std::string tokenizer, backend;
+  std::string init;  // "" = random weights; else a model directory whose weights training starts from
 };
 
 PretrainConfig load_config(const std::string& path) {
@@ -75,6 +81,11 @@ PretrainConfig load_config(const std::string& path) {
   if (c.val_tokens < 0) fail("{}: [data] val_tokens must be at least 0, got {}", path, c.val_tokens);
   d.check_unused();
 
+  // Phased pretraining (`kormo run`) starts a phase from the previous one's weights; the
+  // [model] section may change what has no weights (max_seq_len, rope_theta).
+  c.init = tr.get_string("init", "");
+  if (!c.init.empty() && !fs::exists(c.init + "/model.safetensors"))
+    fail("{}: [train] init '{}' is not a model directory (no model.safetensors)", path, c.init);
   TrainSection ts = read_train_section(tr, path);
   c.loop = std::move(ts.loop);
   c.loop.grad_accum = grad_accum;
@@ -127,6 +138,11 @@ void pretrain(const PretrainOptions& opts) {
   if (val.empty()) log_warn("no validation text (val_fraction {} of the documents)", cfg.loader.val_fraction);
   if (!cfg.tokenizer.empty()) adopt_special_ids(cfg.model, cfg.tokenizer);
   model::Weights w(cfg.model, be);
+  if (!cfg.init.empty()) {
+    model::load_weights(w, cfg.init + "/model.safetensors");
+    loop.init_weights = false;
+    log_info("starting from the weights of {}", cfg.init);
+  }
   log_info("model {} parameters, backend {}, {} rank(s) × {} threads, {} tokens/step, {} training / {} validation "
            "documents",
            model::num_parameters(cfg.model), be.name(), comm->size(), omp_get_max_threads(),
