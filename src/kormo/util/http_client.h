@@ -48,7 +48,8 @@ inline std::string describe_http_error(const httplib::Client& c, httplib::Error 
   if (e == httplib::Error::SSLServerVerification) {
     // httplib checks the host name itself after OpenSSL accepted the chain.
     const long v = c.get_openssl_verify_result();
-    s += v == X509_V_OK ? ": the certificate does not name this host" : std::string(": ") + X509_verify_cert_error_string(v);
+    s += v == X509_V_OK ? std::string(": the certificate does not name this host")
+                        : std::string(": ") + X509_verify_cert_error_string(v);
     s += ca_file.empty() ? " (checked against the system CA store)" : " (checked against " + ca_file + ")";
   } else if (e == httplib::Error::SSLLoadingCerts) {
     s += ": " + (ca_file.empty() ? std::string("the system CA store") : ca_file);
