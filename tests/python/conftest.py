@@ -8,10 +8,11 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-# ctest's cli.synth_teacher_test runs this file (so the sanitizer build runs it too) and
-# sets the variable; the plain pytest pass would only run it a second time.
+# ctest's cli.synth_teacher_test and cli.https_clients_test run these files (so the
+# sanitizer build runs them too) and set the variable; the plain pytest pass would only
+# run them a second time.
 if not os.environ.get("KORMO_FROM_CTEST"):
-    collect_ignore = ["test_synth_teacher.py"]
+    collect_ignore = ["test_synth_teacher.py", "test_https_clients.py"]
 
 
 @pytest.fixture(scope="session")

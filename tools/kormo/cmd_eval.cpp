@@ -29,7 +29,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, output, samples, endpoint, api_key, served_model, precision = "fp32", fewshot_sampler;
+  std::string model, tokenizer, output, samples, endpoint, api_key, ca_file, served_model, precision = "fp32", fewshot_sampler;
   std::vector<std::string> tasks, fewshot, contamination;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0, max_gen_toks = 0, fewshot_seed = -1;
   int threads = 0;
@@ -55,6 +55,7 @@ void run(const Args& a) {
   if (a.model.empty() && a.endpoint.empty() && !check_only)
     fail_usage("give a model directory or --endpoint (or --list-tasks, or only --contamination)");
   if (!a.model.empty() && !a.endpoint.empty()) fail_usage("give a model directory or --endpoint, not both");
+  if (!a.ca_file.empty() && a.endpoint.rfind("https://", 0) != 0) fail_usage("--ca-file applies only to an https --endpoint");
   if (!a.endpoint.empty() && a.tokenizer.empty())
     fail_usage("--endpoint needs --tokenizer (the served model's tokenizer.json: requests are sent as token ids)");
   if (a.tasks.empty()) fail_usage("give at least one --task TASK=DATA_FILE (see --list-tasks)");
@@ -128,7 +129,7 @@ void run(const Args& a) {
     const int32_t bos = tok.special_ids().bos;
     scorer = std::make_unique<kormo::eval::EndpointScorer>(
         a.endpoint, tok,
-        kormo::eval::EndpointOptions{.model = a.served_model, .api_key = a.api_key, .max_length = window,
+        kormo::eval::EndpointOptions{.model = a.served_model, .api_key = a.api_key, .ca_file = a.ca_file, .max_length = window,
                                      .prefix_token = bos >= 0 ? bos : 0});
   }
 
@@ -192,8 +193,10 @@ void setup(CLI::App& verb) {
   verb.add_option("--tokenizer", a.tokenizer, "tokenizer.json (default: MODEL/tokenizer.json; needed with --endpoint)");
   verb.add_option("--endpoint", a.endpoint,
                   "Score through an OpenAI-compatible server instead of a model directory, e.g. "
-                  "http://127.0.0.1:8080/v1 (kormo serve, vLLM: /v1/completions with echo and logprobs)");
+                  "http://127.0.0.1:8080/v1 or https://… (kormo serve, vLLM: /v1/completions with echo and logprobs)");
   verb.add_option("--api-key", a.api_key, "Bearer token for --endpoint");
+  verb.add_option("--ca-file", a.ca_file,
+                  "PEM CA bundle to verify an https --endpoint against (default: the system CA store)");
   verb.add_option("--served-model", a.served_model,
                   "The \"model\" name sent to --endpoint (default: the first one its /models lists)");
   verb.add_option("--max-length", a.max_length,

@@ -8,6 +8,7 @@
 
 #include "kormo/eval/extract.h"
 #include "kormo/util/error.h"
+#include "kormo/util/http_client.h"
 
 namespace kormo::eval {
 
@@ -18,27 +19,27 @@ struct EndpointScorer::Impl {
   std::unique_ptr<httplib::Client> client;
 
   Impl(const std::string& base_url, const tok::Tokenizer& t, EndpointOptions o) : url(base_url), tok(t), opt(o) {
-    // scheme://host[:port] then the path prefix (e.g. /v1).
-    const size_t scheme = url.find("://");
-    if (scheme == std::string::npos || url.compare(0, scheme, "http") != 0)
-      fail_usage("--endpoint '{}': expected http://HOST:PORT/v1 (https is not supported)", url);
-    const size_t slash = url.find('/', scheme + 3);
-    origin = url.substr(0, slash);
-    path = slash == std::string::npos ? "" : url.substr(slash);
-    while (!path.empty() && path.back() == '/') path.pop_back();
-    path += "/completions";
-    client = std::make_unique<httplib::Client>(origin);
+    const auto split = split_http_url(url);
+    if (!split) fail_usage("--endpoint '{}': expected http://HOST[:PORT]/v1 or https://HOST[:PORT]/v1", url);
+    origin = split->origin;
+    path = split->path + "/completions";
+    client = make_http_client(*split, opt.ca_file);
     const auto secs = static_cast<time_t>(opt.timeout_seconds);
     client->set_read_timeout(secs, 0);
     client->set_write_timeout(secs, 0);
     if (!opt.api_key.empty()) client->set_bearer_token_auth(opt.api_key);
-    if (opt.model.empty()) opt.model = served_model(path.substr(0, path.size() - std::string("/completions").size()));
+    if (opt.model.empty()) opt.model = served_model(split->path);
+  }
+
+  [[noreturn]] void fail_no_answer(const std::string& where, httplib::Error e) const {
+    fail_io("{}{}: {} ({})", origin, where, is_tls_error(e) ? "TLS failed" : "no answer",
+            describe_http_error(*client, e, opt.ca_file));
   }
 
   // The first model the server lists (GET …/models), for requests that must name one.
   std::string served_model(const std::string& prefix) const {
     auto res = client->Get(prefix + "/models");
-    if (!res) fail_io("{}{}/models: no answer ({})", origin, prefix, httplib::to_string(res.error()));
+    if (!res) fail_no_answer(prefix + "/models", res.error());
     const nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
     if (res->status != 200 || j.is_discarded() || !j.contains("data") || !j["data"].is_array() || j["data"].empty() ||
         !j["data"][0].is_object() || !j["data"][0].contains("id") || !j["data"][0]["id"].is_string())
@@ -51,7 +52,7 @@ struct EndpointScorer::Impl {
     body["model"] = opt.model;
     body["prompt"] = prompts;
     auto res = client->Post(path, body.dump(), "application/json");
-    if (!res) fail_io("{}{}: no answer ({})", origin, path, httplib::to_string(res.error()));
+    if (!res) fail_no_answer(path, res.error());
     nlohmann::json reply = nlohmann::json::parse(res->body, nullptr, false);
     if (res->status != 200) {
       std::string why = res->body.substr(0, 300);

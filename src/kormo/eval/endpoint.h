@@ -23,6 +23,7 @@ namespace kormo::eval {
 struct EndpointOptions {
   std::string model;              // the "model" field sent (empty: the first one GET /models lists)
   std::string api_key;            // sent as a bearer token when not empty
+  std::string ca_file;            // PEM CA bundle for an https URL ("" = the system store)
   int64_t max_length = 2048;      // the served model's context window
   int32_t prefix_token = 0;       // for empty contexts
   int64_t batch = 16;             // sequences per HTTP request
@@ -31,7 +32,7 @@ struct EndpointOptions {
 
 class EndpointScorer : public Scorer {
  public:
-  // `base_url`: e.g. http://127.0.0.1:8080/v1 (requests go to base_url + "/completions").
+  // `base_url`: http:// or https://, e.g. http://127.0.0.1:8080/v1 (requests go to base_url + "/completions").
   EndpointScorer(const std::string& base_url, const tok::Tokenizer& tok, EndpointOptions opt);
   ~EndpointScorer() override;
 

@@ -12,6 +12,7 @@
 #include "kormo/util/io.h"
 #include "kormo/util/json.h"
 #include "kormo/util/rng.h"
+#include "kormo/util/url.h"
 
 namespace kormo::synth {
 
@@ -77,9 +78,11 @@ Teacher read_teacher(const std::string& name, const toml::node& node, const std:
   Teacher t;
   t.name = name;
   t.url = sec.require_string("url");
-  if (t.url.rfind("http://", 0) != 0) sec.bad_value("url", "expected http://HOST:PORT/PATH (https is not supported)");
+  if (!split_http_url(t.url)) sec.bad_value("url", "expected http://HOST[:PORT]/PATH or https://HOST[:PORT]/PATH");
   t.model = sec.get_string("model", "");
   t.api_key_env = sec.get_string("api_key_env", "");
+  t.ca_file = sec.get_string("ca_file", "");
+  if (!t.ca_file.empty() && t.url.rfind("https://", 0) != 0) sec.bad_value("ca_file", "only applies to an https url");
   t.weight = sec.get_double("weight", 1);
   if (!(t.weight > 0)) sec.bad_value("weight", "must be > 0");
   t.concurrency = static_cast<int>(sec.get_int("concurrency", 4));

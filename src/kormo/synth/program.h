@@ -37,9 +37,10 @@ std::vector<std::string> teacher_tasks();
 
 struct Teacher {
   std::string name;         // the table's name: [teachers.NAME]
-  std::string url;          // base URL, e.g. http://127.0.0.1:8080/v1 (POST url + /chat/completions)
+  std::string url;          // http(s) base URL, e.g. http://127.0.0.1:8080/v1 (POST url + /chat/completions)
   std::string model;        // the "model" field sent
   std::string api_key_env;  // environment variable holding the bearer token ("" = none)
+  std::string ca_file;      // PEM CA bundle for an https url ("" = the system store)
   double weight = 1;
   int concurrency = 4;               // requests in flight at once
   double requests_per_second = 0;    // 0 = unlimited

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kormo/util/http_client.h"
 #include "kormo/util/json.h"
 
 namespace kormo::synth {
@@ -80,19 +81,17 @@ double backoff_seconds(int attempt, double base_s, double max_s, double retry_af
 }
 
 struct ChatClient::Impl {
-  httplib::Client client;
-  std::string path;
-  explicit Impl(const std::string& origin) : client(origin) {}
+  std::unique_ptr<httplib::Client> client;
+  std::string path, ca_file;
 };
 
-ChatClient::ChatClient(const Teacher& t, std::string api_key) {
-  // scheme://host[:port] then the path prefix (e.g. /v1); load_program checked http://.
-  const size_t slash = t.url.find('/', 7);
-  impl_ = std::make_unique<Impl>(t.url.substr(0, slash));
-  impl_->path = slash == std::string::npos ? "" : t.url.substr(slash);
-  while (!impl_->path.empty() && impl_->path.back() == '/') impl_->path.pop_back();
-  impl_->path += "/chat/completions";
-  auto& c = impl_->client;
+ChatClient::ChatClient(const Teacher& t, std::string api_key) : impl_(std::make_unique<Impl>()) {
+  // load_program checked the URL.
+  const HttpUrl url = split_http_url(t.url).value();
+  impl_->client = make_http_client(url, t.ca_file);
+  impl_->path = url.path + "/chat/completions";
+  impl_->ca_file = t.ca_file;
+  auto& c = *impl_->client;
   c.set_keep_alive(true);
   c.set_connection_timeout(whole_seconds(t.connect_timeout_s), micro_part(t.connect_timeout_s));
   c.set_read_timeout(whole_seconds(t.timeout_s), micro_part(t.timeout_s));
@@ -103,9 +102,11 @@ ChatClient::ChatClient(const Teacher& t, std::string api_key) {
 ChatClient::~ChatClient() = default;
 
 ChatReply ChatClient::send(const nlohmann::json& body) {
-  auto res = impl_->client.Post(impl_->path, body.dump(), "application/json");
+  auto res = impl_->client->Post(impl_->path, body.dump(), "application/json");
   if (!res) {
     const auto e = res.error();
+    // A certificate the client rejects stays rejected: retrying only burns the attempts.
+    if (is_tls_error(e)) return failure("tls", describe_http_error(*impl_->client, e, impl_->ca_file), false);
     const bool connect = e == httplib::Error::Connection || e == httplib::Error::ConnectionTimeout;
     // Read covers both a read timeout and a body cut short: httplib does not tell them apart.
     return failure(connect ? "connection" : "read", "no answer: " + httplib::to_string(e), true);
