@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // As inference servers do: no cap on requests per keep-alive connection (httplib: 5).
   srv.set_keep_alive_max_count(1u << 30);
+  srv.set_tcp_nodelay(true);  // as kormo serve: no delayed-ACK wait between headers and body
   const std::string reply =
       R"({"id":"x","object":"chat.completion","model":"instant","choices":[{"index":0,"message":)"
       R"({"role":"assistant","content":"광합성은 식물이 빛 에너지를 이용해 이산화탄소와 물로 포도당을 만드는 과정입니다."},)"

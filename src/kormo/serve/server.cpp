@@ -331,6 +331,9 @@ void Server::chat(const httplib::Request& req, httplib::Response& res) {
 void Server::routes() {
   http_.new_task_queue = [n = o_.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   http_.set_payload_max_length(static_cast<size_t>(o_.max_body));
+  // httplib writes a response's headers and body separately: with Nagle's algorithm the
+  // body waits for the client's delayed ACK of the headers (40 ms a request on Linux).
+  http_.set_tcp_nodelay(true);
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_arrival = Clock::now();
     if (draining_) {

@@ -34,6 +34,10 @@ inline std::unique_ptr<httplib::Client> make_http_client(const HttpUrl& url, con
   }
   auto c = std::make_unique<httplib::Client>(url.origin);
   if (!ca_file.empty()) c->set_ca_cert_path(ca_file);
+  // httplib writes a request's headers and body separately: with Nagle's algorithm the body
+  // waits for the server's delayed ACK of the headers, 40 ms a request on Linux (it halved
+  // the teacher client's rate against an instant endpoint).
+  c->set_tcp_nodelay(true);
   return c;
 }
 
