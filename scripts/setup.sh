@@ -36,7 +36,7 @@ if [[ "${KORMO_SKIP_TEST_DEPS:-0}" != 1 ]]; then
     apt-get install -y -qq chromium >/dev/null
   fi
   PY=${PYTHON:-python3}
-  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch, lm_eval, accelerate, tenacity, gguf, fasttext" 2>/dev/null; then
+  if ! $PY -c "import pytest, numpy, tokenizers, transformers, safetensors, torch, lm_eval, accelerate, tenacity, gguf" 2>/dev/null; then
     echo "setup: installing Python test/benchmark references (requirements-test.txt)"
     $PY -m pip install -q --root-user-action=ignore -r requirements-test.txt
   fi
