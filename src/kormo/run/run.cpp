@@ -19,6 +19,7 @@
 #include "kormo/sft/sft.h"
 #include "kormo/shard/docs.h"
 #include "kormo/synth/builtin.h"
+#include "kormo/text/utf8.h"
 #include "kormo/tok/chat_template.h"
 #include "kormo/tok/train_tokenizer.h"
 #include "kormo/train/checkpoint.h"
@@ -667,7 +668,8 @@ void print_sample(const RunContext& c) {
   infer::Generator gen(w, &tok, 1, w.config().max_seq_len);
   const std::vector<infer::Completion> out = gen.run({std::move(r)});
   log_info("run: sample answer of {} (thinking off)\n  Q: {}\n  A: {}", fs::relative(dir, c.dir).string(), prompt,
-           out.empty() ? "" : out[0].text);
+           // A tiny model can emit a lone byte token: shown as U+FFFD, as HF's decode shows it.
+           out.empty() ? "" : text::replace_invalid_utf8(out[0].text));
 }
 
 }  // namespace
