@@ -40,16 +40,7 @@ class FakeScorer : public eval::Scorer {
   }
 };
 
-class EvalRun : public TempDirTest {
- protected:
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    AtomicWriter w(p);
-    w.write(text);
-    w.commit();
-    return p;
-  }
-};
+class EvalRun : public TempDirTest {};
 
 eval::TaskResult result(const std::string& name, const std::string& group, size_t n, double acc, double se,
                         bool with_f1) {

@@ -15,16 +15,7 @@ using namespace kormo;
 
 namespace {
 
-class EvalTask : public TempDirTest {
- protected:
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    AtomicWriter w(p);
-    w.write(text);
-    w.commit();
-    return p;
-  }
-};
+class EvalTask : public TempDirTest {};
 
 std::string error_of(const std::function<void()>& f) {
   try {
