@@ -269,7 +269,8 @@ TEST(TeacherFilters, DedupAgainstSeedsAndEarlierOutputs) {
 TEST(TeacherDiversity, WarnsOnCollapseOnly) {
   const auto texts = petitions(30);
   std::vector<DiversityInput> varied, collapsed;
-  for (const auto& t : texts) varied.push_back({t, t.substr(0, 10), "p"});
+  // The seed id is a view into the text (DiversityInput holds views, not strings).
+  for (const auto& t : texts) varied.push_back({t, std::string_view(t).substr(0, 10), "p"});
   const std::string form = texts[0];
   std::vector<std::string> copies;
   for (size_t i = 0; i < 30; ++i) copies.push_back(form + " " + std::to_string(i));
