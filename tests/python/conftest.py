@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -36,3 +37,11 @@ def run_kormo(kormo_bin, *args, input=None, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"kormo {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """The test servers' handler base: keep-alive (HTTP/1.1) as real endpoints, no access log."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass

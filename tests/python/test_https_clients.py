@@ -11,11 +11,11 @@ import os
 import ssl
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, QuietHandler
 
 ANSWER = "광합성은 식물이 빛 에너지를 이용해 이산화탄소와 물로 포도당을 만드는 과정입니다. 잎의 엽록체에서 일어납니다."
 
@@ -46,12 +46,7 @@ class TlsServer:
         self.paths = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 owner.paths.append(self.path)
