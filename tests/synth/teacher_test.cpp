@@ -3,6 +3,7 @@
 // from ../shared/data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -21,8 +22,9 @@ namespace {
 const std::string kData = KORMO_SHARED_DATA;
 
 // The first n distinct petition texts (Korean prose written by many people; some were
-// posted twice).
-std::vector<std::string> petitions(size_t n) {
+// posted twice), cut at the first full stop from byte `cut_from` on, only those whose title
+// has `title_word` when it is given.
+std::vector<std::string> petitions(size_t n, const std::string& title_word = "", size_t cut_from = 250) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   LineReader r(kData + "/corpora/ko/petitions/petitions_2017-08.jsonl");
@@ -30,9 +32,10 @@ std::vector<std::string> petitions(size_t n) {
   while (out.size() < n && r.next(line)) {
     const auto j = parse_json_or_discarded(line);
     const std::string t = j.value("content", "");
+    if (j.value("title", "").find(title_word) == std::string::npos) continue;
     if (t.size() <= 300 || !seen.insert(t.substr(0, 100)).second) continue;
-    const size_t end = t.find('.', 250);  // else 300 bytes, cut at a character boundary
-    size_t cut = end == std::string::npos ? 300 : end + 1;
+    const size_t end = t.find('.', cut_from);  // else 300 bytes, cut at a character boundary
+    size_t cut = end == std::string::npos ? std::max<size_t>(300, std::min(cut_from, t.size())) : end + 1;
     while (cut < t.size() && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
     out.push_back(t.substr(0, cut));
   }
@@ -284,6 +287,43 @@ TEST(TeacherDiversity, WarnsOnCollapseOnly) {
   EXPECT_GT(c["nn_similarity_mean"].get<double>(), 0.8);
   EXPECT_EQ(c["near_duplicate_share"].get<double>(), 1.0);
   EXPECT_EQ(v["texts"], 30);
+}
+
+// Thirty petitions about daycare centres (어린이집 in the title: pay of daycare teachers,
+// fees, subsidies), each written by someone else, are neither near duplicates nor
+// repetitive, but they are one topic: only the topic measure sees it. Thirty petitions in
+// the order they were posted cover many. About 300 characters each, a short teacher answer
+// (at 100 the daycare set's largest group is 37%, under the warning's 40%).
+TEST(TeacherDiversity, TopicSpreadWarnsWhenOneTopicDominates) {
+  const auto spread = petitions(30, "", 600), daycare = petitions(30, "어린이집", 600);
+  ASSERT_EQ(daycare.size(), 30u);
+  std::vector<DiversityInput> s, d;
+  for (const auto& t : spread) s.push_back({t, t, "p"});
+  for (const auto& t : daycare) d.push_back({t, t, "p"});
+  const auto vs = diversity_stats(s), vd = diversity_stats(d);
+  EXPECT_TRUE(vs["warnings"].empty()) << vs.dump();
+  ASSERT_EQ(vd["warnings"].size(), 1u) << vd.dump();
+  EXPECT_NE(vd["warnings"][0].get<std::string>().find("on one topic"), std::string::npos) << vd.dump();
+  EXPECT_LT(vd["near_duplicate_share"].get<double>(), 0.3);  // not what the other measures catch
+  EXPECT_GE(vd["topics"]["largest_share"].get<double>(), 0.4);
+  EXPECT_LT(vs["topics"]["largest_share"].get<double>(), 0.2);
+  EXPECT_GT(vs["topics"]["effective"].get<double>(), 3 * vd["topics"]["effective"].get<double>());
+  // The largest group's keywords name its topic: the stem of 보육 (childcare) or 어린이집.
+  const auto kw = vd["topics"]["largest_keywords"];
+  EXPECT_TRUE(std::find(kw.begin(), kw.end(), "보육") != kw.end() || std::find(kw.begin(), kw.end(), "어린") != kw.end())
+      << kw.dump();
+  EXPECT_EQ(diversity_stats({})["topics"]["groups"], 0);
+}
+
+// One text is one topic whatever its words; a text with no topic words (numbers only)
+// shares no keywords, so it is a group of its own.
+TEST(TeacherDiversity, TopicSpreadOfDegenerateSets) {
+  const auto one = diversity_stats({{"광합성은 식물이 빛으로 양분을 만드는 과정이다.", "s", "p"}});
+  EXPECT_EQ(one["topics"]["groups"], 1);
+  EXPECT_DOUBLE_EQ(one["topics"]["effective"].get<double>(), 1.0);
+  const auto digits = diversity_stats({{"123 456", "a", "p"}, {"789", "b", "p"}});
+  EXPECT_EQ(digits["topics"]["groups"], 2);
+  EXPECT_DOUBLE_EQ(digits["topics"]["largest_share"].get<double>(), 0.5);
 }
 
 }  // namespace

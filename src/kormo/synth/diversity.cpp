@@ -1,6 +1,7 @@
 #include "kormo/synth/diversity.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -53,6 +54,97 @@ std::vector<double> nearest_neighbour(const std::vector<std::string_view>& texts
         }
   }
   return best;
+}
+
+// Words that say nothing about a text's topic: Korean function words and endings by their
+// first two syllables (the stem key below), and common English function words by their
+// first six letters.
+const std::unordered_set<std::string>& non_topic_terms() {
+  static const std::unordered_set<std::string> s = [] {
+    std::unordered_set<std::string> out;
+    for (const char* w :
+         {"있는", "있습", "있다", "있으", "있어", "있을", "없는", "없습", "없다", "없이", "하는", "하고", "하지", "합니",
+          "하여", "해야", "해서", "했습", "했다", "한다", "하다", "하면", "하게", "하기", "하였", "할수", "되는", "되어",
+          "되지", "되면", "됩니", "된다", "되었", "입니", "이다", "이며", "이런", "이러", "이렇", "이는", "이를", "그리",
+          "그러", "그런", "그렇", "그래", "그것", "그는", "그의", "저는", "저희", "제가", "우리", "너무", "많은", "많이",
+          "모든", "또한", "또는", "때문", "위해", "위한", "대한", "대해", "통해", "같은", "같이", "어떻", "어떤", "아니",
+          "아닌", "지금", "현재", "정말", "생각", "것이", "것은", "것을", "수가", "수도", "경우", "부탁", "안녕", "감사",
+          "다음", "여러", "가장", "바로", "다른", "함께", "따라", "등의", "있도", "the", "and", "that", "this", "with",
+          "from", "have", "was", "were", "for", "are", "not", "but", "his", "her", "they", "their", "which", "been",
+          "has", "had", "will", "would", "there", "what", "when", "who", "all", "one", "can", "more", "into", "its",
+          "than", "them", "then", "some", "could", "only", "other", "such", "also", "you", "your", "our", "about",
+          "these", "those", "may", "how", "very", "most", "many", "each", "any", "should", "where", "while"})
+      out.insert(w);
+    return out;
+  }();
+  return s;
+}
+
+// A word's topic key: Hangul words by their first two syllables (the eojeol's stem, its
+// particles and endings left off: 보육교사는, 보육료 → 보육), others ASCII-lower-cased and
+// cut to six code points (a crude stem: education, educational → educat).
+std::string topic_term(std::string_view word) {
+  const std::string lower = data::ascii_lower(word);
+  const bool hangul = lower.size() >= 3 && static_cast<unsigned char>(lower[0]) >= 0xEA &&
+                      static_cast<unsigned char>(lower[0]) <= 0xED;
+  const size_t keep = hangul ? 2 : 6;
+  size_t cps = 0, end = 0;
+  for (; end < lower.size(); ++end)
+    if ((static_cast<unsigned char>(lower[end]) & 0xC0) != 0x80 && cps++ == keep) break;
+  return lower.substr(0, end);
+}
+
+// The text's keywords: its kTopicKeywords most frequent topic terms (ties: the earlier).
+constexpr size_t kTopicKeywords = 8;
+std::vector<std::string> topic_keywords(std::string_view text) {
+  std::unordered_map<std::string, std::pair<size_t, size_t>> count;  // term -> (count, first position)
+  size_t pos = 0;
+  for (const auto& w : data::split_words(text)) {
+    // Dates and counts (1월, 3학년) say when and how many, not what about.
+    if (w.punct || !w.has_letter || w.chars < 2 ||
+        std::any_of(w.text.begin(), w.text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      continue;
+    std::string t = topic_term(w.text);
+    if (non_topic_terms().count(t)) continue;
+    auto [it, fresh] = count.try_emplace(std::move(t), 0, pos++);
+    ++it->second.first;
+  }
+  std::vector<std::pair<std::string, std::pair<size_t, size_t>>> v(count.begin(), count.end());
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.second.first != b.second.first ? a.second.first > b.second.first : a.second.second < b.second.second;
+  });
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size() && i < kTopicKeywords; ++i) out.push_back(v[i].first);
+  return out;
+}
+
+// Texts grouped by topic, in order: a text joins the first group whose first text shares
+// at least two of its keywords, else starts a group. Returns the group sizes and the
+// first text's keywords of each.
+struct TopicGroups {
+  std::vector<size_t> sizes;
+  std::vector<std::vector<std::string>> keywords;
+};
+TopicGroups topic_groups(const std::vector<std::string_view>& texts) {
+  TopicGroups g;
+  std::unordered_map<std::string, std::vector<size_t>> leaders_with;  // keyword -> groups whose leader has it
+  for (auto t : texts) {
+    std::vector<std::string> kw = topic_keywords(t);
+    std::unordered_map<size_t, size_t> shared;
+    size_t join = g.sizes.size();
+    for (const auto& k : kw)
+      if (auto it = leaders_with.find(k); it != leaders_with.end())
+        for (size_t grp : it->second)
+          if (++shared[grp] == 2) join = std::min(join, grp);
+    if (join < g.sizes.size()) {
+      ++g.sizes[join];
+      continue;
+    }
+    for (const auto& k : kw) leaders_with[k].push_back(g.sizes.size());
+    g.sizes.push_back(1);
+    g.keywords.push_back(std::move(kw));
+  }
+  return g;
 }
 
 }  // namespace
@@ -119,11 +211,29 @@ nlohmann::ordered_json diversity_stats(const std::vector<DiversityInput>& in) {
                  {"p90", quantile(lengths, 0.9)}};
   j["distinct_seeds"] = seeds.size();
   j["distinct_personas"] = personas.size();
+  const TopicGroups topics = topic_groups(texts);
+  double entropy = 0;
+  size_t largest = 0;
+  for (size_t i = 0; i < topics.sizes.size(); ++i) {
+    const double p = static_cast<double>(topics.sizes[i]) / static_cast<double>(in.size());
+    entropy -= p * std::log(p);
+    if (topics.sizes[i] > topics.sizes[largest]) largest = i;
+  }
+  const double largest_share =
+      in.empty() ? 0 : static_cast<double>(topics.sizes[largest]) / static_cast<double>(in.size());
+  const std::vector<std::string> largest_keywords = in.empty() ? std::vector<std::string>{} : topics.keywords[largest];
+  j["topics"] = {{"groups", topics.sizes.size()},
+                 {"effective", in.empty() ? 0 : std::exp(entropy)},
+                 {"largest_share", largest_share},
+                 {"largest_keywords", largest_keywords}};
   auto warnings = nlohmann::ordered_json::array();
   if (in.size() >= 10) {
     if (share >= 0.3) warnings.push_back(fmt::format("collapse: {:.0f}% of texts have a near duplicate", 100 * share));
     if (d2 < 0.2) warnings.push_back(fmt::format("collapse: distinct-2 is {:.3f}", d2));
     if (ratio < 0.1) warnings.push_back(fmt::format("collapse: the texts compress to {:.3f} of their size", ratio));
+    if (largest_share >= 0.4)
+      warnings.push_back(fmt::format("collapse: {:.0f}% of texts are on one topic ({})", 100 * largest_share,
+                                     fmt::join(largest_keywords, ", ")));
   }
   j["warnings"] = warnings;
   return j;

@@ -11,8 +11,16 @@
 //  - near_duplicate_share: texts whose nearest neighbour is at least 0.5 similar.
 //  - length: code points per text (mean, std, p10, p50, p90).
 //  - distinct_seeds / distinct_personas: how many of each the texts came from.
-//  - warnings: collapse, from 10 texts on: near_duplicate_share ≥ 0.3, distinct_2 < 0.2
-//    or compression_ratio < 0.1.
+//  - topics: what the texts are about, whatever seeds they came from. A text's keywords
+//    are its 8 most frequent topic terms (words of two or more letters by a stem key:
+//    a Hangul word's first two syllables, which leaves its particles off; another word's
+//    first six letters, ASCII lower-cased), function words left out. In order, a text
+//    joins the first group whose first text shares at least two of its keywords, else
+//    starts one (a text without keywords is a group of its own). groups; effective = exp(entropy of the group shares), the number of
+//    equally large topics that would be as spread; largest_share and largest_keywords
+//    (the largest group's first text's keywords).
+//  - warnings: collapse, from 10 texts on: near_duplicate_share ≥ 0.3, distinct_2 < 0.2,
+//    compression_ratio < 0.1 or topics.largest_share ≥ 0.4.
 #pragma once
 
 #include <nlohmann/json.hpp>
