@@ -9,11 +9,11 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-# ctest's cli.synth_teacher_test and cli.https_clients_test run these files (so the
+# ctest's cli.synth_teacher_test, cli.https_clients_test and cli.run_teacher_test run these files (so the
 # sanitizer build runs them too) and set the variable; the plain pytest pass would only
 # run them a second time.
 if not os.environ.get("KORMO_FROM_CTEST"):
-    collect_ignore = ["test_synth_teacher.py", "test_https_clients.py"]
+    collect_ignore = ["test_synth_teacher.py", "test_https_clients.py", "test_run_teacher.py"]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ namespace {
 
 void setup(CLI::App& verb) {
   static kormo::run::RunOptions o;
-  static bool print_default = false;
+  static bool print_default = false, print_teacher = false;
   std::vector<std::string> stages;
   for (const kormo::run::Stage& s :
        kormo::run::pipeline_stages(kormo::load_toml("", kormo::run::default_config()), "<embedded default>"))
@@ -20,9 +20,13 @@ void setup(CLI::App& verb) {
   verb.add_option("--until", o.until,
                   fmt::format("Stop after this stage (those of the default: {})", fmt::join(stages, ", ")));
   verb.add_flag("--print-default", print_default, "Print the embedded default config and exit");
+  verb.add_flag("--print-teacher-program", print_teacher,
+                "Print the teacher program the synth stage asks when [synth] names a teacher, and exit");
   verb.footer(fmt::format(
       "Stages of the default config: {}\n"
       "(synth, sft, eval and export only with their tables; one pretrain-NAME stage per [[pretrain.phase]]).\n"
+      "With [synth.teachers.NAME] (an OpenAI-compatible endpoint) the synth stage also asks teacher LLMs\n"
+      "to write Korean text from a sample of the training documents (docs/synth.md § In kormo run).\n"
       "Each stage's config, resolved from the run config, is written to RUN/config/<stage>.toml\n"
       "(data.toml and pretrain.toml rerun alone with `kormo data pipeline` and `kormo pretrain`), and\n"
       "RUN/manifest.json records every input and output with content hashes. Rerunning into the same\n"
@@ -41,6 +45,10 @@ void setup(CLI::App& verb) {
   verb.callback([] {
     if (print_default) {
       fmt::print("{}", kormo::run::default_config());
+      return;
+    }
+    if (print_teacher) {
+      fmt::print("{}", kormo::run::default_teacher_program());
       return;
     }
     kormo::run::run_pipeline(o);

@@ -317,6 +317,41 @@ void samples_section(Page& page, const RunFacts& r) {
   for (const Sample& s : r.samples) page.quote(fmt::format("[{}] {}", s.lang, s.prompt), s.prompt + s.text);
 }
 
+// The synth stage's teacher figures and diversity report (docs/synth.md), per teacher, when
+// the run asked teacher models; runs without a teacher have no such section.
+void teacher_section(Page& page, const RunFacts& r) {
+  const auto st = std::find_if(r.stages.begin(), r.stages.end(), [](const StageFacts& s) { return s.name == "synth"; });
+  if (st == r.stages.end() || !st->summary.contains("teacher") || !st->summary["teacher"].is_object()) return;
+  const json& t = st->summary["teacher"];
+  page.heading("Teacher synthetic data");
+  page.para(fmt::format("{} items planned from {} training documents, {} answered, {} kept ({} as SFT conversations); "
+                        "{} requests, {} tokens, cost {}.",
+                        scalar(t.value("planned", json(0))), scalar(t.value("seeds", json(0))),
+                        scalar(t.value("answered", json(0))), scalar(t.value("kept", json(0))),
+                        scalar(t.value("sft_conversations", json(0))), scalar(t.value("requests", json(0))),
+                        scalar(t.value("tokens", json(0))), scalar(t.value("cost", json(0)))));
+  const json div = t.value("diversity", json::object());
+  if (!div.is_object() || !div.contains("all")) return;
+  Table tb{{"teacher", "texts", "distinct-1", "distinct-2", "compression", "nn similarity", "near duplicates",
+            "topics (effective)", "largest topic", "warnings"},
+           {}};
+  auto row = [&](const std::string& name, const json& d) {
+    if (!d.is_object()) return;
+    const json topics = d.value("topics", json::object());
+    std::string warnings;
+    for (const auto& w : d.value("warnings", json::array())) warnings += (warnings.empty() ? "" : "; ") + scalar(w);
+    tb.rows.push_back({name, scalar(d.value("texts", json(0))), scalar(d.value("distinct_1", json(0))),
+                       scalar(d.value("distinct_2", json(0))), scalar(d.value("compression_ratio", json(0))),
+                       scalar(d.value("nn_similarity_mean", json(0))), pct(d.value("near_duplicate_share", 0.0)),
+                       scalar(topics.value("effective", json(0))), pct(topics.value("largest_share", 0.0)),
+                       warnings.empty() ? "none" : warnings});
+  };
+  row("all", div["all"]);
+  if (div.contains("teachers") && div["teachers"].is_object())
+    for (const auto& [name, d] : div["teachers"].items()) row(name, d);
+  page.table(tb);
+}
+
 void stages_section(Page& page, const RunFacts& r) {
   page.heading("Stages: time and memory");
   if (r.stages.empty()) {
@@ -371,6 +406,7 @@ void overview(Page& page, const RunFacts& r) {
 void compose(Page& page, const RunFacts& r, const RunFacts* base) {
   overview(page, r);
   data_section(page, r.data);
+  teacher_section(page, r);
   tokenizer_section(page, r.tokenizer);
   training_section(page, r.pretrain, "Pretraining", "Not run: no pretrain/metrics.jsonl.");
   training_section(page, r.sft, "SFT", "Not run: no sft/metrics.jsonl.");

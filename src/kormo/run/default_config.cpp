@@ -41,6 +41,14 @@ programs = ["translate", "faq", "arith"]
 n = 2000                    # at most this many conversations per program
 seed = 1
 heldout_arith = 50          # arithmetic problems kept for the eval stage, not trained on
+# A teacher LLM (any OpenAI-compatible endpoint) adds Korean text written from the training
+# documents with the embedded teacher program (`kormo run --print-teacher-program`):
+# [synth.teachers.local]
+# url = "http://127.0.0.1:8080/v1"
+# model = "my-teacher"
+# api_key_env = "TEACHER_API_KEY"   # the key's environment variable, never the key
+# [synth.budget]
+# max_requests = 2000
 
 [tokenizer]
 vocab_size = 8192
@@ -128,6 +136,31 @@ max_gen_toks = 48
 [export]                    # export/hf and export/gguf, each with a model card
 name = "kormo-demo"
 gguf_type = "f16"
+)toml";
+}
+
+const char* default_teacher_program() {
+  return R"toml(# kormo run — the teacher program of the synth stage when [synth] names a teacher and no
+# program file (docs/synth.md § Teacher programs has the keys). The run sets [program] output
+# and format and [seeds] (a sample of its training documents); [synth.teachers.NAME],
+# [synth.budget] and [synth.filters] of the run config are added over this.
+
+[program]
+name = "run-teacher"
+seed = 1
+items_per_seed = 1
+language = "ko"
+
+[mix]                       # KORMo's synthetic kinds: rewrites, translation, textbooks, Q&A, reasoning
+tasks = ["rewrite-ko", "translate", "explainer", "qa", "reasoning"]
+personas = ["고등학교 국어 교사", "과학 기자", "소프트웨어 개발자", "역사학자", "경제학 교수", "도서관 사서",
+            "초등학교 교사", "의사"]
+styles = ["설명문", "대화체", "강의록", "신문 기사", "블로그 글", "교과서"]
+audiences = ["초등학생", "중학생", "고등학생", "대학생", "일반 독자", "직장인"]
+lengths = ["300자 안팎", "600자 안팎", "1000자 안팎"]
+
+[filters]
+min_chars = 50
 )toml";
 }
 

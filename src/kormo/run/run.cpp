@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/ranges.h>
 
 #include "kormo/data/document.h"
+#include "kormo/data/words.h"
 #include "kormo/data/job.h"
 #include "kormo/data/pipeline.h"
 #include "kormo/eval/evaluate.h"
@@ -19,6 +21,9 @@
 #include "kormo/sft/sft.h"
 #include "kormo/shard/docs.h"
 #include "kormo/synth/builtin.h"
+#include "kormo/synth/conversation.h"
+#include "kormo/synth/program.h"
+#include "kormo/synth/teacher_run.h"
 #include "kormo/text/utf8.h"
 #include "kormo/tok/chat_template.h"
 #include "kormo/tok/train_tokenizer.h"
@@ -45,6 +50,9 @@ const std::string kSynthAll = "synth/all.jsonl.zst";
 const std::string kSynthSft = "synth/sft.jsonl.zst";
 const std::string kSynthText = "synth/text.jsonl.zst";
 const std::string kHeldoutArith = "synth/heldout_arith.jsonl";
+const std::string kTeacherDir = "synth/teacher";  // run_teacher_program's output directory
+const std::string kTeacherSeeds = "synth/teacher/seeds.jsonl";
+const std::string kTeacherProgram = "synth/teacher/program.toml";
 const std::string kTokenizerDir = "tokenizer";
 const std::string kTokenizerJson = "tokenizer/tokenizer.json";
 const std::string kShardDir = "shards";
@@ -207,22 +215,92 @@ std::vector<std::string> heldout_files(const RunContext& c) {
   return out;
 }
 
-// ---- synth: teacher-free instruction data (kormo synth builtin) over the training documents
+// ---- synth: teacher-free instruction data (kormo synth builtin) over the training documents,
+// and, when [synth] names a teacher, text from teacher LLMs (kormo synth run) seeded by them
+
+// The keys of [synth] that only mean something with a teacher.
+const std::vector<std::string> kTeacherKeys = {"teacher_seeds", "teacher_seed_chars", "budget", "filters"};
+
+// The teacher program the stage runs: the embedded default or the `program` file, with the
+// run's seeds and output, and [synth.teachers], [synth.budget] and [synth.filters] over it.
+// An empty table when [synth] names no teacher. The API key stays in its environment
+// variable: the program (and so the stage's key) holds only the variable's name.
+toml::table resolve_teacher_program(const RunContext& c, ConfigSection& sec) {
+  const std::string where = c.source + " [synth]";
+  const std::string file = sec.get_string("program", "");
+  ConfigSection teachers = sec.section("teachers");
+  const bool named = teachers.table() && !teachers.table()->empty();
+  if (file.empty() && !named) {
+    for (const std::string& k : kTeacherKeys)
+      if (sec.has(k)) sec.bad_value(k, "only applies with a teacher ([synth.teachers.NAME] or program)");
+    return {};
+  }
+  toml::table prog = file.empty() ? load_toml("", default_teacher_program()) : load_toml(file);
+  const std::string from = file.empty() ? "the embedded teacher program" : file;
+  if (prog.contains("seeds"))
+    fail("{} [seeds]: the run's synth stage draws its seeds from the training documents (teacher_seeds); "
+         "remove [seeds]", from);
+  toml::table& head = ensure_table(prog, "program");
+  for (const char* k : {"output", "format"})
+    if (head.contains(k)) fail("{} [program] {}: set by the run (synth/teacher, conversations); remove it", from, k);
+  head.insert_or_assign("output", kTeacherDir);
+  head.insert_or_assign("format", "conversation");
+  prog.insert_or_assign("seeds", toml::table{{"documents", toml::array{kTeacherSeeds}}});
+  if (named) {
+    toml::table& dst = ensure_table(prog, "teachers");
+    for (const auto& [name, node] : *teachers.table()) {
+      synth::teacher_from_toml(std::string(name.str()), node, where);
+      if (dst.contains(name)) fail("{} [teachers.{}]: also named in {}", where, name.str(), from);
+      dst.insert_or_assign(name, *node.as_table());
+    }
+  }
+  for (const char* k : {"budget", "filters"}) {
+    const toml::table over = subtable(*c.config["synth"].as_table(), k);
+    sec.section(k);
+    prog.insert_or_assign(k, merged(subtable(prog, k), over));
+  }
+  absolutize(prog, "filters", "decontam");
+  synth::program_from_toml(prog, fmt::format("{} (teacher program {})", where, from), false);
+  return prog;
+}
+
+bool has_teacher(const toml::table& synth_config) { return synth_config.contains("teacher_program"); }
 
 std::string resolve_synth(const RunContext& c) {
   ConfigSection sec(c.config["synth"].as_table(), c.source + " [synth]");
-  const std::vector<std::string> programs = sec.get_strings("programs", synth::builtin_programs());
+  const toml::table program = resolve_teacher_program(c, sec);
   const std::vector<std::string> known = synth::builtin_programs();
+  // With a teacher the builtin programs may all be left out.
+  const std::vector<std::string> programs = sec.get_strings("programs", known);
+  if (programs.empty() && program.empty()) sec.bad_value("programs", "expected at least one program without a teacher");
   for (const std::string& p : programs)
     if (std::find(known.begin(), known.end(), p) == known.end())
       sec.bad_value("programs", fmt::format("unknown program '{}'; expected some of {}", p, fmt::join(known, ", ")));
   const int64_t n = sec.get_int("n", 0), seed = sec.get_int("seed", 1), heldout = sec.get_int("heldout_arith", 100);
   if (n < 0) sec.bad_value("n", "expected ≥ 0 (0: every conversation; arith 1000)");
   if (heldout < 0) sec.bad_value("heldout_arith", "expected ≥ 0");
-  sec.check_unused();
   toml::array progs;
   for (const std::string& p : programs) progs.push_back(p);
-  return toml_text(toml::table{{"programs", progs}, {"n", n}, {"seed", seed}, {"heldout_arith", heldout}});
+  toml::table out{{"programs", progs}, {"n", n}, {"seed", seed}, {"heldout_arith", heldout}};
+  if (!program.empty()) {
+    const int64_t seeds = sec.get_int("teacher_seeds", 200), chars = sec.get_int("teacher_seed_chars", 1500);
+    if (seeds < 1) sec.bad_value("teacher_seeds", "expected ≥ 1 training documents");
+    if (chars < 1) sec.bad_value("teacher_seed_chars", "expected ≥ 1 code points");
+    out.insert_or_assign("teacher_seeds", seeds);
+    out.insert_or_assign("teacher_seed_chars", chars);
+    out.insert_or_assign("teacher_program", program);
+  }
+  sec.check_unused();
+  return toml_text(out);
+}
+
+// The teacher program's evaluation files: their content decides what the filters keep.
+std::vector<std::string> synth_inputs(const RunContext& c) {
+  std::vector<std::string> in{kTrainDocs};
+  const toml::table cfg = load_toml("", resolve_synth(c));
+  if (const toml::array* files = cfg["teacher_program"]["filters"]["decontam"].as_array())
+    for (const auto& f : *files) in.push_back(f.value_or(std::string()));
+  return in;
 }
 
 // A conversation as plain text for pretraining: the question, the reasoning, the answer.
@@ -236,9 +314,143 @@ std::string conversation_text(const nlohmann::json& conv) {
   return text;
 }
 
+// The text cut to at most `chars` code points, at the last whitespace of its second half.
+std::string cut_text(const std::string& text, size_t chars) {
+  size_t cps = 0, end = 0;
+  for (; end < text.size(); ++end)
+    if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80 && cps++ == chars) break;
+  if (end == text.size()) return text;
+  const size_t space = text.find_last_of(" \n", end);
+  return text.substr(0, space != std::string::npos && space > end / 2 ? space : end);
+}
+
+// The teacher's seeds: `count` training documents (never held-out ones, which no stage
+// trains on), those whose text hashes lowest under the run's seed: a sample that keeps
+// both languages in their proportions and does not depend on the documents' order.
+size_t write_teacher_seeds(const RunContext& c, size_t count, size_t chars, uint64_t seed) {
+  std::map<std::pair<uint64_t, size_t>, data::Document> lowest;
+  size_t index = 0;
+  data::for_each_document(
+      {c.path(kTrainDocs)}, "text",
+      [&](data::Document& d) {
+        if (d.id.empty()) d.id = fmt::format("split/train#{}", index);  // a files source has no ids
+        lowest.emplace(std::make_pair(xxh3_64(d.text, seed), index++), std::move(d));
+        if (lowest.size() > count) lowest.erase(std::prev(lowest.end()));
+      },
+      [](const std::string& where, const std::string& why) { fail("{}: {}", where, why); });
+  std::vector<std::pair<size_t, const data::Document*>> in_order;
+  for (const auto& [k, d] : lowest) in_order.push_back({k.second, &d});
+  std::sort(in_order.begin(), in_order.end());
+  AtomicWriter w(c.path(kTeacherSeeds));
+  for (const auto& [i, d] : in_order) {
+    data::Document cut = *d;
+    cut.text = cut_text(d->text, chars);
+    w.write_line(data::to_json_line(cut));
+  }
+  w.commit();
+  return in_order.size();
+}
+
+// "질문: …" then "답: …", each at the start of a line (markdown emphasis allowed): the
+// question and the answer of a qa item, or nothing when the teacher wrote another form.
+std::optional<std::pair<std::string, std::string>> split_question_answer(const std::string& text) {
+  std::string parts[2];
+  int at = -1;  // 0 in the question, 1 in the answer
+  for (std::string_view line : data::split_lines(text)) {
+    std::string_view t = line;
+    while (!t.empty() && (t.front() == '*' || t.front() == '#' || t.front() == ' ')) t.remove_prefix(1);
+    const std::string_view marker = at < 0 ? "질문:" : "답:";
+    if (at < 1 && t.starts_with(marker)) {
+      t.remove_prefix(marker.size());
+      while (!t.empty() && (t.front() == '*' || t.front() == ' ')) t.remove_prefix(1);
+      line = t;
+      ++at;
+    } else if (at < 0) {
+      continue;
+    }
+    parts[at] += (parts[at].empty() ? "" : "\n") + std::string(line);
+  }
+  for (std::string& p : parts) p = std::string(data::trim(p));
+  if (at < 1 || parts[0].empty() || parts[1].empty()) return std::nullopt;
+  return std::make_pair(parts[0], parts[1]);
+}
+
+// Tasks whose prompt and answer are an instruction and its answer, trained on by SFT as
+// they are; qa items are split into their own question and answer.
+bool sft_task(const std::string& task) { return task == "translate" || task == "reasoning"; }
+
+// Runs the teacher program over a sample of the training documents, then adds its kept
+// answers to the synthetic pretraining text (every one) and to the SFT conversations
+// (translate, reasoning, and qa items in the question/answer form).
+nlohmann::json run_teacher(const RunContext& c, const toml::table& cfg, AtomicWriter& convs, AtomicWriter& text) {
+  make_dirs(c.path(kTeacherDir));
+  const size_t seeds = write_teacher_seeds(c, static_cast<size_t>(cfg["teacher_seeds"].value_or(int64_t{200})),
+                                           static_cast<size_t>(cfg["teacher_seed_chars"].value_or(int64_t{1500})),
+                                           static_cast<uint64_t>(cfg["seed"].value_or(int64_t{1})));
+  write_file_atomic(c.path(kTeacherProgram), toml_text(*cfg["teacher_program"].as_table()));
+  synth::TeacherRunOptions opt;
+  opt.config = kTeacherProgram;
+  const synth::TeacherRunResult r = synth::run_teacher_program(opt);
+  if (r.stopped) fail("synth: stopped by a signal with {} of {} teacher items answered; rerun to continue", r.done, r.planned);
+  if (r.failed > 0)
+    fail("synth: {} of {} teacher items failed after their retries ({}/summary.json: errors by reason); "
+         "rerun to ask them again",
+         r.failed, r.planned, kTeacherDir);
+  if (r.budget_exhausted)
+    log_warn("run: synth: the teacher budget is spent; {} of {} items answered (raise [synth.budget] to ask the rest)",
+             r.done, r.planned);
+  size_t documents = 0, sft = 0, unsplit = 0;
+  LineReader reader(c.path(kTeacherDir + "/synth.jsonl"));
+  std::string_view line;
+  while (reader.next(line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    const nlohmann::json& answer = j["conversation"].back();
+    const std::string task = j["meta"].value("task", "");
+    data::Document d;
+    d.id = j.value("id", "");
+    d.text = conversation_text(nlohmann::json::array({answer}));
+    d.lang = j.value("lang", "");
+    d.source = "synth/" + j.value("source", "");
+    d.synthetic = true;
+    d.meta = j["meta"];
+    text.write_line(data::to_json_line(d));
+    ++documents;
+    if (sft_task(task)) {
+      convs.write_line(line);
+      ++sft;
+    } else if (task == "qa") {
+      if (const auto qa = split_question_answer(answer.value("content", ""))) {
+        synth::Conversation conv = synth::question_answer(qa->first, qa->second);
+        conv.lang = d.lang;
+        conv.source = j.value("source", "");
+        conv.meta = j["meta"];
+        convs.write_line(synth::to_json_line(conv));
+        ++sft;
+      } else {
+        ++unsplit;
+      }
+    }
+  }
+  const nlohmann::json summary = nlohmann::json::parse(read_file(c.path(kTeacherDir + "/summary.json")));
+  return {{"seeds", seeds},
+          {"planned", r.planned},
+          {"answered", r.done},
+          {"pending", r.pending},
+          {"kept", documents},
+          {"sft_conversations", sft},
+          {"qa_not_split", unsplit},
+          {"requests", summary.value("requests", int64_t{0})},
+          {"tokens", summary.value("tokens", int64_t{0})},
+          {"cost", summary.value("cost", 0.0)},
+          {"complete", summary.value("complete", false)},
+          {"counts", summary.value("counts", nlohmann::json::object())},
+          {"diversity", nlohmann::json::parse(read_file(c.path(kTeacherDir + "/diversity.json")))}};
+}
+
 // Runs the builtin programs, then holds the last `heldout_arith` arithmetic problems out
 // (in GSM8K's layout, for the eval stage) and writes the rest twice: as conversations for
-// SFT and as documents for the synthetic part of the pretraining mixture.
+// SFT and as documents for the synthetic part of the pretraining mixture; then the
+// teacher program, when there is one, adds its answers to both.
 nlohmann::json run_synth(const RunContext& c, const std::string& config_path) {
   const toml::table cfg = load_toml(config_path);
   synth::BuiltinOptions o;
@@ -249,11 +461,11 @@ nlohmann::json run_synth(const RunContext& c, const std::string& config_path) {
   o.seed = static_cast<uint64_t>(cfg["seed"].value_or(int64_t{1}));
   o.n = static_cast<size_t>(cfg["n"].value_or(int64_t{0}));
   make_dirs(c.path(kSynthDir));
-  const data::Counts counts = synth::run_builtin(o);
-
+  data::Counts counts;
   std::vector<std::string> lines;
   std::vector<size_t> arith;
-  {
+  if (!o.programs.empty()) {
+    counts = synth::run_builtin(o);
     LineReader r(c.path(kSynthAll));
     std::string_view line;
     while (r.next(line)) {
@@ -289,13 +501,33 @@ nlohmann::json run_synth(const RunContext& c, const std::string& config_path) {
     d.synthetic = true;
     text.write_line(data::to_json_line(d));
   }
-  convs.commit();
-  text.commit();
-  questions.commit();
   nlohmann::json s = data::counts_to_json(counts);
   s["conversations"] = lines.size() - n_held;
   s["heldout_arith"] = n_held;
+  if (has_teacher(cfg)) {
+    s["teacher"] = run_teacher(c, cfg, convs, text);
+    s["conversations"] = s["conversations"].get<size_t>() + s["teacher"]["sft_conversations"].get<size_t>();
+  }
+  convs.commit();
+  text.commit();
+  questions.commit();
   return s;
+}
+
+// A rerun under a new key removes everything but the teacher's stored answers: their keys
+// cover all that shapes a request, so an item the new config still plans is not paid for
+// twice, and the others are never read.
+std::vector<std::string> synth_state(const RunContext& c) {
+  std::vector<std::string> out;
+  for (const std::string& dir : {kSynthDir, kTeacherDir}) {
+    if (!fs::is_directory(c.path(dir))) continue;
+    for (const auto& e : fs::directory_iterator(c.path(dir))) {
+      const std::string rel = dir + "/" + e.path().filename().string();
+      if (rel != kTeacherDir && rel != kTeacherDir + "/raw") out.push_back(rel);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // ---- tokenizer: training documents → tokenizer.json (the [tokenizer] keys of docs/tokenizer.md)
@@ -698,14 +930,18 @@ std::vector<Stage> pipeline_stages(const toml::table& config, const std::string&
        .run = run_split,
        .outputs = fixed({kSplitDir})},
   };
-  if (config.contains("synth"))
+  if (config.contains("synth")) {
+    const bool teacher = config["synth"]["teachers"] || config["synth"]["program"];
     stages.push_back({.name = "synth",
-                      .doing = "writing teacher-free instruction data",
+                      .doing = teacher ? "writing instruction data and asking the teacher models"
+                                       : "writing teacher-free instruction data",
                       .sections = {"synth"},
                       .resolve = resolve_synth,
-                      .inputs = fixed({kTrainDocs}),
+                      .inputs = synth_inputs,
                       .run = run_synth,
-                      .outputs = fixed({kSynthDir})});
+                      .outputs = fixed({kSynthDir}),
+                      .state = synth_state});
+  }
   stages.push_back({.name = "tokenizer",
                     .doing = "training the byte-level BPE tokenizer",
                     .sections = {"tokenizer"},

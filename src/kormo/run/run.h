@@ -1,8 +1,8 @@
 // `kormo run`: the whole pipeline from one TOML config, with a manifest.
 //
 // Stages, in table order (pipeline_stages()): data (curate raw text) → split
-// (hold documents out for evaluation) → synth (teacher-free instruction data;
-// with [synth]) → tokenizer (train BPE) → shard (tokenize the training and
+// (hold documents out for evaluation) → synth (teacher-free instruction data, and
+// text from teacher LLMs when [synth] names one; with [synth]) → tokenizer (train BPE) → shard (tokenize the training and
 // synthetic documents) → pretrain, or one stage per [[pretrain.phase]] → sft,
 // eval, export (each with its table). docs/FORMATS.md has the run directory.
 // The runner (stage.h) resolves each stage's config from the run config into
@@ -22,6 +22,10 @@ namespace kormo::run {
 // The configuration used when `kormo run` gets no config file: real Korean and
 // English text fetched from Debian packages, an 8K tokenizer, a tiny model.
 const char* default_config();
+
+// The teacher program (docs/synth.md § Teacher programs) the synth stage asks when the run
+// config names a teacher endpoint and no program file.
+const char* default_teacher_program();
 
 // The stages a run config asks for, each calling its module's library entry point;
 // `source` names the config in errors.

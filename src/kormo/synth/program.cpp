@@ -70,7 +70,9 @@ void read_pairs(const std::string& path, std::vector<Seed>& out) {
   }
 }
 
-Teacher read_teacher(const std::string& name, const toml::node& node, const std::string& where) {
+}  // namespace
+
+Teacher teacher_from_toml(const std::string& name, const toml::node& node, const std::string& where) {
   if (!node.is_table()) fail("{}: [teachers.{}] must be a table", where, name);
   ConfigSection sec(node.as_table(), where + " [teachers." + name + "]");
   if (sec.has("api_key"))
@@ -110,16 +112,15 @@ Teacher read_teacher(const std::string& name, const toml::node& node, const std:
   return t;
 }
 
-}  // namespace
-
 std::vector<std::string> teacher_tasks() { return {"rewrite-ko", "translate", "explainer", "qa", "reasoning"}; }
 
 int64_t Teacher::max_tokens() const {
   return sampling.contains("max_tokens") ? sampling["max_tokens"].get<int64_t>() : 1024;
 }
 
-Program load_program(const std::string& path) {
-  const toml::table root_table = load_toml(path);
+Program load_program(const std::string& path) { return program_from_toml(load_toml(path), path); }
+
+Program program_from_toml(const toml::table& root_table, const std::string& path, bool read_seeds) {
   ConfigSection root(&root_table, path);
   Program p;
   p.path = path;
@@ -144,7 +145,7 @@ Program load_program(const std::string& path) {
   const std::string topics_file = seeds.get_string("topics_file", "");
   const int64_t max_seeds = seeds.get_int("max", 0);
   seeds.check_unused();
-  if (!docs.empty()) {
+  if (read_seeds && !docs.empty()) {
     const auto files = expand_inputs(docs);
     p.seed_files.insert(p.seed_files.end(), files.begin(), files.end());
     data::for_each_document(
@@ -155,20 +156,20 @@ Program load_program(const std::string& path) {
         },
         [](const std::string& where, const std::string& why) { fail("{}: {}", where, why); });
   }
-  if (!pairs.empty())
+  if (read_seeds && !pairs.empty())
     for (const auto& f : expand_inputs(pairs)) {
       p.seed_files.push_back(f);
       read_pairs(f, p.seeds);
     }
   for (const auto& t : topics) p.seeds.push_back({"topic:" + t, t, "", "topic"});
-  if (!topics_file.empty()) {
+  if (read_seeds && !topics_file.empty()) {
     p.seed_files.push_back(topics_file);
     LineReader r(topics_file);
     std::string_view line;
     while (r.next(line))
       if (!line.empty()) p.seeds.push_back({"topic:" + std::string(line), std::string(line), "", "topic"});
   }
-  if (p.seeds.empty()) fail("{} [seeds]: no seeds (give documents, pairs, topics or topics_file)", path);
+  if (read_seeds && p.seeds.empty()) fail("{} [seeds]: no seeds (give documents, pairs, topics or topics_file)", path);
   if (max_seeds > 0 && p.seeds.size() > static_cast<size_t>(max_seeds)) p.seeds.resize(static_cast<size_t>(max_seeds));
 
   ConfigSection mix = root.section("mix");
@@ -190,7 +191,7 @@ Program load_program(const std::string& path) {
 
   ConfigSection teachers = root.section("teachers");
   for (const auto& [name, node] : *teachers.table())
-    p.teachers.push_back(read_teacher(std::string(name.str()), node, path));
+    p.teachers.push_back(teacher_from_toml(std::string(name.str()), node, path));
   if (p.teachers.empty()) fail("{}: no teacher (add a [teachers.NAME] table with url and model)", path);
 
   ConfigSection budget = root.section("budget");

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include <cstdint>
 #include <map>
@@ -51,6 +52,11 @@ struct Teacher {
   nlohmann::json sampling = nlohmann::json::object();  // sent with every request
   int64_t max_tokens() const;                         // sampling.max_tokens (default 1024)
 };
+
+// One [teachers.NAME] table, checked; errors name `where`, the table and the key. A
+// `kormo run` config's [synth.teachers.NAME] tables are checked with it before they become
+// the program's.
+Teacher teacher_from_toml(const std::string& name, const toml::node& node, const std::string& where);
 
 struct Seed {
   std::string id, text;
@@ -88,6 +94,10 @@ struct Program {
 
 // Reads and checks the config and its seed files; errors name the file and key.
 Program load_program(const std::string& path);
+// The same from a parsed config; errors name `where`. Without `read_seeds` the seed files
+// are not read (the program has only its topics): a check of a config whose seed files
+// do not exist yet.
+Program program_from_toml(const toml::table& root, const std::string& where, bool read_seeds = true);
 
 struct PlanItem {
   size_t index = 0, seed = 0;
