@@ -269,6 +269,29 @@ TEST(TeacherFilters, DedupAgainstSeedsAndEarlierOutputs) {
   EXPECT_EQ(rules, (std::vector<std::string>{"dedup.seed", "", "", "dedup.exact", "dedup.near", ""}));
 }
 
+// The qa template's form, as teachers write it (plain, or with markdown emphasis, the
+// answer over several lines), is split into a question and an answer for SFT; anything
+// else (no markers, a marker missing, an empty part) is left whole.
+TEST(TeacherQa, SplitsTheQuestionAndAnswerForm) {
+  const auto plain = split_question_answer("질문: 광합성은 어디에서 일어나나요?\n답: 엽록체에서 일어납니다.");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->first, "광합성은 어디에서 일어나나요?");
+  EXPECT_EQ(plain->second, "엽록체에서 일어납니다.");
+  const auto md = split_question_answer(
+      "머리말은 버립니다.\n\n**질문:** 조선의 과거 제도는\n무엇인가요?\n\n**답:** 관리를 뽑는 시험입니다.\n\n문과와 무과가 있었습니다.");
+  ASSERT_TRUE(md);
+  EXPECT_EQ(md->first, "조선의 과거 제도는\n무엇인가요?");
+  EXPECT_EQ(md->second, "관리를 뽑는 시험입니다.\n\n문과와 무과가 있었습니다.");
+  EXPECT_FALSE(split_question_answer("광합성은 엽록체에서 일어납니다."));
+  EXPECT_FALSE(split_question_answer("질문: 광합성은 어디에서 일어나나요?"));
+  EXPECT_FALSE(split_question_answer("답: 엽록체입니다.\n질문: 어디인가요?"));
+  EXPECT_FALSE(split_question_answer("질문: \n답: 엽록체입니다."));
+  // "대답:" inside a line is not the marker: the answer begins at its own line.
+  const auto inner = split_question_answer("질문: 그의 대답: 무엇이었나?\n답: 침묵.");
+  ASSERT_TRUE(inner);
+  EXPECT_EQ(inner->first, "그의 대답: 무엇이었나?");
+}
+
 TEST(TeacherDiversity, WarnsOnCollapseOnly) {
   const auto texts = petitions(30);
   std::vector<DiversityInput> varied, collapsed;

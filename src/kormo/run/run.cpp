@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <sstream>
 
 #include <fmt/ranges.h>
@@ -351,30 +350,6 @@ size_t write_teacher_seeds(const RunContext& c, size_t count, size_t chars, uint
   return in_order.size();
 }
 
-// "질문: …" then "답: …", each at the start of a line (markdown emphasis allowed): the
-// question and the answer of a qa item, or nothing when the teacher wrote another form.
-std::optional<std::pair<std::string, std::string>> split_question_answer(const std::string& text) {
-  std::string parts[2];
-  int at = -1;  // 0 in the question, 1 in the answer
-  for (std::string_view line : data::split_lines(text)) {
-    std::string_view t = line;
-    while (!t.empty() && (t.front() == '*' || t.front() == '#' || t.front() == ' ')) t.remove_prefix(1);
-    const std::string_view marker = at < 0 ? "질문:" : "답:";
-    if (at < 1 && t.starts_with(marker)) {
-      t.remove_prefix(marker.size());
-      while (!t.empty() && (t.front() == '*' || t.front() == ' ')) t.remove_prefix(1);
-      line = t;
-      ++at;
-    } else if (at < 0) {
-      continue;
-    }
-    parts[at] += (parts[at].empty() ? "" : "\n") + std::string(line);
-  }
-  for (std::string& p : parts) p = std::string(data::trim(p));
-  if (at < 1 || parts[0].empty() || parts[1].empty()) return std::nullopt;
-  return std::make_pair(parts[0], parts[1]);
-}
-
 // Tasks whose prompt and answer are an instruction and its answer, trained on by SFT as
 // they are; qa items are split into their own question and answer.
 bool sft_task(const std::string& task) { return task == "translate" || task == "reasoning"; }
@@ -419,7 +394,7 @@ nlohmann::json run_teacher(const RunContext& c, const toml::table& cfg, AtomicWr
       convs.write_line(line);
       ++sft;
     } else if (task == "qa") {
-      if (const auto qa = split_question_answer(answer.value("content", ""))) {
+      if (const auto qa = synth::split_question_answer(answer.value("content", ""))) {
         synth::Conversation conv = synth::question_answer(qa->first, qa->second);
         conv.lang = d.lang;
         conv.source = j.value("source", "");

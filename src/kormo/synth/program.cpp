@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kormo/data/document.h"
+#include "kormo/data/words.h"
 #include "kormo/tok/jinja.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
@@ -291,6 +292,28 @@ std::string plan_item_line(const Program& p, const PlanItem& it) {
                               {"length", it.length},      {"teacher", p.teachers[it.teacher].name},
                               {"template", it.template_id}, {"prompt", it.prompt}};
   return j.dump();
+}
+
+std::optional<std::pair<std::string, std::string>> split_question_answer(const std::string& answer) {
+  std::string parts[2];
+  int at = -1;  // 0 in the question, 1 in the answer
+  for (std::string_view line : data::split_lines(answer)) {
+    std::string_view t = line;
+    while (!t.empty() && (t.front() == '*' || t.front() == '#' || t.front() == ' ')) t.remove_prefix(1);
+    const std::string_view marker = at < 0 ? "질문:" : "답:";
+    if (at < 1 && t.starts_with(marker)) {
+      t.remove_prefix(marker.size());
+      while (!t.empty() && (t.front() == '*' || t.front() == ' ')) t.remove_prefix(1);
+      line = t;
+      ++at;
+    } else if (at < 0) {
+      continue;
+    }
+    parts[at] += (parts[at].empty() ? "" : "\n") + std::string(line);
+  }
+  for (std::string& p : parts) p = std::string(data::trim(p));
+  if (at < 1 || parts[0].empty() || parts[1].empty()) return std::nullopt;
+  return std::make_pair(parts[0], parts[1]);
 }
 
 nlohmann::json request_body(const Program& p, const PlanItem& it) {

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -117,5 +118,10 @@ std::string plan_item_line(const Program& p, const PlanItem& item);
 // The /chat/completions body of an item: the teacher's sampling, the prompt as the user
 // message, a per-item `seed` when the sampling sets none, and `user` = the key.
 nlohmann::json request_body(const Program& p, const PlanItem& item);
+
+// A qa answer in the form the default template asks for: "질문: …" then "답: …", each at
+// the start of a line (markdown emphasis and headings allowed), as the question and the
+// answer; nothing when the teacher wrote another form or left a part empty.
+std::optional<std::pair<std::string, std::string>> split_question_answer(const std::string& answer);
 
 }  // namespace kormo::synth
