@@ -232,6 +232,20 @@ def test_run_asks_the_teacher_once_per_item(kormo_bin, teacher, tmp_path):
     r = kormo_run(kormo_bin, cfg, out)
     assert r.returncode != 0 and "[synth] [teachers.serve]" in r.stderr and "api_key_env" in r.stderr, r.stderr
     assert SECRET not in r.stderr
+    # Teacher settings without a teacher are an error, not silently unused.
+    no_teacher = re.sub(r"\[synth\.teachers\.serve\].*?temperature = 0.8\n", "", run_config(tmp_path, teacher.port),
+                        flags=re.S)
+    assert "[synth.teachers" not in no_teacher
+    cfg.write_text(no_teacher)
+    r = kormo_run(kormo_bin, cfg, out)
+    assert r.returncode != 0 and "teacher_seeds" in r.stderr and "only applies with a teacher" in r.stderr, r.stderr
+    # A program file brings its own mix and templates, not its own seeds: the run's are its
+    # training documents.
+    (tmp_path / "p.toml").write_text('[program]\nname = "mine"\n[seeds]\ntopics = ["광합성"]\n')
+    cfg.write_text(run_config(tmp_path, teacher.port).replace("teacher_seeds = 30", f'teacher_seeds = 30\nprogram = "{tmp_path}/p.toml"'))
+    r = kormo_run(kormo_bin, cfg, out)
+    assert r.returncode != 0 and "p.toml [seeds]" in r.stderr and "training documents" in r.stderr, r.stderr
+    assert len(teacher.keys) == n, "a refused config sent requests"
 
 
 def test_kill_9_during_synth_then_rerun(kormo_bin, teacher, tmp_path):
