@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "kormo/run/run.h"
+#include "kormo/synth/program.h"
 #include "kormo/util/config.h"
 
 namespace kormo::run {
@@ -19,6 +20,26 @@ TEST(DefaultConfig, FilterThresholdsMatchTheDebianDemo) {
   EXPECT_EQ(*run_filter, *demo_filter) << "run default [data.filter]:\n"
                                        << *run_filter << "\n\ndebian-demo.toml [filter]:\n"
                                        << *demo_filter;
+}
+
+// The embedded teacher program is a valid program once the run adds what it sets (output,
+// seeds, a teacher), asks for all five of KORMo's synthetic kinds, and leaves [seeds] and
+// [program] output/format to the run, which refuses them in a program file.
+TEST(DefaultConfig, TeacherProgramIsValidAndLeavesSeedsToTheRun) {
+  toml::table prog = load_toml("", default_teacher_program());
+  EXPECT_FALSE(prog.contains("seeds"));
+  EXPECT_FALSE(prog["program"]["output"]);
+  EXPECT_FALSE(prog["program"]["format"]);
+  prog["program"].as_table()->insert_or_assign("output", "synth/teacher");
+  prog.insert_or_assign("teachers", toml::table{{"t", toml::table{{"url", "http://127.0.0.1:1/v1"}}}});
+  const synth::Program p = synth::program_from_toml(prog, "<embedded teacher program>", false);
+  EXPECT_EQ(p.tasks, synth::teacher_tasks());
+  EXPECT_GE(p.personas.size(), 6u);
+  EXPECT_EQ(p.language, "ko");
+  // The run default names no teacher: its synth stage runs the builtin programs alone.
+  const toml::table run_default = load_toml("", default_config());
+  EXPECT_FALSE(run_default["synth"]["teachers"]);
+  EXPECT_FALSE(run_default["synth"]["program"]);
 }
 
 }  // namespace
