@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 
 #include "kormo/data/document.h"
-#include "kormo/data/words.h"
 #include "kormo/data/job.h"
 #include "kormo/data/pipeline.h"
 #include "kormo/eval/evaluate.h"
