@@ -28,7 +28,12 @@ for i in $(seq 1 200); do
 done > "$T/ids.jsonl"
 "$KORMO" -q shard --ids "$T/ids.jsonl" --vocab-size 512 --out "$T/a.ktok" || { echo "FAIL: shard"; exit 1; }
 
-FINAL=40  # --max-steps of every run here; steps = 1000 only shapes the schedule
+# --max-steps of the single-process runs; steps = 1000 only shapes the schedule. The runs
+# must outlast the signal's way in (up to 50 ms of polling): the sanitizer build trains
+# 20-30x slower, so half the steps leave it more room.
+FINAL=40
+[[ "${KORMO_TEST_SANITIZED:-0}" == 1 ]] && FINAL=20
+SHORT=$((FINAL / 2))  # the ignored-signal and the 2-rank runs
 config() {  # config OUT_DIR
   cat <<TOML
 [model]
@@ -98,26 +103,26 @@ done
 
 # A signal ignored by the caller stays ignored (nohup-style): the run completes normally.
 config "$T/ignored" > "$T/ignored.toml"
-(trap '' TERM && exec "$KORMO" -q pretrain "$T/ignored.toml" --max-steps 20) & JOB=$!
+(trap '' TERM && exec "$KORMO" -q pretrain "$T/ignored.toml" --max-steps $SHORT) & JOB=$!
 sleep 0.3
 kill -TERM "$JOB" 2>/dev/null
 RC=0
 wait "$JOB" || RC=$?
 JOB=
-[[ $RC -eq 0 && -d "$(step_dir "$T/ignored" 20)" ]] || failed "ignored SIGTERM: exit $RC, expected a complete run"
+[[ $RC -eq 0 && -d "$(step_dir "$T/ignored" $SHORT)" ]] || failed "ignored SIGTERM: exit $RC, expected a complete run"
 
 # Two ranks under mpirun; SIGTERM reaches rank 1 only, both stop after the same step.
 if command -v mpirun > /dev/null; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   MPI=(mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2)
   config "$T/dp-straight" > "$T/dp-straight.toml"
-  "${MPI[@]}" "$KORMO" -q pretrain "$T/dp-straight.toml" --max-steps 20 > /dev/null 2>&1 || failed "2-rank straight run"
+  "${MPI[@]}" "$KORMO" -q pretrain "$T/dp-straight.toml" --max-steps $SHORT > /dev/null 2>&1 || failed "2-rank straight run"
   run="$T/dp"
   config "$run" > "$T/dp.toml"
   # Each rank records its pid; exec keeps it.
   victim=
   "${MPI[@]}" bash -c 'echo $$ > "$0/pid.$OMPI_COMM_WORLD_RANK"; exec "$@"' "$T" \
-    "$KORMO" pretrain "$T/dp.toml" --max-steps 20 > "$T/out" 2> "$T/err" &
+    "$KORMO" pretrain "$T/dp.toml" --max-steps $SHORT > "$T/out" 2> "$T/err" &
   JOB=$!
   for _ in $(seq 600); do
     [[ -f "$run/metrics.jsonl" && $(wc -l < "$run/metrics.jsonl") -ge 3 ]] && break
@@ -131,9 +136,9 @@ if command -v mpirun > /dev/null; then
   echo "2 ranks, SIGTERM to rank 1: mpirun exit $RC, rank 0 stopped after step ${STOP:-?}"
   [[ $RC -ne 0 ]] || failed "2 ranks: mpirun exited 0 after SIGTERM"
   if [[ -n "$STOP" && -f "$(step_dir "$run" "$STOP")/trainer_state/state.json" ]]; then
-    "${MPI[@]}" "$KORMO" -q pretrain "$T/dp.toml" --resume --max-steps $((20 - STOP)) > /dev/null 2>&1 ||
+    "${MPI[@]}" "$KORMO" -q pretrain "$T/dp.toml" --resume --max-steps $((SHORT - STOP)) > /dev/null 2>&1 ||
       failed "2 ranks: resume"
-    cmp -s "$(step_dir "$T/dp-straight" 20)/model.safetensors" "$(step_dir "$run" 20)/model.safetensors" ||
+    cmp -s "$(step_dir "$T/dp-straight" $SHORT)/model.safetensors" "$(step_dir "$run" $SHORT)/model.safetensors" ||
       failed "2 ranks: resumed weights differ from the uninterrupted run's"
   else
     failed "2 ranks: no stop message or checkpoint: $(tail -5 "$T/err")"
