@@ -8,23 +8,14 @@ letters (datatrove's LanguageFilter would download lid.176, and this machine
 has no network). With --lid-model it is datatrove's own LanguageFilter on that
 local fastText model (kormo runs `[langid] model` on the same file), kept at
 ko >= 0.842 / en >= 0.65 as kormo's thresholds are, and every rule filter is
-built twice, for English and for Korean (language="ko": datatrove's Kiwi word
-tokenizer and FineWeb-2's Korean thresholds, as kormo's [filter.ko]), each
+built twice, for English and for Korean (datatrove's Korean word tokenizer, Kiwi,
+and FineWeb-2's Korean thresholds, as kormo's [filter.ko]), each
 document going through the one of its identified language. --classifier adds
 datatrove's FastTextClassifierFilter removing documents whose P(LABEL) is at or
 above MAX, as kormo's `[classifier.NAME] max_score` step does.
 
   python3 bench/data/datatrove_pipeline.py INPUT.jsonl WORK_DIR --workers 2 \
       [--lid-model lid.bin] [--classifier tox.bin toxic 0.5]
-"""The peer: HF datatrove configured like `kormo data pipeline` in bench/data:
-language filter -> Gopher repetition -> Gopher quality -> C4 -> FineWeb quality
--> MinHash dedup (5-gram shingles, 14 buckets x 8 hashes), all local.
-
-The language filter is a LambdaFilter on Hangul/Latin letter shares because
-datatrove's LanguageFilter downloads fastText lid.176 at run time and this
-machine has no network to dl.fbaipublicfiles.com (see RESULTS.md).
-
-  python3 bench/data/datatrove_pipeline.py INPUT.jsonl WORK_DIR --workers 2
 """
 import argparse, os, re, shutil, sys, time
 
@@ -54,6 +45,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
+from datatrove.utils.word_tokenizers import KiwiTokenizer
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 LATIN = re.compile("[A-Za-z]")
@@ -69,15 +61,18 @@ def ko_or_en(doc):
 KO_STOP_WORDS = ["의", "다", "이", "는", "에", "을", "한", "년", "하", "은", "를", "했", "고", "에서", "가", "있", "으로",
                  "인", "월", "로", "되"]
 KEEP_SCORE = {"ko": 0.842, "en": 0.65}
+# datatrove's Korean tokenizer is Kiwi with model_type "sbg", which kiwipiepy >= 0.22 no longer ships
+# ("Cannot open required files for skipbigram model"): its current default model instead.
+KO = KiwiTokenizer(model_type="cong")
 
 
 class ByLanguage(BaseFilter):
     """One datatrove filter per language; a document goes through its language's."""
 
     def __init__(self, by_lang):
+        self.name = next(iter(by_lang.values())).name  # before BaseFilter names its stats
         super().__init__()
         self.by_lang = by_lang
-        self.name = next(iter(by_lang.values())).name
 
     def filter(self, doc):
         return self.by_lang[doc.metadata["language"]].filter(doc)
@@ -88,15 +83,15 @@ def rule_filters(per_language):
         return [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
                 FineWebQualityFilter()]
     return [
-        ByLanguage({"en": GopherRepetitionFilter(), "ko": GopherRepetitionFilter(dup_line_frac=0.374, language="ko")}),
+        ByLanguage({"en": GopherRepetitionFilter(), "ko": GopherRepetitionFilter(dup_line_frac=0.374, language=KO)}),
         ByLanguage({"en": GopherQualityFilter(),
                     "ko": GopherQualityFilter(min_avg_word_length=1, max_avg_word_length=6,
                                               max_non_alpha_words_ratio=0.791, stop_words=KO_STOP_WORDS,
-                                              language="ko")}),
+                                              language=KO)}),
         ByLanguage({"en": C4QualityFilter(filter_no_terminal_punct=False),
-                    "ko": C4QualityFilter(filter_no_terminal_punct=False, language="ko")}),
+                    "ko": C4QualityFilter(filter_no_terminal_punct=False, language=KO)}),
         ByLanguage({"en": FineWebQualityFilter(),
-                    "ko": FineWebQualityFilter(line_punct_thr=0.062, new_line_ratio=0.196, language="ko")}),
+                    "ko": FineWebQualityFilter(line_punct_thr=0.062, new_line_ratio=0.196, language=KO)}),
     ]
 
 

@@ -4,15 +4,15 @@ same corpus, same machine, same run, alternating, medians of --repeats.
 
   bash bench/data/make_corpus.sh out/bench 256          # all of ../shared/data/corpora, replicated
   python3 bench/data/run_bench.py out/bench/corpus.jsonl --repeats 3
-  # with the model-based steps (models from bench/data/make_models.sh):
-  python3 bench/data/run_bench.py out/bench/base.jsonl --repeats 3 \
+  # with the model-based steps (models from bench/data/make_models.py):
+  python3 bench/data/run_bench.py out/bench/base.jsonl --sample 20000 --repeats 3 \
       --lid-model out/models/lid.bin --classifier out/models/ko-toxicity.bin toxic 0.5
 
 Reports documents/s end to end (input documents / wall seconds) and peak
 memory (sum of RSS over the process tree, sampled every 50 ms: datatrove runs
 several worker processes).
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, time
+import argparse, json, os, random, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,9 +65,17 @@ def main():
     ap.add_argument("--lid-model", help="fastText language-ID model, for both tools' language filter")
     ap.add_argument("--classifier", nargs=3, metavar=("MODEL", "LABEL", "MAX"),
                     help="fastText classifier step for both: remove documents with P(LABEL) above MAX")
+    ap.add_argument("--sample", type=int, default=0, help="run on this many documents drawn at random (seed 1)")
     a = ap.parse_args()
     work = a.work or os.path.join(os.path.dirname(os.path.abspath(a.corpus)), "runs")
     os.makedirs(work, exist_ok=True)
+    if a.sample:
+        with open(a.corpus, encoding="utf-8") as f:
+            lines = f.readlines()
+        random.Random(1).shuffle(lines)
+        a.corpus = f"{work}/sample.jsonl"
+        with open(a.corpus, "w", encoding="utf-8") as f:
+            f.writelines(lines[: a.sample])
     n_docs = sum(1 for _ in open(a.corpus, encoding="utf-8"))
     size = os.path.getsize(a.corpus)
     cfg = open(os.path.join(HERE, "kormo_bench.toml")).read()
