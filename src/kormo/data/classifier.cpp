@@ -66,9 +66,9 @@ struct FastTextModel::Impl {
   fasttext::FastText ft;
   std::string prefix;
   std::shared_ptr<const fasttext::Dictionary> dict;
-  std::shared_ptr<const fasttext::DenseMatrix> input;  // null: predictLine
-  std::shared_ptr<fasttext::Matrix> output;            // referenced by loss: declared before it
-  std::unique_ptr<fasttext::Loss> loss;
+  std::shared_ptr<const fasttext::DenseMatrix> input;
+  std::shared_ptr<fasttext::Matrix> output;  // referenced by loss: declared before it
+  std::unique_ptr<fasttext::Loss> loss;      // null: fastText's predictLine
   int32_t dim = 0;
 
   void init_fast_path() {

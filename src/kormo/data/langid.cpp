@@ -185,7 +185,7 @@ LangScore identify_language(std::string_view text) {
 LangScore identify_language(const FastTextModel& model, std::string_view text) {
   LangScore r;
   std::vector<std::pair<std::string, double>> preds = model.predict(text);
-  if (preds.empty()) {  // a model without labels: nothing identified
+  if (preds.empty()) {  // no word the model knows, not even the end-of-line one
     r.lang = "other";
     return r;
   }
