@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,13 +45,21 @@ def documents(n):
     return docs[:n]
 
 
+def cpu_seconds():
+    """User + system CPU of this process and its finished children."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def timed(fn, rounds):
-    times = []
+    """Median wall and median CPU seconds: on a shared machine CPU time is the steadier figure."""
+    times, cpus = [], []
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+        cpus.append(cpu_seconds() - c)
+    return statistics.median(times), times, statistics.median(cpus)
 
 
 def main():
@@ -102,15 +111,17 @@ def main():
                 ("fasttext Python binding predict(list), 1 thread", ft_python)]
         print(f"{len(docs)} documents, {sum(len(t.encode()) for t in docs) / 1e6:.1f} MB; "
               f"load average before: {os.getloadavg()}")
-        results = {}
+        print("| tool | wall, median (runs) | docs/s | CPU (user+sys), median |")
+        results, cpu = {}, {}
         for name, fn in rows:
-            med, times = timed(fn, a.rounds)
+            med, times, cpu[name] = timed(fn, a.rounds)
             results[name] = len(docs) / med
-            print(f"| {name} | {med:.2f} s ({', '.join(f'{t:.2f}' for t in times)}) | {len(docs) / med:,.0f} docs/s |")
+            print(f"| {name} | {med:.2f} s ({', '.join(f'{t:.2f}' for t in times)}) | {len(docs) / med:,.0f} docs/s "
+                  f"| {cpu[name]:.2f} s |")
         print(f"load average after: {os.getloadavg()}")
-        k1 = results[rows[0][0]]
-        print(f"kormo 1 thread / fasttext binary: {k1 / results[rows[2][0]]:.2f}x; "
-              f"/ python binding: {k1 / results[rows[3][0]]:.2f}x")
+        k1, b, p = (rows[i][0] for i in (0, 2, 3))
+        print(f"kormo 1 thread / fasttext binary: {results[k1] / results[b]:.2f}x wall, {cpu[b] / cpu[k1]:.2f}x CPU; "
+              f"/ python binding: {results[k1] / results[p]:.2f}x wall, {cpu[p] / cpu[k1]:.2f}x CPU")
 
 
 if __name__ == "__main__":

@@ -158,10 +158,14 @@ void add_langid(CLI::App& verb) {
     std::vector<std::string> keep = {"ko", "en"};
     bool keep_all = false;
     double min_score = -1;  // < 0: each language's default
+    std::string model;
   };
   auto a = std::make_shared<Args>();
   auto* c = verb.add_subcommand("langid", "Identify ko / en / other with a score; keep chosen languages");
   add_job_options(c, a->job);
+  c->add_option("--model", a->model,
+                "fastText language-ID model (lid.176.bin-style, labels __label__ko, __label__en, ...) instead of the "
+                "built-in identifier");
   c->add_option("--keep", a->keep, "Languages to keep (default ko,en)")->delimiter(',');
   c->add_flag("--keep-all", a->keep_all, "Only label (meta.lang_score, lang); remove nothing");
   c->add_option("--min-score", a->min_score,
@@ -174,7 +178,8 @@ void add_langid(CLI::App& verb) {
     sc.keep_langs = a->keep_all ? std::vector<std::string>{} : a->keep;
     for (auto& [l, t] : sc.thresholds)
       t.lang_score = a->keep_all ? 0.0 : (a->min_score >= 0 ? a->min_score : t.lang_score);
-    run_stage_job(a->job, sc);
+    if (!a->model.empty()) sc.langid_model = data::load_language_model(a->model, sc.keep_langs);
+    run_stage_job(a->job, sc, a->model.empty() ? std::vector<std::string>{} : std::vector<std::string>{a->model});
   });
 }
 

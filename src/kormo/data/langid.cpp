@@ -1,12 +1,17 @@
 #include "kormo/data/langid.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <string>
 #include <unordered_set>
 
+#include "kormo/data/classifier.h"
 #include "kormo/data/words.h"
 #include "kormo/text/unicode.h"
 #include "kormo/text/utf8.h"
+#include "kormo/util/error.h"
 
 namespace kormo::data {
 namespace {
@@ -175,6 +180,32 @@ LangScore identify_language(std::string_view text) {
   else if (r.en > r.other) r.lang = "en", r.score = r.en;
   else r.lang = "other", r.score = r.other;
   return r;
+}
+
+LangScore identify_language(const FastTextModel& model, std::string_view text) {
+  LangScore r;
+  std::vector<std::pair<std::string, double>> preds = model.predict(text);
+  if (preds.empty()) {  // no word the model knows, not even the end-of-line one
+    r.lang = "other";
+    return r;
+  }
+  r.lang = preds.front().first;
+  r.score = preds.front().second;
+  for (const auto& [label, p] : preds) {
+    if (label == "ko") r.ko = p;
+    else if (label == "en") r.en = p;
+  }
+  r.other = std::max(0.0, 1.0 - r.ko - r.en);
+  return r;
+}
+
+std::shared_ptr<const FastTextModel> load_language_model(const std::string& path, const std::vector<std::string>& keep) {
+  auto model = std::make_shared<const FastTextModel>(path);
+  std::vector<std::string> labels = model->labels();
+  for (const auto& l : keep)
+    if (std::find(labels.begin(), labels.end(), l) == labels.end())
+      fail("{}: the language-ID model has no label \"{}\" to keep (its labels: {})", path, l, fmt::join(labels, ", "));
+  return model;
 }
 
 }  // namespace kormo::data

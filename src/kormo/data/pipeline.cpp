@@ -9,6 +9,7 @@
 #include "kormo/data/ingest.h"
 #include "kormo/data/job.h"
 #include "kormo/data/kinds.h"
+#include "kormo/data/langid.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -123,7 +124,12 @@ json run_pipeline(const std::string& config_path, const std::string& output_over
   sc.langid = lid.get_bool("enabled", true);
   sc.keep_langs = lid.get_strings("keep", sc.keep_langs);
   sc.set_lang = lid.get_bool("set_lang", true);
+  std::string lid_model = lid.get_string("model", "");
   lid.check_unused();
+  if (sc.langid && !lid_model.empty()) {
+    sc.langid_model = load_language_model(lid_model, sc.keep_langs);
+    check_outputs({lid_model});
+  }
   ConfigSection flt = top.section("filter");
   sc.filter = flt.get_bool("enabled", true);
   read_filter_config(flt, sc);

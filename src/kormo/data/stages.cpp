@@ -55,7 +55,11 @@ json StageConfig::describe() const {
     for (const auto& r : boilerplate) rules.push_back({int(r.kind), r.needle});
     j["normalize"] = {{"form", form == text::NormForm::kNFC ? "NFC" : "NFKC"}, {"boilerplate", rules}};
   }
-  if (langid) j["langid"] = {{"keep", keep_langs}, {"set_lang", set_lang}};
+  if (langid) {
+    j["langid"] = {{"keep", keep_langs}, {"set_lang", set_lang}};
+    if (langid_model)
+      j["langid"]["model"] = {{"path", langid_model->path()}, {"hash", file_xxh3_128_hex(langid_model->path())}};
+  }
   if (langid || filter) {
     json th = json::object();
     for (const auto& [l, t] : thresholds) th[l] = thresholds_json(t);
@@ -124,7 +128,7 @@ bool process_document(const StageConfig& c, Document& doc, const std::string& wh
     if (trim(doc.text).empty()) return reject(out, "normalize.empty", where, doc, nullptr);
   }
   if (c.langid) {
-    LangScore ls = identify_language(doc.text);
+    LangScore ls = c.langid_model ? identify_language(*c.langid_model, doc.text) : identify_language(doc.text);
     doc.meta["lang_score"] = ls.score;
     if (c.set_lang || doc.lang.empty()) doc.lang = ls.lang;
     bool wanted = c.keep_langs.empty();

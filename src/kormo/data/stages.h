@@ -35,6 +35,7 @@ struct StageConfig {
   bool langid = false;
   std::vector<std::string> keep_langs = {"ko", "en"};  // empty: keep every language
   bool set_lang = true;                                 // overwrite doc.lang with the identified one
+  std::shared_ptr<const FastTextModel> langid_model;    // null: the built-in identifier (langid.h)
 
   bool filter = false;
   bool pii = true, gopher_repetition = true, gopher_quality = true, c4 = true, fineweb = true;
