@@ -277,10 +277,12 @@ def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
     bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t같다\t같다\t1\n")
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
     assert p.returncode == 1 and f"{bad}:2: choices 0 and 1 are the same" in p.stderr, p.stderr
-    # A file with other columns (BoolQ's given to COPA): the first column the template names.
+    # A file with other columns (BoolQ's given to COPA): the column the template names, and
+    # the columns the file has.
     bad.write_text("ID\tText\tQuestion\tAnswer\n1\t문단\t질문\tTrue\n")
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
-    assert p.returncode == 1 and f"{bad}:2" in p.stderr and "'sentence' is undefined" in p.stderr, p.stderr
+    assert p.returncode == 1 and f"{bad}:2: built-in kobest_copa.toml [task] choices[0]" in p.stderr, p.stderr
+    assert "no attribute or item 1" in p.stderr and "(the document's fields: ID, Text, Question, Answer)" in p.stderr
     # A task file of one's own naming a column the data lacks: data file:line, task file, template, field.
     own = tmp_path / "own.toml"
     own.write_text('[task]\nname = "own"\ntext = "{{ Text }} {{ premise }}"\nchoices = ["a", "b"]\ntarget = "0"\n')
@@ -322,7 +324,9 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
     # mmlu 5-shot in a run of its own: --num-fewshot applies to every task of a run.
     shots = ["-t", f"mmlu={data['mmlu0'][0]}", "--num-fewshot", 5, "--fewshot-data", f"mmlu={data['mmlu_shots'][0]}"]
     run_kormo(kormo_bin, "eval", model_dir, *targs, "--limit", 12, "--samples", tmp_path / "local.jsonl")
-    run_kormo(kormo_bin, "eval", model_dir, *shots, "--samples", tmp_path / "shots_local.jsonl")
+    # Its contexts are longer than the server's 256 tokens: an echoed prompt holds the last
+    # target too, so the window through the server is 255 tokens, in process --max-length 255.
+    run_kormo(kormo_bin, "eval", model_dir, *shots, "--max-length", 255, "--samples", tmp_path / "shots_local.jsonl")
     train = data["gsm8k_train"]
     (tmp_path / "bpb.txt").write_text("A short first paragraph.\n\n" + "Words repeat across windows. " * 60 + "\n",
                                       encoding="utf-8")
