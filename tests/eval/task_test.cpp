@@ -355,7 +355,8 @@ TEST_F(EvalTask, HellaswagPreprocessesAsLmEval) {
   EXPECT_EQ(r.item(doc).gold, 2);
   doc.fields.erase("ctx_b");
   EXPECT_NE(error_of([&] { r.item(doc); }).find("hellaswag_val.jsonl:1: built-in hellaswag.toml [task] text: line 1, "
-                                                "column 51: 'ctx_b' is undefined"),
+                                                "column 51: 'ctx_b' is undefined (the document's fields: ind, "
+                                                "activity_label, ctx_a, ctx, endings, source_id, split, split_type, label)"),
             std::string::npos);
   // regex_replace's errors name the template's place.
   const auto bad = eval::parse_task(

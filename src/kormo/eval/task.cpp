@@ -233,7 +233,13 @@ class DocTemplate {
     try {
       return t_.render(vars);
     } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}: {}", d.where, what_, e.what()), e.kind());
+      // The document's field names: a file in another layout (a wrong or missing column)
+      // shows at once which names the template should use.
+      std::vector<std::string> names;
+      if (d.fields.is_object())
+        for (const auto& [k, v] : d.fields.items()) names.push_back(k);
+      throw Error(fmt::format("{}: {}: {} (the document's fields: {})", d.where, what_, e.what(), fmt::join(names, ", ")),
+                  e.kind());
     }
   }
 
