@@ -69,6 +69,32 @@ TEST(EvalExtract, PythonRegexDifferencesAndErrors) {
   EXPECT_NE(error_of("(x").find("does not compile"), std::string::npos);
 }
 
+TEST(EvalExtract, SubAsPythonReSub) {
+  auto sub = [](const std::string& p, const std::string& r, const std::string& t, int64_t count = 0) {
+    return eval::PyRegex(p, "t").sub(t, r, count, "repl");
+  };
+  EXPECT_EQ(sub(R"(\[.*?\])", "", "a [b] c [d [e] f] g"), "a  c  f] g");  // hellaswag's preprocess
+  EXPECT_EQ(sub(R"((\w+)@(\w+))", R"(\2 at \1)", "x@y and p@q"), "y at x and q at p");
+  EXPECT_EQ(sub(R"((\w+)@(\w+))", R"(\g<2>-\g<0>)", "x@y"), "y-x@y");
+  EXPECT_EQ(sub("a", "b", "aaa", 2), "bba");
+  EXPECT_EQ(sub("x*", "-", "abxd"), "-a-b--d-");
+  EXPECT_EQ(sub("(a)|(b)", R"([\1\2])", "ab"), "[a][b]");  // a group that took no part is empty
+  EXPECT_EQ(sub(R"(\.)", R"(\.\n\\)", "a.b"), "a\\.\n\\b");
+  EXPECT_EQ(sub("(?s)b.*", "", "ab\nc"), "a");
+  auto error_of = [&](const std::string& r) {
+    try {
+      sub("(a)(b)", r, "ab");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(R"(\q)").find("repl: replacement '\\q': escape \\q is not supported"), std::string::npos);
+  EXPECT_NE(error_of(R"(\3)").find("names group 3, the pattern has 2"), std::string::npos);
+  EXPECT_NE(error_of(R"(\g<name>)").find("numbered group"), std::string::npos);
+  EXPECT_NE(error_of("x\\").find("ends in a backslash"), std::string::npos);
+}
+
 TEST(EvalExtract, StopStringsLossyUtf8AndStrip) {
   EXPECT_EQ(eval::cut_at_stop("12\n\nQuestion: x</s>", {"Question:", "</s>"}), "12\n\n");
   EXPECT_EQ(eval::cut_at_stop("a</s>b Question:", {"Question:", "</s>"}), "a");  // the earliest of any

@@ -320,3 +320,49 @@ TEST_F(EvalTask, KorquadReadsSquadJsonWithEveryAnswer) {
                 .find("unknown metric 'perplexity'"),
             std::string::npos);
 }
+
+TEST_F(EvalTask, HellaswagPreprocessesAsLmEval) {
+  // The fixture is in Hugging Face hellaswag's layout (written for these tests); the expected
+  // strings are lm_eval/tasks/hellaswag/utils.py's query and choices for its rows.
+  const auto spec = eval::load_task("hellaswag");
+  const auto docs = eval::read_docs(std::string(KORMO_TEST_DIR) + "/fixtures/eval/hellaswag_val.jsonl", spec.format);
+  ASSERT_EQ(docs.size(), 20u);
+  eval::TaskRenderer r(spec);
+  auto a = r.item(docs[1]);  // ctx_b.capitalize() lower-cases the rest: "NBA" → "nba"
+  EXPECT_EQ(a.contexts[0], "Playing basketball: Two teams run up and down an indoor court while a crowd cheers. The nba player");
+  EXPECT_EQ(a.continuations[1], " dribbles past a defender and scores a lay-up.");
+  EXPECT_EQ(a.gold, 1);
+  auto b = r.item(docs[2]);  // " [title]" → ". ", a leading "[title]" only removed
+  EXPECT_EQ(b.contexts[0],
+            "Home and Garden: How to repot a cactus. Put on thick gloves. Cactus spines can hurt your hands, so protect "
+            "them before you begin.");
+  EXPECT_EQ(b.choices[3], " Loosen the soil around the pot's edge. Run a butter knife along the inside of the pot so the "
+                          "roots come free.");
+  EXPECT_EQ(b.continuations[3], "  Loosen the soil around the pot's edge. Run a butter knife along the inside of the pot "
+                                "so the roots come free.");
+  EXPECT_EQ(b.gold, 3);
+  auto c = r.item(docs[14]);  // "[[and socks]]": the shortest match leaves "]"
+  EXPECT_EQ(c.contexts[0], "Sports and Fitness: How to start running. Buy comfortable shoes. Good shoes ] prevent blisters.");
+  auto d = r.item(docs[16]);  // a ctx_b starting with "[title]", capitalized after its "["
+  EXPECT_EQ(d.contexts[0],
+            "Travel: How to pack a suitcase. Make a list. Write down everything you need before packing.. roll your clothes.");
+  EXPECT_EQ(d.choices[0], " Throw the list away.. Pack only hats.");
+  auto e = r.item(docs[18]);  // three spaces: one pass of replace("  ", " ") leaves two
+  EXPECT_EQ(e.choices[0], " Set a monthly budget.  Base it on what you noted.");
+  // The original repository's files have an integer label.
+  auto doc = docs[0];
+  doc.fields["label"] = 2;
+  EXPECT_EQ(r.item(doc).gold, 2);
+  doc.fields.erase("ctx_b");
+  EXPECT_NE(error_of([&] { r.item(doc); }).find("hellaswag_val.jsonl:1: built-in hellaswag.toml [task] text: line 1, "
+                                                "column 51: 'ctx_b' is undefined (the document's fields: ind, "
+                                                "activity_label, ctx_a, ctx, endings, source_id, split, split_type, label)"),
+            std::string::npos);
+  // regex_replace's errors name the template's place.
+  const auto bad = eval::parse_task(
+      "[task]\nname = \"x\"\ntext = '{{ q | regex_replace(\"(\", \"\") }}'\nchoices = [\"a\", \"b\"]\ntarget = \"0\"\n", "x.toml");
+  EXPECT_NE(error_of([&] { eval::TaskRenderer(bad).item(eval::Doc{{{"q", "x"}}, "d.jsonl:4", ""}); })
+                .find("d.jsonl:4: x.toml [task] text: line 1, column"),
+            std::string::npos)
+      << error_of([&] { eval::TaskRenderer(bad).item(eval::Doc{{{"q", "x"}}, "d.jsonl:4", ""}); });
+}

@@ -19,7 +19,7 @@ import numpy
 
 import pytest
 
-from conftest import run_kormo
+from conftest import ROOT, run_kormo
 
 LIMIT = 24
 KORMO_NAME = {"mmlu0": "mmlu", "mmlu5": "mmlu"}  # our built-in serves both lm-eval task variants
@@ -268,17 +268,27 @@ def test_kormo_eval_equals_lm_eval_harness(kormo_bin, model_dir, data, tmp_path)
 
 
 def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
-    """A wrong column, an out-of-range gold index and duplicate options are errors naming file:line."""
+    """A wrong column, an out-of-range gold index, duplicate options, an empty option and a
+    template naming a missing field are errors naming file:line and the field or index."""
     bad = tmp_path / "copa.tsv"
     bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t땅이 젖었다.\t해가 떴다.\t3\n")
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
-    assert p.returncode == 1 and f"{bad}:2" in p.stderr and "out of range" in p.stderr, p.stderr
+    assert p.returncode == 1 and f"{bad}:2: gold index 2 is out of range for 2 choices" in p.stderr, p.stderr
     bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t비가 왔다.\t결과\t같다\t같다\t1\n")
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
-    assert p.returncode == 1 and "the same" in p.stderr, p.stderr
+    assert p.returncode == 1 and f"{bad}:2: choices 0 and 1 are the same" in p.stderr, p.stderr
+    # A file with other columns (BoolQ's given to COPA): the column the template names, and
+    # the columns the file has.
     bad.write_text("ID\tText\tQuestion\tAnswer\n1\t문단\t질문\tTrue\n")
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"kobest_copa={bad}", check=False)
-    assert p.returncode == 1 and f"{bad}:2" in p.stderr, p.stderr
+    assert p.returncode == 1 and f"{bad}:2: built-in kobest_copa.toml [task] choices[0]" in p.stderr, p.stderr
+    assert "no attribute or item 1" in p.stderr and "(the document's fields: ID, Text, Question, Answer)" in p.stderr
+    # A task file of one's own naming a column the data lacks: data file:line, task file, template, field.
+    own = tmp_path / "own.toml"
+    own.write_text('[task]\nname = "own"\ntext = "{{ Text }} {{ premise }}"\nchoices = ["a", "b"]\ntarget = "0"\n')
+    p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"{own}={bad}", check=False)
+    assert p.returncode == 1 and f"{bad}:2: {own} [task] text" in p.stderr and "'premise' is undefined" in p.stderr, \
+        p.stderr
     task = tmp_path / "t.toml"
     task.write_text('[task]\nname = "t"\ntext = "{{ question"\nchoices = ["a", "b"]\ntarget = "0"\n')
     p = run_kormo(kormo_bin, "eval", model_dir, "-t", f"{task}={bad}", check=False)
@@ -303,11 +313,20 @@ def test_eval_bad_task_inputs(kormo_bin, model_dir, tmp_path):
 
 
 def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, tmp_path):
-    """kormo eval --endpoint against kormo serve scores what kormo eval scores in process."""
+    """kormo eval --endpoint against kormo serve scores what kormo eval scores in process: every
+    task of the lm-eval parity checks (which compare the in-process scores with lm-eval's)."""
     from test_serve import KEY, Server
-    tasks = ["kobest_copa", "kobest_boolq", "winogrande", "arc_easy"]
-    targs = [a for t in tasks for a in ("-t", f"{t}={data[t][0]}")]
+    tasks = {t: data[t][0] for t in ("kobest_copa", "kobest_boolq", "kobest_hellaswag", "winogrande", "arc_easy",
+                                     "piqa")}
+    tasks["mmlu"] = data["mmlu0"][0]
+    tasks["hellaswag"] = ROOT / "tests/fixtures/eval/hellaswag_val.jsonl"
+    targs = [a for t, path in tasks.items() for a in ("-t", f"{t}={path}")]
+    # mmlu 5-shot in a run of its own: --num-fewshot applies to every task of a run.
+    shots = ["-t", f"mmlu={data['mmlu0'][0]}", "--num-fewshot", 5, "--fewshot-data", f"mmlu={data['mmlu_shots'][0]}"]
     run_kormo(kormo_bin, "eval", model_dir, *targs, "--limit", 12, "--samples", tmp_path / "local.jsonl")
+    # Its contexts are longer than the server's 256 tokens: an echoed prompt holds the last
+    # target too, so the window through the server is 255 tokens, in process --max-length 255.
+    run_kormo(kormo_bin, "eval", model_dir, *shots, "--max-length", 255, "--samples", tmp_path / "shots_local.jsonl")
     train = data["gsm8k_train"]
     (tmp_path / "bpb.txt").write_text("A short first paragraph.\n\n" + "Words repeat across windows. " * 60 + "\n",
                                       encoding="utf-8")
@@ -324,6 +343,9 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
                   "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *targs, "--limit", 12,
                   "--samples", tmp_path / "remote.jsonl")
         run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", KEY,
+                  "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *shots,
+                  "--samples", tmp_path / "shots_remote.jsonl")
+        run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", KEY,
                   "--tokenizer", model_dir / "tokenizer.json", "--max-length", 256, *gargs,
                   "--samples", tmp_path / "gen_remote.jsonl")
         wrong = run_kormo(kormo_bin, "eval", "--endpoint", f"http://127.0.0.1:{server.port}/v1", "--api-key", "nope",
@@ -332,9 +354,11 @@ def test_eval_through_an_endpoint_equals_in_process(kormo_bin, model_dir, data, 
     finally:
         server.proc.terminate()
         server.proc.wait(timeout=60)
-    local = [json.loads(l) for l in (tmp_path / "local.jsonl").read_text().splitlines()]
-    remote = [json.loads(l) for l in (tmp_path / "remote.jsonl").read_text().splitlines()]
-    assert len(local) == len(remote) == 12 * len(tasks)
+    local = [json.loads(l) for f in ("local.jsonl", "shots_local.jsonl") for l in (tmp_path / f).read_text().splitlines()]
+    remote = [json.loads(l) for f in ("remote.jsonl", "shots_remote.jsonl") for l in (tmp_path / f).read_text().splitlines()]
+    # 12 items of each task but mmlu (5 in anatomy's dev file), then mmlu 5-shot
+    assert len(local) == len(remote) == 12 * (len(tasks) - 1) + 5 + 5
+    assert sum(len(s["contexts"][0]) > 1500 for s in local[-5:]) == 5  # the five examples are there
     for a, b in zip(local, remote):
         assert a["where"] == b["where"]
         assert max(abs(x - y) for x, y in zip(a["loglikelihoods"], b["loglikelihoods"])) <= 1e-4, a["where"]

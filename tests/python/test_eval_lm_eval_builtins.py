@@ -1,10 +1,11 @@
 """kormo eval's later built-ins against lm-evaluation-harness (HF backend) on the same model.
 
 BoolQ, COPA, CommonsenseQA, SIQA and LAMBADA over llm-foundry's local eval JSONL in
-../shared/data/bench/en/llmfoundry; CLIcK and KorQuAD over small fixtures made here in their
-published formats (CLIcK's JSON list, KorQuAD's SQuAD-layout JSON: neither dataset is in
-../shared/data). lm-eval runs its own definitions (YAML strings and utils functions of
-super_glue/boolq, super_glue/copa, commonsense_qa, siqa, lambada_openai, click) over the
+../shared/data/bench/en/llmfoundry; CLIcK, KorQuAD and HellaSwag over small fixtures in their
+published formats (CLIcK's JSON list, KorQuAD's SQuAD-layout JSON, Hugging Face hellaswag's
+JSONL in tests/fixtures/eval: none of them is in ../shared/data). lm-eval runs its own
+definitions (YAML strings and utils functions of super_glue/boolq, super_glue/copa,
+commonsense_qa, siqa, lambada_openai, click, hellaswag's YAML and utils.process_docs) over the
 llm-foundry rows converted back to the fields those definitions read. Where llm-foundry
 dropped options (CommonsenseQA keeps 4 of 5, SIQA 2 of 3), lm-eval's template is given
 that many options. Checked per item: log-likelihoods (≤ 1e-4), greedy flags, acc/acc_norm;
@@ -21,7 +22,7 @@ import textwrap
 
 import pytest
 
-from conftest import run_kormo
+from conftest import ROOT, run_kormo
 from test_eval_lm_eval import jsonl_rows, model_dir  # noqa: F401 (the shared model fixture)
 
 LIMIT = 24
@@ -163,6 +164,8 @@ def data(shared_data, tmp_path_factory):
     (d / "korquad_lm_eval.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in flat),
                                              encoding="utf-8")
     out["korquad"] = (d / "korquad.json", d / "korquad_lm_eval.jsonl")
+    hellaswag = ROOT / "tests/fixtures/eval/hellaswag_val.jsonl"  # HF's layout: both read it as it is
+    out["hellaswag"] = (hellaswag, hellaswag)
     return out
 
 
@@ -173,11 +176,19 @@ def lm_eval_run(model_dir, data, tmp_path):
     tasks_dir.mkdir()
     (tasks_dir / "copa_utils.py").write_text("from lm_eval.tasks.super_glue.copa.utils import *  # the official functions\n")
     (tasks_dir / "click_utils.py").write_text("from lm_eval.tasks.click.click_lang.utils import *  # the official functions\n")
+    (tasks_dir / "hellaswag_utils.py").write_text("from lm_eval.tasks.hellaswag.utils import *  # the official functions\n")
     bodies = {t: body for t, (_, _, body) in FOUNDRY_TASKS.items()}
     bodies["click"] = """
         doc_to_text: !function click_utils.get_context
         doc_to_choice: !function click_utils.get_choices
         doc_to_target: !function click_utils.get_target
+        metric_list: [{metric: acc}, {metric: acc_norm}]"""
+    # lm_eval/tasks/hellaswag/hellaswag.yaml
+    bodies["hellaswag"] = """
+        process_docs: !function hellaswag_utils.process_docs
+        doc_to_text: "{{query}}"
+        doc_to_target: "{{label}}"
+        doc_to_choice: "choices"
         metric_list: [{metric: acc}, {metric: acc_norm}]"""
     bodies["korquad"] = f"""
         output_type: generate_until
@@ -207,7 +218,7 @@ def lm_eval_run(model_dir, data, tmp_path):
 def test_later_builtins_equal_lm_eval_harness(kormo_bin, model_dir, data, tmp_path):
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tasks = list(FOUNDRY_TASKS) + ["click", "korquad"]
+    tasks = list(FOUNDRY_TASKS) + ["click", "korquad", "hellaswag"]
     args = ["eval", model_dir, "-o", tmp_path / "r.json", "--samples", tmp_path / "s.jsonl", "--threads", 2,
             "--limit", LIMIT]
     for t in tasks:
@@ -224,7 +235,7 @@ def test_later_builtins_equal_lm_eval_harness(kormo_bin, model_dir, data, tmp_pa
     for task in tasks:
         mine = samples[str(data[task][0])]
         theirs = sorted(ref["samples"][f"{task}_local"], key=lambda s: s["doc_id"])
-        assert len(mine) == len(theirs) == {"click": len(CLICK), "korquad": 5}.get(task, LIMIT), task
+        assert len(mine) == len(theirs) == {"click": len(CLICK), "korquad": 5, "hellaswag": 20}.get(task, LIMIT), task
         results, ref_results = ours[task], ref["results"][f"{task}_local"]
         if task == "korquad":
             ems, f1s = [], []

@@ -250,3 +250,32 @@ TEST_F(ChatTemplateLoad, LoadsTokenizerConfig) {
   { std::ofstream(cfg) << R"({"eos_token": "<E>"})"; }
   EXPECT_THROW(ChatTemplate::load(dir), Error);
 }
+
+TEST(Jinja, AddedFiltersAsBuiltIns) {
+  JinjaOptions opt;
+  opt.filters["twice"] = [](const nlohmann::ordered_json& v, const std::vector<nlohmann::ordered_json>& args) {
+    if (!v.is_string()) fail("expects a string");
+    return nlohmann::ordered_json(v.get<std::string>() + (args.empty() ? "" : args[0].get<std::string>()) +
+                                  v.get<std::string>());
+  };
+  auto render = [&](const std::string& src, const nlohmann::ordered_json& vars = nlohmann::ordered_json::object()) {
+    return JinjaTemplate(src, opt).render(vars);
+  };
+  auto error_of = [&](const std::string& src) {
+    try {
+      render(src, {{"n", 1}});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(render("{{ 'ab' | twice('-') }}"), "ab-ab");
+  EXPECT_EQ(render("{{ xs | map('twice') | join(',') }}", {{"xs", {"a", "b"}}}), "aa,bb");
+  EXPECT_EQ(error_of("\n  {{ n | twice }}"), "line 2, column 10: filter twice: expects a string");
+  EXPECT_EQ(error_of("{{ 'a' | twice(x='-') }}"), "line 1, column 10: filter twice takes no keyword arguments");
+  EXPECT_EQ(error_of("{{ 'a' | thrice }}"), "line 1, column 10: unsupported filter 'thrice'");
+  // Without the option the name is unknown, as any filter outside the subset.
+  EXPECT_THROW(JinjaTemplate("{{ 'a' | twice }}"), Error);
+  opt.filters["trim"] = opt.filters["twice"];
+  EXPECT_THROW(JinjaTemplate("x", opt), Error);
+}

@@ -143,7 +143,7 @@ std::vector<std::vector<ContinuationScore>> EndpointScorer::score(std::span<cons
     if (req.contexts.empty() || req.continuations.empty()) fail("item {}: nothing to score", i);
     out[i].assign(req.size(), ContinuationScore{0, true, 0});
     for (size_t j = 0; j < req.size(); ++j)
-      pairs.push_back({i, j, scored_sequence(m.tok, req.context(j), req.continuation(j), m.opt.max_length,
+      pairs.push_back({i, j, scored_sequence(m.tok, req.context(j), req.continuation(j), m.opt.max_length - 1,
                                              m.opt.prefix_token, fmt::format("item {}, pair {}", i, j))});
   }
   m.run(pairs, out, progress);

@@ -36,6 +36,9 @@ class EndpointScorer : public Scorer {
   EndpointScorer(const std::string& base_url, const tok::Tokenizer& tok, EndpointOptions opt);
   ~EndpointScorer() override;
 
+  // Each pair's sequence truncated to a window of max_length − 1 tokens, for the same
+  // reason as score_rolling's: equal to the in-process scores with --max-length one less
+  // (the same scores for pairs that fit).
   std::vector<std::vector<ContinuationScore>> score(std::span<const LoglikelihoodRequest> items,
                                                     const std::function<void(int64_t)>& progress = {}) const override;
   // /completions with the prompt's token ids, max_tokens, stop and temperature 0; the

@@ -104,6 +104,71 @@ std::string PyRegex::remove_all(std::string_view text) const {
   return out;
 }
 
+std::string PyRegex::sub(std::string_view text, std::string_view repl, int64_t count, const std::string& what) const {
+  // The replacement parsed once: literal text, or a group number (-1 + literal: none).
+  std::vector<std::pair<std::string, int>> parts;
+  const int groups = static_cast<int>(impl_->re.mark_count());
+  auto group = [&](const std::string& digits) {
+    const int g = std::stoi(digits);
+    if (g > groups) fail("{}: replacement '{}' names group {}, the pattern has {}", what, repl, g, groups);
+    parts.emplace_back("", g);
+  };
+  static const std::map<char, char> kEscapes = {{'\\', '\\'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'},
+                                                {'a', '\a'}, {'b', '\b'}, {'f', '\f'}, {'v', '\v'}};
+  std::string lit;
+  const auto flush = [&] {
+    if (!lit.empty()) parts.emplace_back(std::move(lit), -1);
+    lit.clear();
+  };
+  for (size_t i = 0; i < repl.size(); ++i) {
+    if (repl[i] != '\\') {
+      lit += repl[i];
+      continue;
+    }
+    if (i + 1 >= repl.size()) fail("{}: replacement '{}' ends in a backslash", what, repl);
+    const char c = repl[++i];
+    if (c >= '1' && c <= '9') {
+      std::string digits(1, c);
+      if (i + 1 < repl.size() && std::isdigit(static_cast<unsigned char>(repl[i + 1]))) digits += repl[++i];
+      flush();
+      group(digits);
+    } else if (c == 'g') {
+      const size_t close = repl.find('>', i);
+      const std::string_view name = close == std::string_view::npos || i + 1 >= repl.size() || repl[i + 1] != '<'
+                                        ? std::string_view()
+                                        : repl.substr(i + 2, close - i - 2);
+      if (name.empty() || !std::all_of(name.begin(), name.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); }))
+        fail("{}: replacement '{}': only numbered group references \\g<N> are supported", what, repl);
+      flush();
+      group(std::string(name));
+      i = close;
+    } else if (auto esc = kEscapes.find(c); esc != kEscapes.end()) {
+      lit += esc->second;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '0') {
+      fail("{}: replacement '{}': escape \\{} is not supported", what, repl, c);
+    } else {
+      lit += '\\', lit += c;  // Python keeps unknown escapes of non-letters as written
+    }
+  }
+  flush();
+
+  std::string out;
+  auto last = text.begin();
+  int64_t done = 0;
+  using It = std::regex_iterator<std::string_view::const_iterator>;
+  for (It it(text.begin(), text.end(), impl_->re), end; it != end && (count <= 0 || done < count); ++it, ++done) {
+    const auto& m = *it;
+    out.append(last, m[0].first);
+    for (const auto& [s, g] : parts) {
+      if (g < 0) out += s;
+      else if (m[static_cast<size_t>(g)].matched) out.append(m[static_cast<size_t>(g)].first, m[static_cast<size_t>(g)].second);
+    }
+    last = m[0].second;
+  }
+  out.append(last, text.end());
+  return out;
+}
+
 std::string regex_filter(std::string_view response, const PyRegex& re, int64_t group_select,
                          const std::string& fallback) {
   const auto matches = re.findall(response);

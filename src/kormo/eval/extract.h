@@ -9,6 +9,7 @@
 //    Other inline flags and named groups are refused with the pattern in the message.
 //    Matching is bytewise: \d, \w, \s are ASCII (Python's are Unicode) — the task files'
 //    patterns (digits, "$", ",", ".") mean the same either way.
+//    sub() is re.sub with Python's replacement syntax (group references, escapes).
 //  - regex_filter() is lm-eval's RegexFilter on one response: re.findall, the match
 //    numbered group_select (negative from the end), the first non-empty group when the
 //    pattern has several, the fallback when nothing matched, then str.strip().
@@ -46,6 +47,11 @@ class PyRegex {
   std::vector<std::vector<std::string>> findall(std::string_view text) const;
   // re.sub(pattern, "", text).
   std::string remove_all(std::string_view text) const;
+  // re.sub(pattern, repl, text, count): repl's group references \N and \g<N>, its escapes
+  // \\ \n \r \t \a \b \f \v, and other escapes of non-letters kept as written, as
+  // Python's; an escape of another ASCII letter, \0 (octal) or a group the pattern lacks
+  // is an error naming `what`. count ≤ 0: every match.
+  std::string sub(std::string_view text, std::string_view repl, int64_t count, const std::string& what) const;
   const std::string& pattern() const { return pattern_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kormo/backend/cpu/fast_exp.h"
 #include "kormo/eval/extract.h"
 #include "kormo/infer/decoder.h"
 #include "kormo/infer/kv_cache.h"
@@ -31,17 +32,31 @@ struct ScoredRow {
 
 // Sums log-softmax of the targets and checks each is the arg-max (first maximum on
 // ties, as torch.argmax), rows in parallel; each row's sum is added in row order.
+// The exponentials are fp32 and vectorised (fast_exp, relative error ~2e-7), summed in
+// blocks whose sums add up in double, so a log-probability is within ~1e-6 of one in
+// double: std::exp per logit (64M calls for 2,000 option tokens and a 32K vocabulary)
+// took 9% (fp32) to 15% (bf16) of an evaluation's CPU time.
 void score_rows(const std::vector<ScoredRow>& rows, int64_t V) {
+  constexpr int64_t kBlock = 1024;
   std::vector<double> lp(rows.size());
   std::vector<char> top(rows.size());
 #pragma omp parallel for schedule(static)
   for (size_t r = 0; r < rows.size(); ++r) {
     const float* x = rows[r].logits;
-    const int64_t best = std::max_element(x, x + V) - x;
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int64_t v = 0; v < V; ++v) mx = std::max(mx, x[v]);
     double s = 0;
-    for (int64_t v = 0; v < V; ++v) s += std::exp(static_cast<double>(x[v]) - x[best]);
-    lp[r] = static_cast<double>(x[rows[r].target]) - x[best] - std::log(s);
-    top[r] = best == rows[r].target;
+    for (int64_t b = 0; b < V; b += kBlock) {
+      const int64_t e = std::min(V, b + kBlock);
+      float block = 0.f;
+#pragma omp simd reduction(+ : block)
+      for (int64_t v = b; v < e; ++v) block += backend::cpu_ops::fast_exp(x[v] - mx);
+      s += block;
+    }
+    const int32_t t = rows[r].target;
+    lp[r] = static_cast<double>(x[t]) - mx - std::log(s);
+    top[r] = x[t] == mx && std::find(x, x + t, mx) == x + t;
   }
   for (size_t r = 0; r < rows.size(); ++r) {
     rows[r].out->loglikelihood += lp[r];

@@ -483,7 +483,8 @@ const std::set<std::string> kTests = {"defined", "undefined", "none", "string", 
 
 class Parser {
  public:
-  explicit Parser(std::vector<Part> parts) : parts_(std::move(parts)) {}
+  Parser(std::vector<Part> parts, const std::map<std::string, JinjaFilter>& added)
+      : parts_(std::move(parts)), added_(added) {}
 
   Body parse_template() {
     std::string end;
@@ -801,7 +802,8 @@ class Parser {
         const Token& nt = peek();
         auto f = make(Expr::kFilter, nt.pos);
         f->name = expect_name();
-        if (!kFilters.count(f->name)) fail_at(nt.pos, fmt::format("unsupported filter '{}'", f->name));
+        if (!kFilters.count(f->name) && !added_.count(f->name))
+          fail_at(nt.pos, fmt::format("unsupported filter '{}'", f->name));
         f->args.push_back(std::move(e));
         if (accept_op("(")) parse_call_args(*f);
         e = std::move(f);
@@ -966,6 +968,7 @@ class Parser {
   }
 
   std::vector<Part> parts_;
+  const std::map<std::string, JinjaFilter>& added_;
   size_t pi_ = 0;
   const std::vector<Token>* toks_ = nullptr;
   size_t ti_ = 0;
@@ -1090,6 +1093,7 @@ struct Renderer {
   std::vector<std::unordered_map<std::string, Value>> frames;
   int macro_depth = 0;
   bool strict = false;  // StrictUndefined: printing or joining an undefined value is an error
+  const std::map<std::string, JinjaFilter>* added = nullptr;  // JinjaOptions::filters
 
   [[noreturn]] static void err(const Expr& e, const std::string& what) { fail_at(e.pos, what); }
 
@@ -1794,7 +1798,8 @@ struct Renderer {
       sub.kind = Expr::kFilter;
       sub.pos = e.pos;
       sub.name = to_str(a.pos[0]);
-      if (!kFilters.count(sub.name) || sub.name == "map") err(e, fmt::format("map: unsupported filter '{}'", sub.name));
+      if ((!kFilters.count(sub.name) && !added->count(sub.name)) || sub.name == "map")
+        err(e, fmt::format("map: unsupported filter '{}'", sub.name));
       Args rest{{a.pos.begin() + 1, a.pos.end()}, a.kw};
       for (const auto& x : items) r.push_back(to_json(e, filter(sub, Value::of(x), rest)));
       return Value::of(std::move(r));
@@ -1826,6 +1831,16 @@ struct Renderer {
         if (ok == keep) r.push_back(x);
       }
       return Value::of(std::move(r));
+    }
+    if (auto it = added->find(f); it != added->end()) {
+      if (!a.kw.empty()) err(e, fmt::format("{} takes no keyword arguments", what));
+      std::vector<Json> args;
+      for (const auto& x : a.pos) args.push_back(to_json(e, x));
+      try {
+        return Value::of(it->second(to_json(e, v), args));
+      } catch (const Error& x) {
+        err(e, fmt::format("{}: {}", what, x.what()));
+      }
     }
     err(e, fmt::format("unsupported filter '{}'", f));
   }
@@ -2009,9 +2024,11 @@ struct JinjaTemplate::Impl {
 JinjaTemplate::JinjaTemplate(std::string source, JinjaOptions opt) {
   auto impl = std::make_shared<Impl>();
   impl->source = std::move(source);
-  impl->opt = opt;
-  Lexer lexer(impl->source, opt);
-  impl->body = Parser(lexer.run()).parse_template();
+  for (const auto& [name, f] : opt.filters)
+    if (kFilters.count(name) || !f) fail("filter '{}': a built-in filter's name, or no function", name);
+  impl->opt = std::move(opt);
+  Lexer lexer(impl->source, impl->opt);
+  impl->body = Parser(lexer.run(), impl->opt.filters).parse_template();
   impl_ = std::move(impl);
 }
 
@@ -2019,6 +2036,7 @@ std::string JinjaTemplate::render(const nlohmann::ordered_json& variables) const
   if (!variables.is_object()) fail("the template variables must be a JSON object");
   Renderer r;
   r.strict = impl_->opt.strict_undefined;
+  r.added = &impl_->opt.filters;
   r.frames.emplace_back();
   for (const auto& [k, v] : variables.items()) r.frames.back()[k] = Value::of(v);
   std::string out;

@@ -20,15 +20,27 @@
 //  - Known differences: upper/lower/title/capitalize change ASCII letters only; a tuple
 //    prints as a list; with strict_undefined only printing and `~` of an undefined value
 //    are errors (jinja2's StrictUndefined also refuses comparisons and arithmetic).
+//  - Filters a user adds (JinjaOptions::filters) are known to the parser as the built-in
+//    ones are, and callable through map('name', …) too; an error one throws is reported
+//    with the expression's line and column.
 //  - A template is immutable after construction; render() is thread-safe.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace kormo::tok {
+
+// A filter beyond jinja2's own (e.g. eval's regex_replace, which needs Python's `re`
+// semantics that live in eval): the filtered value and the positional arguments, all
+// defined. Keyword arguments are refused before it is called. Must be thread-safe.
+using JinjaFilter = std::function<nlohmann::ordered_json(const nlohmann::ordered_json& value,
+                                                         const std::vector<nlohmann::ordered_json>& args)>;
 
 // The jinja2.Environment settings that differ between the template's users. The
 // defaults are transformers' chat-template environment.
@@ -37,6 +49,7 @@ struct JinjaOptions {
   bool lstrip_blocks = true;           // whitespace before a block tag on its line is dropped
   bool keep_trailing_newline = false;  // else one trailing newline of the source is dropped
   bool strict_undefined = false;       // printing an undefined value is an error
+  std::map<std::string, JinjaFilter> filters = {};  // added filters, by name (a built-in name is refused)
 };
 
 class JinjaTemplate {
