@@ -177,6 +177,11 @@ assert rep["failing"]["pairs.model"] == len(model) and "pairs.model" in rep["fai
 assert all(r["detail"]["score"] < r["detail"]["threshold"] == rep["model_threshold"] for r in model)
 PY
 "$KORMO" data pairs "$T/pairs.jsonl" -o "$T/x.jsonl" --model "$T/nothing" >/dev/null 2>&1 && fail "pairs with a missing model succeeded"
+# An empty target cannot be scored: it passes the check, counted, instead of stopping the run.
+{ head -n 2 "$T/pairs.jsonl"; echo '{"ko": "안녕하세요", "en": ""}'; } > "$T/empty.jsonl"
+"$KORMO" -q data pairs "$T/empty.jsonl" -o "$T/x.jsonl" --model "$T/pm/step-0000400" --skip length,script,numbers,entities \
+  | python3 -c "import json,sys; r=json.load(sys.stdin); assert r['model_unscored'] == 1 and r['input'] == 3, r" \
+  || fail "an empty target stopped or miscounted the model check"
 
 [ "$fails" -eq 0 ] || exit 1
 echo "data perplexity test passed"

@@ -79,9 +79,9 @@ std::vector<double> pair_scores(const ScoringModel& m, std::span<const std::stri
   std::vector<size_t> fits;
   for (size_t i = 0; i < sources.size(); ++i) {
     const std::string after = "\n" + targets[i];
-    const auto longest = std::max(encode_pair(m.tokenizer(), sources[i], after, m.prefix_token()).continuation.size(),
-                                  encode_pair(m.tokenizer(), "", targets[i], m.prefix_token()).continuation.size());
-    if (static_cast<int64_t>(longest) > m.window()) continue;
+    const size_t with = encode_pair(m.tokenizer(), sources[i], after, m.prefix_token()).continuation.size(),
+                 alone = encode_pair(m.tokenizer(), "", targets[i], m.prefix_token()).continuation.size();
+    if (with == 0 || alone == 0 || static_cast<int64_t>(std::max(with, alone)) > m.window()) continue;
     items.push_back({{sources[i], ""}, {after, targets[i]}});
     fits.push_back(i);
   }

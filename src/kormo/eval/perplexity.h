@@ -72,7 +72,7 @@ std::vector<TextLoss> text_losses(const ScoringModel& m, std::span<const std::st
 // target on the line after the source, minus its per-token log-likelihood alone (after
 // the prefix token) — how much the source helps predict it, so a fluent target that
 // belongs to another source scores low however fluent it is. Higher is better; NaN for
-// a pair whose target alone does not fit the model's window (it cannot be scored whole).
+// a pair whose target is empty or does not fit the model's window (cannot be scored whole).
 std::vector<double> pair_scores(const ScoringModel& m, std::span<const std::string> sources,
                                 std::span<const std::string> targets);
 
