@@ -116,12 +116,14 @@ def main():
         for _ in range(a.rounds):
             for v in kormo_variants:
                 times[f"kormo {v}"].append(run_kormo(a.kormo, model, docs, tmp / "out.jsonl", a.threads, v))
+                print(f"kormo {v}: {times[f'kormo {v}'][-1]:.2f} s", file=sys.stderr, flush=True)
             for v in peer_variants:
                 s, why = run_peer(model, docs, a.threads, v, a.batch)
                 if s is None:
                     failed[f"torch {v}"] = why
                 else:
                     times[f"torch {v}"].append(s)
+                print(f"torch {v}: {s} {why}", file=sys.stderr, flush=True)
         rate = {k: a.docs / statistics.median(v) for k, v in times.items() if v}
         tokens = json.loads(subprocess.run([a.kormo, "-q", "data", "perplexity", str(model), str(docs), "-o",
                                             str(tmp / "out.jsonl"), "--threads", str(a.threads)],
