@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <map>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "../temp_dir.h"
 #include "kormo/data/words.h"
+#include "kormo/util/error.h"
 #include "kormo/util/io.h"
 
 using namespace kormo;
@@ -98,4 +101,48 @@ TEST_F(PairsTest, BadLinesAreRejectedWithTheirPlace) {
   EXPECT_NE(rej.find(in + ":2"), std::string::npos) << rej;
   EXPECT_NE(rej.find(in + ":3"), std::string::npos) << rej;
   EXPECT_NE(rej.find("\"rule\":\"bad_input.missing_text\""), std::string::npos) << rej;
+}
+
+// The model check through filter_pairs, with a stand-in model whose score is the
+// target's length: the quantile threshold, a fixed one, pairs it cannot score (NaN) and
+// bad lines between scored ones, which must not shift scores onto other pairs.
+TEST_F(PairsTest, ModelCheckRemovesTheLowestScores) {
+  std::string in = (dir_ / "in.jsonl").string(), text;
+  for (int i = 1; i <= 10; ++i) {
+    text += json{{"ko", "원문 " + std::to_string(i)}, {"en", std::string(static_cast<size_t>(i), 'x')}}.dump() + "\n";
+    if (i == 3) text += "not json\n";
+  }
+  text += json{{"ko", "원문"}, {"en", "unscorable"}}.dump() + "\n";
+  write_file_atomic(in, text);
+  data::PairOptions o;
+  o.length = o.script = o.numbers = o.entities = false;
+  int calls = 0;
+  o.model = [&calls](std::span<const std::string> src, std::span<const std::string> tgt) {
+    ++calls;
+    EXPECT_EQ(src.size(), tgt.size());
+    std::vector<double> out;
+    for (const auto& t : tgt) out.push_back(t == "unscorable" ? std::nan("") : static_cast<double>(t.size()));
+    return out;
+  };
+  o.model_quantile = 0.3;  // nearest rank of 10 scores: the 3rd lowest, so 1 and 2 fail
+  std::string out = (dir_ / "out.jsonl").string(), rej = (dir_ / "rej.jsonl").string();
+  json r = data::filter_pairs({in}, out, rej, o);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r["input"], 12);
+  EXPECT_EQ(r["model_threshold"], 3.0);
+  EXPECT_EQ(r["model_unscored"], 1);
+  EXPECT_EQ(r["removed"]["pairs.model"], 2);
+  EXPECT_EQ(r["failing"]["pairs.model"], 2);
+  EXPECT_EQ(r["kept"], 9);
+  std::string rejects = read_file(rej);
+  EXPECT_NE(rejects.find("\"en\":\"x\""), std::string::npos) << rejects;
+  EXPECT_NE(rejects.find("\"en\":\"xx\""), std::string::npos) << rejects;
+  EXPECT_EQ(rejects.find("\"en\":\"xxx\""), std::string::npos) << rejects;
+
+  o.model_min = 5;  // a fixed threshold replaces the quantile
+  r = data::filter_pairs({in}, out, rej, o);
+  EXPECT_EQ(r["removed"]["pairs.model"], 4);
+  EXPECT_EQ(r["model_threshold"], 5.0);
+
+  EXPECT_THROW(data::filter_pairs({"-"}, out, rej, o), Error);  // read twice: not stdin
 }

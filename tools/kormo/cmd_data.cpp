@@ -1,11 +1,14 @@
 // kormo data: curation verbs (ingest, normalize, langid, filter, classify,
-// pairs, dedup, decontam, mix, stats, pipeline), one add_<subcommand>() each. Argument
+// pairs, perplexity, dedup, decontam, mix, stats, pipeline), one add_<subcommand>() each. Argument
 // parsing only; the work is in src/kormo/data.
 #include <fmt/format.h>
 #include <omp.h>
 
 #include <cstdio>
 #include <memory>
+#include <span>
+#include <stdexcept>
+#include <tuple>
 
 #include "kormo/data/classifier.h"
 #include "kormo/data/debian.h"
@@ -17,6 +20,8 @@
 #include "kormo/data/mix.h"
 #include "kormo/data/pairs.h"
 #include "kormo/data/pipeline.h"
+#include "kormo/eval/perplexity.h"
+#include "kormo/model/runner.h"
 #include "kormo/util/config.h"
 #include "kormo/util/error.h"
 #include "kormo/util/io.h"
@@ -270,11 +275,86 @@ void add_classify(CLI::App& verb) {
   });
 }
 
+// Options of the verbs that score text with a checkpoint.
+struct ModelArgs {
+  std::string precision = "fp32";
+  int64_t batch_tokens = 4096;
+  int threads = 0;
+  eval::ScorerOptions scorer_options() const {
+    return {.batch_tokens = batch_tokens, .precision = model::parse_precision(precision, "--precision")};
+  }
+};
+
+void add_model_options(CLI::App* c, ModelArgs& m) {
+  c->add_option("--precision", m.precision, "Model matrix products: fp32 (default) or bf16 (fp32 accumulation)");
+  c->add_option("--batch-tokens", m.batch_tokens, "Tokens per forward pass (default 4096)")->check(CLI::PositiveNumber);
+  c->add_option("--threads", m.threads, "CPU threads (default: all cores)");
+}
+
+// "A,B" -> (A, B); `what` names the option in errors.
+std::pair<double, double> number_pair(const std::string& s, const std::string& what) {
+  const size_t comma = s.find(',');
+  try {
+    size_t n1 = 0, n2 = 0;
+    if (comma == std::string::npos) throw std::invalid_argument(s);
+    double a = std::stod(s.substr(0, comma), &n1), b = std::stod(s.substr(comma + 1), &n2);
+    if (n1 != comma || n2 != s.size() - comma - 1) throw std::invalid_argument(s);
+    return {a, b};
+  } catch (const std::exception&) {
+    fail_usage("{} \"{}\": expected two numbers A,B", what, s);
+  }
+}
+
+void add_perplexity(CLI::App& verb) {
+  struct Args {
+    std::string model, quantiles = "0.3,0.6";
+    std::vector<std::string> thresholds;
+    eval::PerplexityOptions o;
+    ModelArgs m;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = verb.add_subcommand("perplexity",
+                                "Score documents with a kormo checkpoint: meta.perplexity and a head/middle/tail bucket per language");
+  c->add_option("model", a->model, "Checkpoint directory (config.json, model.safetensors, tokenizer.json)")->required();
+  c->add_option("inputs", a->o.inputs, "Document files (JSONL, .zst ok), directories or globs")->required();
+  c->add_option("-o,--output", a->o.output, "Scored documents (.jsonl or .jsonl.zst)")->required();
+  c->add_option("--rejects", a->o.rejects, "Rejects file (default: OUTPUT with .rejects.jsonl)");
+  c->add_option("--text-field", a->o.text_field, "JSON field holding the text");
+  c->add_option("--quantiles", a->quantiles,
+                "HEAD,TAIL: per language, head = perplexity up to the HEAD quantile, tail = above the TAIL "
+                "quantile (default 0.3,0.6)");
+  c->add_option("--thresholds", a->thresholds,
+                "LANG=HEAD,TAIL (repeatable; LANG default = every other language): fixed perplexity thresholds "
+                "instead of quantiles");
+  c->add_flag("--drop-tail", a->o.drop_tail, "Move tail documents to the rejects file (rule perplexity)");
+  add_model_options(c, a->m);
+  c->callback([a] {
+    std::tie(a->o.head_quantile, a->o.tail_quantile) = number_pair(a->quantiles, "--quantiles");
+    for (const auto& t : a->thresholds) {
+      const size_t eq = t.find('=');
+      if (eq == std::string::npos || eq == 0) fail_usage("--thresholds \"{}\": expected LANG=HEAD,TAIL", t);
+      a->o.thresholds[t.substr(0, eq)] = number_pair(t.substr(eq + 1), "--thresholds " + t.substr(0, eq));
+    }
+    a->o.inputs = expand_inputs(a->o.inputs);
+    if (a->o.rejects.empty()) a->o.rejects = data::default_rejects_path(a->o.output);
+    std::vector<std::string> read = a->o.inputs;
+    read.push_back(a->model);
+    data::check_output_path(a->o.output, read);
+    data::check_output_path(a->o.rejects, read);
+    set_threads(a->m.threads);
+    eval::ScoringModel model(a->model, a->m.scorer_options());
+    nlohmann::json report = eval::run_perplexity(a->o, model);
+    log_info("wrote {}; rejects in {}", a->o.output, a->o.rejects);
+    std::printf("%s\n", report.dump(1).c_str());
+  });
+}
+
 void add_pairs(CLI::App& verb) {
   struct Args {
     std::vector<std::string> inputs, skip;
-    std::string output, rejects;
+    std::string output, rejects, model;
     data::PairOptions o;
+    ModelArgs m;
   };
   auto a = std::make_shared<Args>();
   auto* c = verb.add_subcommand("pairs", "Translation-quality checks for aligned pairs: length ratio, script, numbers, names");
@@ -288,6 +368,13 @@ void add_pairs(CLI::App& verb) {
   c->add_option("--min-ratio", a->o.min_ratio, fmt::format("Lowest target/source characters (default {})", a->o.min_ratio));
   c->add_option("--max-ratio", a->o.max_ratio, fmt::format("Highest target/source characters (default {})", a->o.max_ratio));
   c->add_option("--skip", a->skip, "Checks to skip: length, script, numbers, entities")->delimiter(',');
+  c->add_option("--model", a->model,
+                "A kormo checkpoint directory: adds the model check (how much the source raises the target's "
+                "per-token log-likelihood)");
+  c->add_option("--model-min", a->o.model_min, "Remove pairs whose model score is below this");
+  c->add_option("--model-quantile", a->o.model_quantile,
+                "Without --model-min: remove the lowest-scoring share of pairs (default 0.1)");
+  add_model_options(c, a->m);
   c->callback([a] {
     for (const auto& s : a->skip) {
       if (s == "length") a->o.length = false;
@@ -300,6 +387,14 @@ void add_pairs(CLI::App& verb) {
     std::string rej = a->rejects.empty() ? data::default_rejects_path(a->output) : a->rejects;
     data::check_output_path(a->output, inputs);
     data::check_output_path(rej, inputs);
+    std::unique_ptr<eval::ScoringModel> model;
+    if (!a->model.empty()) {
+      set_threads(a->m.threads);
+      model = std::make_unique<eval::ScoringModel>(a->model, a->m.scorer_options());
+      a->o.model = [&model](std::span<const std::string> src, std::span<const std::string> tgt) {
+        return eval::pair_scores(*model, src, tgt);
+      };
+    }
     std::printf("%s\n", data::filter_pairs(inputs, a->output, rej, a->o).dump(1).c_str());
   });
 }
@@ -457,6 +552,7 @@ Examples:
   kormo data langid norm.jsonl -o lid.jsonl --keep ko,en
   kormo data filter lid.jsonl -o good.jsonl                            # Gopher + C4 + FineWeb + PII
   kormo data classify train --positive good.jsonl --negative web.jsonl -o quality.bin
+  kormo data perplexity trusted-model/ lid.jsonl -o scored.jsonl --drop-tail  # CCNet-style buckets
   kormo data filter lid.jsonl --config configs/data/quality-classifier.toml -o hq.jsonl
   kormo data dedup good.jsonl -o dedup.jsonl
   kormo data decontam dedup.jsonl --eval 'bench/**/*.jsonl' -o clean.jsonl
@@ -475,6 +571,7 @@ void setup(CLI::App& verb) {
   add_filter(verb);
   add_classify(verb);
   add_pairs(verb);
+  add_perplexity(verb);
   add_decontam(verb);
   add_dedup(verb);
   add_mix(verb);
@@ -484,6 +581,6 @@ void setup(CLI::App& verb) {
 
 }  // namespace
 
-KORMO_VERB("data", "Curate text: ingest, normalize, langid, filter, classify, pairs, dedup, decontam, mix, stats, pipeline", 10, setup);
+KORMO_VERB("data", "Curate text: ingest, normalize, langid, filter, classify, pairs, perplexity, dedup, decontam, mix, stats, pipeline", 10, setup);
 
 }  // namespace kormo::cli

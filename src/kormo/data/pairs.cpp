@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <iterator>
 #include <map>
 #include <set>
@@ -125,51 +126,112 @@ json filter_pairs(const std::vector<std::string>& inputs, const std::string& out
                   const PairOptions& o) {
   if (!(o.min_ratio >= 0 && o.min_ratio <= o.max_ratio))
     fail_usage("pairs: expected 0 <= --min-ratio <= --max-ratio, got {} and {}", o.min_ratio, o.max_ratio);
-  AtomicWriter out(output), rej(rejects);
-  uint64_t input = 0, kept = 0;
-  std::map<std::string, uint64_t> removed, failing;
-  for (const auto& f : inputs) {
-    LineReader r(f);
-    std::string_view line;
-    while (r.next(line)) {
-      ++input;
-      std::string where = fmt::format("{}:{}", f, r.line_number());
-      auto bad = [&](const char* rule, const std::string& why) {
-        rej.write_line(bad_input_record(rule, where, why, line));
-        ++removed[rule];
-      };
-      if (text::find_invalid_utf8(line) != text::kValid) {
-        bad("bad_input.invalid_utf8", "invalid UTF-8");
-        continue;
+  if (o.model && std::isnan(o.model_min) && !(o.model_quantile > 0 && o.model_quantile < 1))
+    fail_usage("pairs: expected 0 < model quantile < 1, got {}", o.model_quantile);
+  // Every line in order: a well-formed pair's object, or a bad line's rule and reason.
+  auto for_each_pair = [&](const std::function<void(const std::string& where, std::string_view line, const json* j,
+                                                    const char* bad_rule, const std::string& why)>& fn) {
+    for (const auto& f : inputs) {
+      if (o.model && f == "-") fail_usage("pairs: with a model the input is read twice, so not from stdin");
+      LineReader r(f);
+      std::string_view line;
+      while (r.next(line)) {
+        std::string where = fmt::format("{}:{}", f, r.line_number());
+        if (text::find_invalid_utf8(line) != text::kValid) {
+          fn(where, line, nullptr, "bad_input.invalid_utf8", "invalid UTF-8");
+          continue;
+        }
+        json j = parse_json_or_discarded(line);
+        if (!j.is_object()) {
+          fn(where, line, nullptr, "bad_input.malformed_json", "expected a JSON object");
+          continue;
+        }
+        auto s = j.find(o.src_field), t = j.find(o.tgt_field);
+        if (s == j.end() || t == j.end() || !s->is_string() || !t->is_string()) {
+          fn(where, line, nullptr, "bad_input.missing_text",
+             fmt::format("expected string fields \"{}\" and \"{}\"", o.src_field, o.tgt_field));
+          continue;
+        }
+        fn(where, line, &j, nullptr, "");
       }
-      json j = parse_json_or_discarded(line);
-      if (!j.is_object()) {
-        bad("bad_input.malformed_json", "expected a JSON object");
-        continue;
-      }
-      auto s = j.find(o.src_field), t = j.find(o.tgt_field);
-      if (s == j.end() || t == j.end() || !s->is_string() || !t->is_string()) {
-        bad("bad_input.missing_text", fmt::format("expected string fields \"{}\" and \"{}\"", o.src_field, o.tgt_field));
-        continue;
-      }
-      std::vector<std::string> failed;
-      PairCheck c = check_pair(s->get<std::string>(), t->get<std::string>(), o, &failed);
-      for (const auto& rule : failed) ++failing[rule];
-      if (c.rule.empty()) {
-        out.write_line(line);
-        ++kept;
-        continue;
-      }
-      ++removed[c.rule];
-      rej.write_line(json{{"action", "removed"}, {"rule", c.rule}, {"where", where}, {"detail", c.detail}, {"pair", j}}
-                         .dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  };
+
+  // With a model, a first pass scores every well-formed pair, a chunk at a time.
+  std::vector<double> scores;
+  double threshold = o.model_min;
+  if (o.model) {
+    std::vector<std::string> src, tgt;
+    auto flush = [&] {
+      const std::vector<double> got = o.model(src, tgt);
+      if (got.size() != src.size()) fail_internal("pairs: the model scored {} of {} pairs", got.size(), src.size());
+      scores.insert(scores.end(), got.begin(), got.end());
+      src.clear();
+      tgt.clear();
+    };
+    for_each_pair([&](const std::string&, std::string_view, const json* j, const char*, const std::string&) {
+      if (!j) return;
+      src.push_back((*j)[o.src_field].get<std::string>());
+      tgt.push_back((*j)[o.tgt_field].get<std::string>());
+      if (src.size() == 256) flush();
+    });
+    flush();
+    std::vector<double> sorted;
+    for (double x : scores)
+      if (!std::isnan(x)) sorted.push_back(x);
+    if (std::isnan(threshold) && !sorted.empty()) {
+      std::sort(sorted.begin(), sorted.end());
+      // Nearest rank: the lowest ⌈q·n⌉ − 1 scores are below it.
+      const auto rank = static_cast<size_t>(std::ceil(o.model_quantile * static_cast<double>(sorted.size())));
+      threshold = sorted[std::max<size_t>(rank, 1) - 1];
     }
   }
+
+  AtomicWriter out(output), rej(rejects);
+  uint64_t input = 0, kept = 0;
+  size_t scored = 0;
+  uint64_t unscored = 0;
+  std::map<std::string, uint64_t> removed, failing;
+  for_each_pair([&](const std::string& where, std::string_view line, const json* j, const char* bad_rule,
+                    const std::string& why) {
+    ++input;
+    if (!j) {
+      rej.write_line(bad_input_record(bad_rule, where, why, line));
+      ++removed[bad_rule];
+      return;
+    }
+    std::vector<std::string> failed;
+    PairCheck c = check_pair((*j)[o.src_field].get<std::string>(), (*j)[o.tgt_field].get<std::string>(), o, &failed);
+    if (o.model) {
+      if (scored >= scores.size()) fail_io("{}: the input changed between the two passes over it", where);
+      const double score = scores[scored++];
+      unscored += std::isnan(score);
+      if (score < threshold) {
+        failed.push_back("pairs.model");
+        if (c.rule.empty()) c = {"pairs.model", {{"score", score}, {"threshold", threshold}}};
+      }
+    }
+    for (const auto& rule : failed) ++failing[rule];
+    if (c.rule.empty()) {
+      out.write_line(line);
+      ++kept;
+      return;
+    }
+    ++removed[c.rule];
+    rej.write_line(json{{"action", "removed"}, {"rule", c.rule}, {"where", where}, {"detail", c.detail}, {"pair", *j}}
+                       .dump(-1, ' ', false, json::error_handler_t::replace));
+  });
+  if (scored != scores.size()) fail_io("{}: the input changed between the two passes over it", inputs.back());
   out.commit();
   rej.commit();
   json share = json::object();
   for (const auto& [rule, n] : failing) share[rule] = input ? double(n) / double(input) : 0.0;
-  return {{"input", input}, {"kept", kept}, {"removed", removed}, {"failing", failing}, {"failing_share", share}};
+  json report = {{"input", input}, {"kept", kept}, {"removed", removed}, {"failing", failing}, {"failing_share", share}};
+  if (o.model) {
+    report["model_threshold"] = std::isnan(threshold) ? json() : json(threshold);
+    report["model_unscored"] = unscored;
+  }
+  return report;
 }
 
 }  // namespace kormo::data

@@ -8,7 +8,10 @@
 // pairs fail it, so a threshold can be judged by what it would remove.
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +24,14 @@ struct PairOptions {
   // Characters of the target per character of the source.
   double min_ratio = 0.9, max_ratio = 4.5;
   bool length = true, script = true, numbers = true, entities = true;
+  // The model check (pairs.model), after the others, when `model` is set (kormo data
+  // pairs --model gives eval::pair_scores): model(sources, targets) scores chunks of the
+  // well-formed pairs, higher = better, NaN = cannot be scored (passes, counted as
+  // model_unscored). A pair below model_min fails it; with model_min NaN the threshold
+  // is the nearest-rank model_quantile of the scores, so about that share fails.
+  std::function<std::vector<double>(std::span<const std::string>, std::span<const std::string>)> model;
+  double model_min = std::numeric_limits<double>::quiet_NaN();
+  double model_quantile = 0.1;
 };
 
 struct PairCheck {
@@ -41,7 +52,8 @@ PairCheck check_pair(std::string_view src, std::string_view tgt, const PairOptio
 
 // Streams JSONL pairs: kept lines to `output` unchanged, removed pairs and bad
 // lines to `rejects`; returns the report (input, kept, removed by rule,
-// failing by check with shares).
+// failing by check with shares, and with a model its threshold). With a model
+// the input is read twice (scores first), so it cannot be stdin.
 nlohmann::json filter_pairs(const std::vector<std::string>& inputs, const std::string& output,
                             const std::string& rejects, const PairOptions& o);
 
