@@ -1,7 +1,11 @@
 """Shared fixtures for reference checks: the kormo binary and ../shared/data."""
 import os
 import pathlib
+import re
+import signal
 import subprocess
+import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -45,3 +49,42 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+
+class KormoServe:
+    """`kormo serve` on a free port; its stderr collected in the background (`log`)."""
+
+    def __init__(self, kormo_bin, model_dir, *extra):
+        self.proc = subprocess.Popen([kormo_bin, "serve", str(model_dir), "--port", "0", *map(str, extra)],
+                                     stderr=subprocess.PIPE, text=True)
+        self.log = []
+        port = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            m = re.search(r"on http://[\d.]+:(\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        if port is None:
+            self.proc.kill()
+            raise AssertionError("kormo serve did not start:\n" + "".join(self.log))
+        self.port = port
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def stop(self):
+        """SIGTERM (drain, then exit), a kill after 30 s; the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait()

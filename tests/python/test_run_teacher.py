@@ -20,14 +20,12 @@ import os
 import re
 import signal
 import subprocess
-import threading
-
 import time
 
 import pytest
 
-from conftest import SHARED_DATA
-from test_synth_teacher import CountingProxy, records
+from conftest import SHARED_DATA, KormoServe
+from test_synth_teacher import CountingProxy, records, tiny_teacher_model
 
 SECRET = "sk-kormo-test-not-a-real-key-5417"
 
@@ -111,33 +109,12 @@ mix = {{ docs = 0.5, synth = 0.5 }}
 @pytest.fixture(scope="module")
 def teacher(kormo_bin, tmp_path_factory):
     """kormo serve with a tiny random model, and a proxy counting each request's key."""
-    tmp = tmp_path_factory.mktemp("teacher")
-    lines = (SHARED_DATA / "corpora/en/tinyshakespeare/input.txt").read_text().splitlines()[:2000]
-    (tmp / "train.txt").write_text("\n".join(lines) + "\n")
-    subprocess.run([kormo_bin, "-q", "tokenizer", "train", "-o", tmp / "tok", "--vocab-size", "1000",
-                    tmp / "train.txt"], check=True, capture_output=True)
-    (tmp / "m.toml").write_text("[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\n"
-                                "num_layers = 1\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\n"
-                                "max_seq_len = 2048\n")  # the prompts: templates and seeds in Korean, byte-level
-    model = tmp / "model"
-    subprocess.run([kormo_bin, "-q", "model", "init", tmp / "m.toml", model], check=True, capture_output=True)
-    for f in ["tokenizer.json", "tokenizer_config.json"]:
-        (model / f).write_bytes((tmp / "tok" / f).read_bytes())
-    serve = subprocess.Popen([kormo_bin, "serve", model, "--port", "0", "--max-sequences", "4", "--threads", "1"],
-                             stderr=subprocess.PIPE, text=True)
+    serve = KormoServe(kormo_bin, tiny_teacher_model(kormo_bin, tmp_path_factory.mktemp("teacher"), 2000, 1, 2048),
+                       "--max-sequences", 4, "--threads", 1)  # 2048: the prompts are Korean, byte-level
     try:
-        port = None
-        for _ in range(50):
-            m = re.search(r"on http://[\d.]+:(\d+)", serve.stderr.readline())
-            if m:
-                port = int(m.group(1))
-                break
-        assert port, "kormo serve did not start"
-        threading.Thread(target=lambda: [None for _ in serve.stderr], daemon=True).start()
-        yield CountingProxy(port)
+        yield CountingProxy(serve.port)
     finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=30)
+        serve.stop()
 
 
 def kormo_run(kormo_bin, cfg, out, *extra):

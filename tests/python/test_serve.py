@@ -8,18 +8,14 @@ client leaving mid-stream cancels its sequence; SIGTERM drains running requests 
 """
 import http.client
 import json
-import os
-import re
 import shutil
 import signal
-import subprocess
-import threading
 import time
 
 import pytest
 import torch
 
-from conftest import run_kormo
+from conftest import KormoServe, run_kormo
 from test_generate import make_model, tokenizer_json  # noqa: F401  (fixture)
 
 KEY = "test-key"
@@ -28,34 +24,8 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% end
                  "{% if add_generation_prompt %}<|assistant|>{% if enable_thinking %}<think>{% endif %}{% endif %}")
 
 
-class Server:
-    """`kormo serve` on a free port; stderr collected in the background."""
-
-    def __init__(self, kormo_bin, model_dir, *extra):
-        self.proc = subprocess.Popen([kormo_bin, "serve", str(model_dir), "--port", "0", *map(str, extra)],
-                                     stderr=subprocess.PIPE, text=True)
-        self.log = []
-        port = None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            m = re.search(r"on http://[\d.]+:(\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
-        if port is None:
-            self.proc.kill()
-            raise AssertionError("kormo serve did not start:\n" + "".join(self.log))
-        self.port = port
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.append(line)
+class Server(KormoServe):
+    """`kormo serve` with the requests these tests make (the API key by default)."""
 
     def request(self, method, path, body=None, key=KEY, raw=None, timeout=120):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -90,15 +60,6 @@ class Server:
     def metric(self, name):
         _, text = self.request("GET", "/metrics")
         return sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@
 """
 import http.client
 import json
-import os
 import random
-import re
 import signal
 import subprocess
 import threading
@@ -25,7 +23,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from conftest import SHARED_DATA, QuietHandler
+from conftest import SHARED_DATA, KormoServe, QuietHandler
 
 
 def petitions(n):
@@ -346,30 +344,28 @@ class CountingProxy:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
 
-def test_kill_9_and_restart_against_kormo_serve(kormo_bin, tmp_path):
-    lines = (SHARED_DATA / "corpora/en/tinyshakespeare/input.txt").read_text().splitlines()[:3000]
-    (tmp_path / "train.txt").write_text("\n".join(lines) + "\n")
-    subprocess.run([kormo_bin, "-q", "tokenizer", "train", "-o", tmp_path / "tok", "--vocab-size", "1000",
-                    tmp_path / "train.txt"], check=True, capture_output=True)
-    (tmp_path / "m.toml").write_text("[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\n"
-                                     "num_layers = 2\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\n"
-                                     "max_seq_len = 256\n")
-    model = tmp_path / "model"
-    subprocess.run([kormo_bin, "-q", "model", "init", tmp_path / "m.toml", model], check=True, capture_output=True)
+def tiny_teacher_model(kormo_bin, tmp, lines, layers, max_seq_len):
+    """A random tiny model with a byte-level BPE tokenizer trained on Shakespeare: a teacher
+    whose answers are noise, which is all these tests need of it."""
+    text = (SHARED_DATA / "corpora/en/tinyshakespeare/input.txt").read_text().splitlines()[:lines]
+    (tmp / "train.txt").write_text("\n".join(text) + "\n")
+    subprocess.run([kormo_bin, "-q", "tokenizer", "train", "-o", tmp / "tok", "--vocab-size", "1000",
+                    tmp / "train.txt"], check=True, capture_output=True)
+    (tmp / "m.toml").write_text("[model]\nvocab_size = 1024\nhidden_size = 32\nintermediate_size = 64\n"
+                                f"num_layers = {layers}\nnum_heads = 4\nnum_kv_heads = 2\nhead_dim = 8\n"
+                                f"max_seq_len = {max_seq_len}\n")
+    model = tmp / "model"
+    subprocess.run([kormo_bin, "-q", "model", "init", tmp / "m.toml", model], check=True, capture_output=True)
     for f in ["tokenizer.json", "tokenizer_config.json"]:
-        (model / f).write_bytes((tmp_path / "tok" / f).read_bytes())
-    serve = subprocess.Popen([kormo_bin, "serve", model, "--port", "0", "--max-sequences", "8", "--threads", "1"],
-                             stderr=subprocess.PIPE, text=True)
+        (model / f).write_bytes((tmp / "tok" / f).read_bytes())
+    return model
+
+
+def test_kill_9_and_restart_against_kormo_serve(kormo_bin, tmp_path):
+    serve = KormoServe(kormo_bin, tiny_teacher_model(kormo_bin, tmp_path, 3000, 2, 256), "--max-sequences", 8,
+                       "--threads", 1)
     try:
-        port = None
-        for _ in range(50):
-            m = re.search(r"on http://[\d.]+:(\d+)", serve.stderr.readline())
-            if m:
-                port = int(m.group(1))
-                break
-        assert port, "kormo serve did not start"
-        threading.Thread(target=lambda: [None for _ in serve.stderr], daemon=True).start()
-        proxy = CountingProxy(port)
+        proxy = CountingProxy(serve.port)
         n = 300
         out = tmp_path / "out"
         cfg = tmp_path / "p.toml"
@@ -437,5 +433,4 @@ reject_truncated = false
         assert synth(kormo_bin, "run", cfg).returncode == 0
         assert len(proxy.keys) == start
     finally:
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=30)
+        serve.stop()
