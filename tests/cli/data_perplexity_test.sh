@@ -39,30 +39,7 @@ PY
 
 pretrain() {  # pretrain DOCS.jsonl TOKENIZER_TEXT OUT_DIR
   "$KORMO" -q tokenizer train -o "$3.tok" --vocab-size 1000 "$2" >/dev/null 2>&1 || fail "tokenizer train"
-  "$KORMO" -q shard --docs "$1" --tokenizer "$3.tok" --out "$3.ktok" >/dev/null || fail "shard"
-  cat > "$3.toml" <<TOML
-[model]
-vocab_size = 1024
-hidden_size = 64
-intermediate_size = 128
-num_layers = 2
-num_heads = 4
-num_kv_heads = 2
-head_dim = 16
-max_seq_len = 128
-[data]
-batch_size = 8
-seq_len = 128
-val_fraction = 0.0
-sources.docs = { shards = ["$3.ktok"] }
-[train]
-out_dir = "$3"
-steps = 400
-lr = 3e-3
-threads = 2
-tokenizer = "$3.tok"
-TOML
-  "$KORMO" -q pretrain "$3.toml" 2>/dev/null || { echo "FAIL: pretrain"; exit 1; }
+  pretrain_tiny "$1" "$3.tok" "$3" 400 128
 }
 pretrain "$T/train.jsonl" "$T/train.txt" "$T/ko"
 M="$T/ko/step-0000400"

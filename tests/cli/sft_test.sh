@@ -26,30 +26,7 @@ with open(f"{t}/docs.jsonl", "w") as out:
         for i in range(0, len(lines), 20):
             out.write(json.dumps({"text": "\n".join(lines[i:i + 20]), "lang": lang}, ensure_ascii=False) + "\n")
 PY
-"$KORMO" -q shard --docs "$T/docs.jsonl" --tokenizer "$T/tok" --out "$T/docs.ktok" >/dev/null || fail "shard"
-cat > "$T/pre.toml" <<TOML
-[model]
-vocab_size = 1024
-hidden_size = 64
-intermediate_size = 128
-num_layers = 2
-num_heads = 4
-num_kv_heads = 2
-head_dim = 16
-max_seq_len = 256
-[data]
-batch_size = 8
-seq_len = 128
-val_fraction = 0.0
-sources.docs = { shards = ["$T/docs.ktok"] }
-[train]
-out_dir = "$T/pre"
-steps = 40
-lr = 3e-3
-threads = 2
-tokenizer = "$T/tok"
-TOML
-"$KORMO" -q pretrain "$T/pre.toml" || { echo "FAIL: pretrain"; exit 1; }
+pretrain_tiny "$T/docs.jsonl" "$T/tok" "$T/pre" 40 256
 
 sft_config() {  # sft_config OUT_DIR STEPS
   cat <<TOML
