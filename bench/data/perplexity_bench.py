@@ -26,9 +26,9 @@ import tempfile
 import textwrap
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"
-MODEL = dict(vocab_size=32000, hidden_size=768, intermediate_size=2048, num_layers=12, num_heads=12,
-             num_kv_heads=4, head_dim=64, max_seq_len=1024)
+sys.path.insert(0, str(ROOT / "bench" / "eval"))
+from bench import DATA, make_model, train_tokenizer  # noqa: E402  (the eval benchmark's model and tokenizer)
+MAX_SEQ_LEN = 1024  # the 110M shape of bench/eval/bench.py with this window
 
 PEER = textwrap.dedent("""
     import json, sys, time, torch
@@ -95,15 +95,8 @@ def main():
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)
-        subprocess.run([a.kormo, "tokenizer", "train", "-o", str(tmp / "tok"), "--vocab-size", "8192",
-                        "--text-field", "content", "--max-input-bytes", "8M",
-                        str(DATA / "corpora/ko/petitions"), str(DATA / "corpora/en/gutenberg")],
-                       check=True, capture_output=True)
-        (tmp / "m.toml").write_text("[model]\n" + "".join(f"{k} = {v}\n" for k, v in MODEL.items()))
-        model = tmp / "model"
-        subprocess.run([a.kormo, "model", "init", str(tmp / "m.toml"), str(model)], check=True, capture_output=True)
-        for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-            (model / f).write_bytes((tmp / "tok" / f).read_bytes())
+        train_tokenizer(a.kormo, tmp)
+        model = make_model(a.kormo, tmp, "110M", max_seq_len=MAX_SEQ_LEN)
         docs = tmp / "docs.jsonl"
         with open(DATA / "corpora/ko/petitions/petitions_2019-07.jsonl", encoding="utf-8") as f, \
                 open(docs, "w", encoding="utf-8") as out:

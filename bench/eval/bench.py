@@ -81,13 +81,23 @@ def lm_eval_tasks(tmp, limit):
     return d
 
 
-def make_model(kormo, tmp, size):
+def train_tokenizer(kormo, tmp):
+    """An 8K-vocabulary kormo tokenizer in tmp/tok, trained on 8 MB of Korean petitions and English books."""
+    subprocess.run([kormo, "tokenizer", "train", "-o", str(tmp / "tok"), "--vocab-size", "8192",
+                    "--text-field", "content", "--max-input-bytes", "8M",
+                    str(DATA / "corpora/ko/petitions"), str(DATA / "corpora/en/gutenberg")],
+                   check=True, capture_output=True)
+
+
+def make_model(kormo, tmp, size, max_seq_len=2048):
+    """A randomly initialised model of `size` in tmp/model-SIZE carrying tmp/tok's tokenizer."""
     d = tmp / f"model-{size}"
     if size == "1B":
         cfg = ROOT / "configs/model/proxy-1b.toml"
     else:
         cfg = tmp / f"{size}.toml"
-        cfg.write_text("[model]\n" + "".join(f"{k} = {v}\n" for k, v in SIZES[size].items()) + "max_seq_len = 2048\n")
+        cfg.write_text("[model]\n" + "".join(f"{k} = {v}\n" for k, v in SIZES[size].items()) +
+                       f"max_seq_len = {max_seq_len}\n")
     subprocess.run([kormo, "model", "init", str(cfg), str(d)], check=True, capture_output=True)
     for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         (d / f).write_bytes((tmp / "tok" / f).read_bytes())
@@ -122,10 +132,7 @@ def main():
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)
-        subprocess.run([a.kormo, "tokenizer", "train", "-o", str(tmp / "tok"), "--vocab-size", "8192",
-                        "--text-field", "content", "--max-input-bytes", "8M",
-                        str(DATA / "corpora/ko/petitions"), str(DATA / "corpora/en/gutenberg")],
-                       check=True, capture_output=True)
+        train_tokenizer(a.kormo, tmp)
         tasks_dir = lm_eval_tasks(tmp, a.limit)
         print("| size | task | items | kormo fp32 | kormo bf16 | lm-eval fp32 | lm-eval bf16 | "
               "kormo fp32 ÷ lm-eval fp32 | best kormo ÷ best lm-eval |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
