@@ -10,6 +10,13 @@ set -uo pipefail
 source "$(dirname "$0")/tiny_model_common.sh"
 trap 'rm -rf "$T"' EXIT
 export OMP_WAIT_POLICY=passive
+# Under the sanitizers (20–30× slower; KORMO_TEST_SANITIZED=1 from ctest) the models train 30
+# steps, not 400: the scores, buckets, rejects and errors are checked as in Release, for any
+# model; the two checks that need a trained one (shuffled text in the tail, mismatched pairs
+# singled out) run in the Release build only.
+STEPS=400 TRAINED=1
+if [[ "${KORMO_TEST_SANITIZED:-0}" == 1 ]]; then STEPS=30 TRAINED=0; fi
+CKPT=step-$(printf %07d "$STEPS")
 
 # Korean petitions: training text (2017-08), held-out long documents (2019-04) cut to 2,000
 # characters: 40 to calibrate, 40 more with a word-shuffled copy of each.
@@ -39,10 +46,10 @@ PY
 
 pretrain() {  # pretrain DOCS.jsonl TOKENIZER_TEXT OUT_DIR
   "$KORMO" -q tokenizer train -o "$3.tok" --vocab-size 1000 "$2" >/dev/null 2>&1 || fail "tokenizer train"
-  pretrain_tiny "$1" "$3.tok" "$3" 400 128
+  pretrain_tiny "$1" "$3.tok" "$3" "$STEPS" 128
 }
 pretrain "$T/train.jsonl" "$T/train.txt" "$T/ko"
-M="$T/ko/step-0000400"
+M="$T/ko/$CKPT"
 
 # The scores: every document of calib.jsonl (2,000 characters: several 128-token windows)
 # against kormo eval's rolling log-likelihood of the same paragraphs.
@@ -68,16 +75,17 @@ PY
 TH=$(python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['languages']['ko']['thresholds']; print(f\"{t['head']!r},{t['tail']!r}\")" "$T/calib.report.json")
 "$KORMO" -q data perplexity "$M" "$T/mixed.jsonl" -o "$T/mixed.out.jsonl" --thresholds "ko=$TH" > "$T/mixed.report.json" \
   || fail "perplexity with thresholds"
-python3 - "$T" <<'PY' || fail "shuffled text is not in the tail"
+python3 - "$T" "$TRAINED" <<'PY' || fail "shuffled text is not in the tail"
 import json, sys
-t = sys.argv[1]
+t, trained = sys.argv[1], sys.argv[2] == "1"
 tail = {"real": 0, "shuf": 0}
 for l in open(f"{t}/mixed.out.jsonl"):
     d = json.loads(l)
     tail[d["id"][:4]] += d["meta"]["perplexity"]["bucket"] == "tail"
 print("tail:", tail)
-assert tail["shuf"] >= 36, tail  # >= 90% of 40
-assert tail["real"] <= 26, tail  # <= 65%: real text is not pushed there with it
+if trained:
+    assert tail["shuf"] >= 36, tail  # >= 90% of 40
+    assert tail["real"] <= 26, tail  # <= 65%: real text is not pushed there with it
 assert json.load(open(f"{t}/mixed.report.json"))["languages"]["ko"]["thresholds"]["from"] == "given"
 PY
 
@@ -136,27 +144,28 @@ with open(f"{t}/pairs.jsonl", "w") as out:
 PY
 pretrain "$T/pairs-train.jsonl" "$T/pairs.txt" "$T/pm"
 # The model check alone (the others remove pairs before it: the first failing check names a reject).
-"$KORMO" -q data pairs "$T/pairs.jsonl" -o "$T/pairs.out.jsonl" --model "$T/pm/step-0000400" --model-quantile 0.3 \
+"$KORMO" -q data pairs "$T/pairs.jsonl" -o "$T/pairs.out.jsonl" --model "$T/pm/$CKPT" --model-quantile 0.3 \
   --skip length,script,numbers,entities > "$T/pairs.report.json" || fail "pairs --model"
 # Measured when written: 50 of 107 mismatched pairs rejected by the model check, 13 of 108
 # true pairs.
-python3 - "$T" <<'PY' || fail "the model check does not single out mismatched pairs"
+python3 - "$T" "$TRAINED" <<'PY' || fail "the model check does not single out mismatched pairs"
 import json, sys
-t = sys.argv[1]
+t, trained = sys.argv[1], sys.argv[2] == "1"
 rep = json.load(open(f"{t}/pairs.report.json"))
 rej = [json.loads(l) for l in open(f"{t}/pairs.out.rejects.jsonl")]
 model = [r for r in rej if r["rule"] == "pairs.model"]
 bad = sum(r["pair"]["id"].startswith("bad") for r in model)
 good = len(model) - bad
 print(f"model check: {bad} of 107 mismatched, {good} of 108 true pairs rejected; report {rep['failing']}")
-assert bad >= 40 and bad >= 3 * good, (bad, good)
+if trained:
+    assert bad >= 40 and bad >= 3 * good, (bad, good)
 assert rep["failing"]["pairs.model"] == len(model) and "pairs.model" in rep["failing_share"], rep
 assert all(r["detail"]["score"] < r["detail"]["threshold"] == rep["model_threshold"] for r in model)
 PY
 "$KORMO" data pairs "$T/pairs.jsonl" -o "$T/x.jsonl" --model "$T/nothing" >/dev/null 2>&1 && fail "pairs with a missing model succeeded"
 # An empty target cannot be scored: it passes the check, counted, instead of stopping the run.
 { head -n 2 "$T/pairs.jsonl"; echo '{"ko": "안녕하세요", "en": ""}'; } > "$T/empty.jsonl"
-"$KORMO" -q data pairs "$T/empty.jsonl" -o "$T/x.jsonl" --model "$T/pm/step-0000400" --skip length,script,numbers,entities \
+"$KORMO" -q data pairs "$T/empty.jsonl" -o "$T/x.jsonl" --model "$T/pm/$CKPT" --skip length,script,numbers,entities \
   | python3 -c "import json,sys; r=json.load(sys.stdin); assert r['model_unscored'] == 1 and r['input'] == 3, r" \
   || fail "an empty target stopped or miscounted the model check"
 
