@@ -35,7 +35,8 @@ class FakeScorer : public eval::Scorer {
     for (const auto& r : requests) out.push_back(generations.at(r.context));
     return out;
   }
-  std::vector<double> score_rolling(std::span<const std::string>, const std::function<void(int64_t)>&) const override {
+  std::vector<eval::ContinuationScore> score_rolling(std::span<const std::string>,
+                                                     const std::function<void(int64_t)>&) const override {
     return {};
   }
 };

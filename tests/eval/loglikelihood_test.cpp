@@ -184,7 +184,8 @@ TEST(LoglikelihoodScorer, RollingIsTheSumOfItsWindowsScoredByTheTrainingForward)
       EXPECT_GT(windows.size(), 5u);
     }
     for (const auto& w : windows) want += token_reference(f.w, w.input, w.targets).loglikelihood;
-    EXPECT_NEAR(got[i], want, 1e-4) << i;
+    EXPECT_NEAR(got[i].loglikelihood, want, 1e-4) << i;
+    EXPECT_EQ(got[i].tokens, static_cast<int64_t>(bytes_tok().encode(texts[i]).size())) << i;  // each predicted once
   }
-  EXPECT_EQ(got[2], 0.0);  // no tokens, nothing predicted
+  EXPECT_EQ(got[2].loglikelihood, 0.0);  // no tokens, nothing predicted
 }

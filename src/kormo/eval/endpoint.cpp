@@ -150,8 +150,8 @@ std::vector<std::vector<ContinuationScore>> EndpointScorer::score(std::span<cons
   return out;
 }
 
-std::vector<double> EndpointScorer::score_rolling(std::span<const std::string> texts,
-                                                  const std::function<void(int64_t)>& progress) const {
+std::vector<ContinuationScore> EndpointScorer::score_rolling(std::span<const std::string> texts,
+                                                             const std::function<void(int64_t)>& progress) const {
   const Impl& m = *impl_;
   std::vector<Impl::Pair> pairs;
   std::vector<std::vector<ContinuationScore>> out(texts.size());
@@ -164,9 +164,9 @@ std::vector<double> EndpointScorer::score_rolling(std::span<const std::string> t
     for (size_t j = 0; j < windows.size(); ++j) pairs.push_back({i, j, windows[j]});
   }
   m.run(pairs, out, progress);
-  std::vector<double> sums(texts.size(), 0.0);
+  std::vector<ContinuationScore> sums(texts.size(), ContinuationScore{0, true, 0});
   for (size_t i = 0; i < texts.size(); ++i)
-    for (const auto& w : out[i]) sums[i] += w.loglikelihood;
+    for (const auto& w : out[i]) add_window(sums[i], w);
   return sums;
 }
 

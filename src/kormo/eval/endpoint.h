@@ -48,7 +48,7 @@ class EndpointScorer : public Scorer {
   // Rolling windows of max_length − 1 tokens (the echoed prompt holds the last target
   // too and must fit the served context), each sent as one echoed prompt: equal to the
   // in-process scores with --max-length one less.
-  std::vector<double> score_rolling(std::span<const std::string> texts,
+  std::vector<ContinuationScore> score_rolling(std::span<const std::string> texts,
                                     const std::function<void(int64_t)>& progress = {}) const override;
 
  private:

@@ -47,7 +47,7 @@ TaskResult evaluate_task(const TaskRun& run, const Scorer& scorer,
     const auto lls = scorer.score_rolling(texts, report);
     std::vector<RollingOutcome> outcomes;
     for (size_t i = 0; i < r.items.size(); ++i) {
-      r.items[i].rolling = {lls[i], count_words(texts[i]), static_cast<int64_t>(texts[i].size())};
+      r.items[i].rolling = {lls[i].loglikelihood, count_words(texts[i]), static_cast<int64_t>(texts[i].size())};
       outcomes.push_back(r.items[i].rolling);
     }
     r.metrics = rolling_metrics(outcomes, run.spec.metrics);

@@ -132,8 +132,8 @@ std::vector<ScoredSequence> rolling_windows(std::span<const int32_t> tokens, int
   return out;
 }
 
-std::vector<double> LoglikelihoodScorer::score_rolling(std::span<const std::string> texts,
-                                                       const std::function<void(int64_t)>& progress) const {
+std::vector<ContinuationScore> LoglikelihoodScorer::score_rolling(std::span<const std::string> texts,
+                                                                  const std::function<void(int64_t)>& progress) const {
   std::vector<Item> items;
   std::vector<size_t> last_window;  // per text, the index of its last window's item
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -147,9 +147,9 @@ std::vector<double> LoglikelihoodScorer::score_rolling(std::span<const std::stri
     while (texts_done < texts.size() && last_window[texts_done] <= static_cast<size_t>(windows_done)) ++texts_done;
     if (progress) progress(static_cast<int64_t>(texts_done));
   });
-  std::vector<double> out(texts.size(), 0.0);
+  std::vector<ContinuationScore> out(texts.size(), ContinuationScore{0, true, 0});
   for (size_t i = 0, k = 0; i < texts.size(); ++i)
-    for (; k < last_window[i]; ++k) out[i] += scores[k][0].loglikelihood;
+    for (; k < last_window[i]; ++k) add_window(out[i], scores[k][0]);
   return out;
 }
 

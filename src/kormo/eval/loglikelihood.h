@@ -47,6 +47,13 @@ struct ContinuationScore {
   int64_t tokens = 0;  // continuation tokens scored
 };
 
+// A rolling score's sum over its windows.
+inline void add_window(ContinuationScore& sum, const ContinuationScore& window) {
+  sum.loglikelihood += window.loglikelihood;
+  sum.greedy = sum.greedy && window.greedy;
+  sum.tokens += window.tokens;
+}
+
 // (context, continuation) token ids as lm-evaluation-harness's causal models make them.
 struct EncodedPair {
   std::vector<int32_t> context, continuation;
@@ -90,8 +97,9 @@ class Scorer {
   virtual std::vector<std::string> generate(std::span<const GenerationRequest> requests,
                                             const std::function<void(int64_t)>& progress = {}) const = 0;
   // Each text's rolling log-likelihood (lm-eval's loglikelihood_rolling): the sum over
-  // rolling_windows() of its tokens. `progress(done_texts)`.
-  virtual std::vector<double> score_rolling(std::span<const std::string> texts,
+  // rolling_windows() of its tokens, with the number of tokens predicted (every token of
+  // the text's encoding) and whether all were greedy. `progress(done_texts)`.
+  virtual std::vector<ContinuationScore> score_rolling(std::span<const std::string> texts,
                                             const std::function<void(int64_t)>& progress = {}) const = 0;
 };
 
@@ -127,7 +135,7 @@ class LoglikelihoodScorer : public Scorer {
   // Greedy over the KV cache (infer::Generator), max_sequences at a time.
   std::vector<std::string> generate(std::span<const GenerationRequest> requests,
                                     const std::function<void(int64_t)>& progress = {}) const override;
-  std::vector<double> score_rolling(std::span<const std::string> texts,
+  std::vector<ContinuationScore> score_rolling(std::span<const std::string> texts,
                                     const std::function<void(int64_t)>& progress = {}) const override;
 
   struct Item;

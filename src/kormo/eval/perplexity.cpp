@@ -63,11 +63,8 @@ double TextLoss::perplexity() const {
 
 std::vector<TextLoss> text_losses(const ScoringModel& m, std::span<const std::string> texts,
                                   const std::function<void(int64_t)>& progress) {
-  const std::vector<double> lls = m.scorer().score_rolling(texts, progress);
-  std::vector<TextLoss> out(texts.size());
-  // The same encoding score_rolling makes: every token of it is predicted once.
-  for (size_t i = 0; i < texts.size(); ++i)
-    out[i] = {lls[i], static_cast<int64_t>(m.tokenizer().encode(texts[i], {.allow_special = true}).size())};
+  std::vector<TextLoss> out;
+  for (const ContinuationScore& s : m.scorer().score_rolling(texts, progress)) out.push_back({s.loglikelihood, s.tokens});
   return out;
 }
 
