@@ -156,9 +156,12 @@ void Runner::prepare(const Batch& batch, bool with_targets, bool keep_logits) {
                                                                  : loss_chunk_rows(cfg, N);
   const int64_t logit_rows = last_only_ ? B : chunked && !keep_logits ? chunk : N;
   shape_ = {training, training && opts_.recompute, B, T, logit_rows};
-  acts_.ensure(be_, Acts::carve(cfg, shape_, nullptr, nullptr));
+  const int64_t floats = Acts::carve(cfg, shape_, nullptr, nullptr),
+                bf16s = precision_ == Precision::kBf16 ? Acts::carve_bf16(cfg, shape_, nullptr, nullptr) : 0;
+  used_bytes_ = floats * static_cast<int64_t>(sizeof(float)) + bf16s * static_cast<int64_t>(sizeof(uint16_t));
+  acts_.ensure(be_, floats);
   if (precision_ == Precision::kBf16) {
-    acts_bf_.ensure(be_, Acts::carve_bf16(cfg, shape_, nullptr, nullptr));
+    acts_bf_.ensure(be_, bf16s);
     if (shadow_stale_) {
       OpTimer tm("to_bf16");
       wbf_.ensure(be_, w_.size());
@@ -183,8 +186,6 @@ void Runner::prepare(const Batch& batch, bool with_targets, bool keep_logits) {
   }
   B_ = B, T_ = T, logits_rows_ = logit_rows, chunk_rows_ = last_only_ ? B : chunk;
   kept_logits_ = logit_rows == (last_only_ ? B : N);
-  used_bytes_ = Acts::carve(cfg, shape_, nullptr, nullptr) * static_cast<int64_t>(sizeof(float)) +
-                (precision_ == Precision::kBf16 ? Acts::carve_bf16(cfg, shape_, nullptr, nullptr) * 2 : 0);
 }
 
 double Runner::forward(const Batch& batch, const ForwardOptions& opts) {
