@@ -386,6 +386,7 @@ class CudaModel : public Cuda {
     model::Runner r(w, model::Runner::Mode::kTraining);
     model::ForwardOptions fo;
     fo.z_loss = 1e-4f;
+    fo.keep_logits = true;
     Result out;
     double valid = 0;
     for (int32_t t : b.targets) valid += t >= 0;

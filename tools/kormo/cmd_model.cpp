@@ -56,7 +56,8 @@ void setup(CLI::App& verb) {
   info->add_option("--gpus", plan.gpus, "Print a GPU plan for this many data-parallel GPUs (--batch is per GPU)");
   info->add_option("--zero", plan.zero_stage, "GPU plan: ZeRO stage (0, or 1 = AdamW moments sharded)")
       ->capture_default_str();
-  info->add_flag("--recompute", plan.recompute, "GPU plan: recompute each layer's activations in backward");
+  info->add_flag("--recompute", plan.recompute,
+                 "Memory and GPU plan with [train] recompute = true: backward recomputes each layer's activations");
   info->add_option("--mfu", plan.mfu, "GPU plan: model FLOPs utilisation to assume")->capture_default_str();
   info->add_option("--gpu-tflops", gpu_tflops, "GPU plan: dense bf16 peak per GPU")->capture_default_str();
   info->add_option("--gpu-memory", gpu_gib, "GPU plan: memory per GPU in GiB")->capture_default_str();
@@ -79,10 +80,12 @@ void setup(CLI::App& verb) {
     fmt::print("vocab             {}\n", c.vocab_size);
     fmt::print("parameters        {} ({:.3f} B)\n", n, static_cast<double>(n) / 1e9);
     fmt::print("train FLOPs/token {:.4g} at seq {}\n", kormo::model::train_flops_per_token(c, seq), seq);
-    fmt::print("memory (fp32, batch {} × seq {}, {} threads): weights {}, grads {}, AdamW {}, activations {}, runtime {}, "
-               "total {} (peak RSS of CPU training)\n",
-               batch, seq, nthreads, gib(mem.weights), gib(mem.grads), gib(mem.optimizer), gib(mem.activations),
-               gib(mem.runtime), gib(mem.weights + mem.grads + mem.optimizer + mem.activations + mem.runtime));
+    const double act = plan.recompute ? mem.activations_recompute : mem.activations;
+    fmt::print("memory (fp32, batch {} × seq {}, {} threads{}): weights {}, grads {}, AdamW {}, activations {}, "
+               "runtime {}, total {} (peak RSS of CPU training)\n",
+               batch, seq, nthreads, plan.recompute ? ", recompute" : "", gib(mem.weights), gib(mem.grads),
+               gib(mem.optimizer), gib(act), gib(mem.runtime),
+               gib(mem.weights + mem.grads + mem.optimizer + act + mem.runtime));
     fmt::print("backends          {} (default for training: auto)\n", kormo::backend::available());
     if (info->count("--gpus")) {
       plan.batch = batch, plan.seq = seq, plan.peak_flops = gpu_tflops * 1e12;
@@ -141,6 +144,7 @@ void setup(CLI::App& verb) {
   check->add_option("--weight-decay", chk.weight_decay, "AdamW weight decay");
   check->add_option("--backend", chk.backend, "cpu, cuda or auto");
   check->add_option("--precision", chk.precision, "fp32 or bf16 (matmuls)");
+  check->add_option("--loss-chunk-rows", chk.loss_chunk_rows, "Rows per LM-head/loss chunk (0 = automatic)");
   check->callback([] { kormo::train::model_check(chk); });
 }
 

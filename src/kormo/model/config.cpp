@@ -1,5 +1,7 @@
 #include "kormo/model/config.h"
 
+#include <algorithm>
+
 #include "kormo/util/error.h"
 
 namespace kormo::model {
@@ -76,25 +78,32 @@ double train_flops_per_token(const ModelConfig& c, int64_t seq) {
   return 6.0 * matmul + attn;
 }
 
+int64_t loss_chunk_rows(const ModelConfig& c, int64_t rows) {
+  return std::clamp<int64_t>(kLossChunkBytes / (4 * c.vocab_size), 1, std::max<int64_t>(rows, 1));
+}
+
 MemoryEstimate estimate_memory(const ModelConfig& c, int64_t batch, int64_t seq, int threads, double program_bytes) {
   if (batch < 1 || seq < 1 || threads < 1)
     fail("memory estimate: batch ({}), seq ({}) and threads ({}) must be positive", batch, seq, threads);
   const double p = static_cast<double>(num_parameters(c)) * 4;
   const Widths w = widths(c);
   const int64_t N = mul(batch, seq, "batch × seq");
-  mul(N, c.vocab_size, "batch × seq × vocab_size (logits)");
   const double n = static_cast<double>(N), C = static_cast<double>(c.hidden_size), q = static_cast<double>(w.q),
                kv = static_cast<double>(w.kv), F = static_cast<double>(c.intermediate_size),
-               V = static_cast<double>(c.vocab_size), T = static_cast<double>(seq);
-  // What the training Runner keeps, per token. Per layer: its input, 2 norm outputs, qkv,
-  // attention output, residual, gate|up, h, 2 rstd and the per-head log-sum-exp. Once:
-  // the last residual, final norm, its rstd, logits, losses, their log-sum-exp, a branch
-  // buffer, and backward's scratch (2 residual gradients, norm gradient, dh, dgate|up,
-  // attention and qkv gradients).
-  const double per_layer = n * (4 * C + 2 * q + 2 * kv + 3 * F + 2 + static_cast<double>(c.num_heads));
-  const double rest = n * (3 * C + 3 + V) + n * (3 * C + 3 * F + 2 * q + 2 * kv);
-  const double act = static_cast<double>(c.num_layers) * per_layer + rest;
-  const double act_recompute = static_cast<double>(c.num_layers) * n * C + per_layer + rest;
+               V = static_cast<double>(c.vocab_size), T = static_cast<double>(seq),
+               chunk = static_cast<double>(loss_chunk_rows(c, N));
+  // What the training Runner keeps (model::Runner::Acts), per token. Per layer: its input
+  // (the residual stream), and in its layer area 2 norm outputs, qkv, attention output,
+  // residual, gate|up, h, 2 rstd and the per-head log-sum-exp. Once: the last residual,
+  // final norm, its rstd, losses, their log-sum-exp, a branch buffer, backward's scratch
+  // (2 residual gradients, norm gradient, dh, dgate|up, attention and qkv gradients) and
+  // one chunk of logits.
+  const double input = n * C;
+  const double area = n * (3 * C + 2 * q + 2 * kv + 3 * F + 2 + static_cast<double>(c.num_heads));
+  const double rest = n * (3 * C + 3) + n * (3 * C + 3 * F + 2 * q + 2 * kv) + chunk * V;
+  const double layers = static_cast<double>(c.num_layers);
+  const double act = layers * (input + area) + rest;
+  const double act_recompute = layers * input + area + rest;
   // Measured on a CPU-only build: `kormo pretrain` of a model with a few hundred parameters
   // peaks at 17 MiB, of which ~10 MiB is the program as loaded; allocator and oneDNN
   // packing buffers add up to ~50 MiB more at 110M (docs/engine.md).

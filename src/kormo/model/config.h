@@ -35,13 +35,19 @@ int64_t num_parameters(const ModelConfig& c);
 // causal attention scores and values.
 double train_flops_per_token(const ModelConfig& c, int64_t seq);
 
+// A training step computes the LM head and its cross-entropy over chunks of rows whose
+// fp32 logits take at most this many bytes, never all B·T rows at once.
+inline constexpr int64_t kLossChunkBytes = int64_t{64} << 20;
+// Rows per chunk for `rows` rows in all: as many as fit kLossChunkBytes, at least 1.
+int64_t loss_chunk_rows(const ModelConfig& c, int64_t rows);
+
 // Peak memory of training (bytes): the fp32 arrays of the model and the training Runner,
 // plus what a CPU training process holds beside them. Checked against the measured peak
 // RSS of `kormo pretrain` (tests/cli/pretrain_memory_test.sh; docs/engine.md § Model).
 struct MemoryEstimate {
   double weights, grads, optimizer, activations;
   // Activations when each layer keeps only its input and backward recomputes the rest
-  // one layer at a time.
+  // one layer at a time (RunnerOptions::recompute).
   double activations_recompute;
   // The CPU process beside those arrays: the program itself (code and libraries as
   // loaded: `program_bytes`), thread stacks, allocator and GEMM scratch (a measured

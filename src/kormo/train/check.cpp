@@ -41,9 +41,10 @@ void model_check(const CheckOptions& o) {
   infer.forward(no_targets, last);
   std::vector<float> logits_last = infer.logits_host();
 
-  model::Runner r(w, model::Runner::Mode::kTraining, precision);
+  model::Runner r(w, model::Runner::Mode::kTraining, precision, {.loss_chunk_rows = o.loss_chunk_rows});
   model::ForwardOptions fo;
   fo.z_loss = static_cast<float>(o.z_loss);
+  fo.keep_logits = true;
   float loss = static_cast<float>(r.forward(b, fo) / valid);
   std::vector<float> logits = r.logits_host(), losses = r.losses_host();
   std::vector<float> weight(N);

@@ -3,6 +3,7 @@
 // a reference needs to compare into one safetensors file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace kormo::train {
@@ -14,6 +15,7 @@ struct CheckOptions {
   double z_loss = 0, lr = 1e-3, weight_decay = 0.033;
   std::string backend = "cpu";
   std::string precision = "fp32";  // of the matmuls, both Runners (model::parse_precision)
+  int64_t loss_chunk_rows = 0;     // training Runner's LM-head chunk (model::RunnerOptions)
 };
 
 // Output tensors: "logits" [B·T, V], "logits_inference" [B·T, V] (forward without

@@ -121,7 +121,7 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     if (!metrics) fail_io("{}: cannot open for appending", metrics_path);
   }
 
-  model::Runner runner(w, model::Runner::Mode::kTraining, cfg.precision);
+  model::Runner runner(w, model::Runner::Mode::kTraining, cfg.precision, {.recompute = cfg.recompute});
   const int64_t total = cfg.schedule.total_steps;
   const int64_t stop = cfg.max_steps >= 0 ? std::min(total, st.step + cfg.max_steps) : total;
   const int64_t warmup_steps = static_cast<int64_t>(std::floor(cfg.schedule.warmup_frac * total));

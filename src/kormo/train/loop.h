@@ -67,6 +67,7 @@ struct LoopConfig {
   double flops_per_token = 0;
   bool profile = false;                   // per-op timings at the end
   model::Precision precision = model::Precision::kFp32;  // of the matmuls (fp32 master weights either way)
+  bool recompute = false;                 // activation recomputation (model::RunnerOptions)
   bool resume = false;
   int64_t max_steps = -1;                 // stop (with a checkpoint) after this many steps; -1 = all
   int64_t max_skipped = 20;               // fail after this many skipped updates in a row; 0 = never

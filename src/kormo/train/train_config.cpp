@@ -48,6 +48,7 @@ TrainSection read_train_section(ConfigSection& tr, const std::string& path, int6
   ts.tokenizer = tr.get_string("tokenizer", "");
   ts.loop.profile = tr.get_bool("profile", false);
   ts.loop.precision = model::parse_precision(tr.get_string("precision", "fp32"), path + " [train] precision");
+  ts.loop.recompute = tr.get_bool("recompute", false);
   ts.backend = tr.get_string("backend", "auto");
   if (!ts.tokenizer.empty() && !fs::exists(ts.tokenizer))
     fail("{}: tokenizer '{}' does not exist", path, ts.tokenizer);
