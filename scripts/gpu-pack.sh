@@ -5,7 +5,9 @@
 #   .gpu/lib/                                   the non-system libraries they load (oneDNN, fmt, …)
 #   .gpu/compat/libstdc++.so.6                  used only where the machine's libstdc++ is older
 # The GPU machine must have the NVIDIA driver and cuBLAS 13 (a CUDA 13 toolkit or the
-# nvidia-cublas Python wheel); scripts/gpu-check.sh finds them. Then, there, from the
+# nvidia-cublas Python wheel); scripts/gpu-check.sh finds them. NCCL (~250 MB) is not packed
+# either: the NCCL communicator opens libnccl.so.2 at run time, and gpu-check.sh's nccl
+# section finds it in a toolkit or the nvidia-nccl-cu13 wheel. Then, there, from the
 # repo root: bash scripts/gpu-check.sh
 #   bash scripts/gpu-pack.sh          # build in build-gpu/, pack into .gpu/
 set -euo pipefail
