@@ -275,7 +275,7 @@ sec_resume() {
 # randomly initialised 126M model, 8 prompts of ~500 tokens prefilled in one step, then
 # 64 greedy decode steps of 8 sequences (bf16 GEMM, the default).
 sec_infer() {
-  set -e
+  set -eo pipefail  # a FAIL line piped through tee fails the section
   "$KORMO" -q tokenizer train -o "$WORK/tok" --vocab-size 1024 "$ROOT/README.md" "$ROOT/docs"
   config infer-tiny cuda "$ROOT/configs/model/tiny.toml" 60 8 256
   KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/infer-tiny.toml"
@@ -320,7 +320,7 @@ PY
 # checkpoints bit-identical. With ≥ 2 GPUs and mpirun: 2 ranks × batch 4 against one GPU
 # × batch 8 (the same global batches), fp32 GEMM: losses within float rounding.
 sec_nccl() {
-  set -e
+  set -eo pipefail  # a FAIL line piped through tee fails the section
   [[ -n $NCCL_DIR ]] || { echo "libnccl.so.2 not found (pip install nvidia-nccl-cu13)"; echo "nccl: FAIL (libnccl.so.2 not found)" >>"$SUMMARY"; exit 1; }
   "$BIN/kormo_cuda_tests" --gtest_filter='Cuda.Nccl*' --gtest_color=no >"$OUT/nccl-test.log" 2>&1 ||
     { echo "nccl: FAIL (Cuda.NcclWorldOfOne, see nccl-test.log)" >>"$SUMMARY"; exit 1; }
@@ -329,7 +329,8 @@ sec_nccl() {
   config nccl-plain cuda "$ROOT/configs/model/tiny.toml" 20 8 256
   config nccl-world1 cuda "$ROOT/configs/model/tiny.toml" 20 8 256
   "$KORMO" -q pretrain "$WORK/nccl-plain.toml"
-  KORMO_DIST=nccl "$KORMO" pretrain "$WORK/nccl-world1.toml" >"$OUT/nccl-world1.log" 2>&1
+  KORMO_DIST=nccl "$KORMO" pretrain "$WORK/nccl-world1.toml" >"$OUT/nccl-world1.log" 2>&1 ||
+    { echo "nccl world 1: FAIL ($(tail -n 1 "$OUT/nccl-world1.log" | cut -c1-300))" >>"$SUMMARY"; exit 1; }
   grep -q 'gradients are summed over NCCL' "$OUT/nccl-world1.log" || { echo "the NCCL path did not run"; exit 1; }
   local a=$WORK/run-nccl-plain/step-0000020 b=$WORK/run-nccl-world1/step-0000020 ok=PASS
   cmp "$a/model.safetensors" "$b/model.safetensors" || ok=FAIL
