@@ -540,7 +540,7 @@ TEST_F(CudaModel, DecoderMatchesCpu) {
     w.init_random(7);
     infer::KvCache cache(config(), be, 3, config().max_seq_len);
     infer::Decoder dec(w, cache);
-    cache.acquire();  // slot 2 held but unused: the prompts go to slots 1 and 0
+    cache.acquire();  // slot 0 held but unused: the prompts sit at non-zero slot offsets
     const int32_t sa = cache.acquire(), sb = cache.acquire();
     Rng r(40);
     std::vector<int32_t> pa(23), pb(6);
