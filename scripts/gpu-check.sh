@@ -66,7 +66,14 @@ CUBLAS_DIR=$(find_lib_dir libcublas.so.13) || CUBLAS_DIR=
 CUBLASLT_DIR=$(find_lib_dir libcublasLt.so.13) || CUBLASLT_DIR=
 # NCCL is opened at run time by the NCCL communicator alone (nccl section).
 NCCL_DIR=$(find_lib_dir libnccl.so.2) || NCCL_DIR=
-export LD_LIBRARY_PATH="$ROOT/.gpu/lib:$CUBLAS_DIR:$CUBLASLT_DIR${NCCL_DIR:+:$NCCL_DIR}:${LD_LIBRARY_PATH:-}"
+# The libraries gpu-pack.sh compressed (xz), unpacked into the work directory.
+mkdir -p "$WORK/lib"
+for f in "$ROOT"/.gpu/lib/*.xz; do
+  [[ -e $f ]] || continue
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+    "$f" "$WORK/lib/$(basename "$f" .xz)" || { echo "gpu-check: cannot unpack $f" | tee -a "$SUMMARY"; exit 2; }
+done
+export LD_LIBRARY_PATH="$WORK/lib:$ROOT/.gpu/lib:$CUBLAS_DIR:$CUBLASLT_DIR${NCCL_DIR:+:$NCCL_DIR}:${LD_LIBRARY_PATH:-}"
 if ! "$KORMO" --version >/dev/null 2>&1; then
   export LD_LIBRARY_PATH="$ROOT/.gpu/compat:$LD_LIBRARY_PATH"  # an older system libstdc++
 fi
