@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The CUDA backend's check on a GPU machine: run from the repo root with .gpu/ present
 # (made by scripts/gpu-pack.sh on the build machine). Needs python3 and the NVIDIA driver
-# and cuBLAS 13 (a CUDA toolkit or the nvidia-cublas Python wheel); no network.
+# and cuBLAS 13 (a CUDA toolkit or the nvidia-cublas Python wheel); the nccl section also
+# libnccl.so.2 (a toolkit or the nvidia-nccl-cu13 wheel); no network.
 #   bash scripts/gpu-check.sh        # logs and summary.txt under $OUT (default /tmp/kormo-gpu-check)
 # Sections, each under a timeout inside one overall budget (GPU_CHECK_BUDGET seconds,
 # default 480); a failing section is reported and the others still run:
 #   env     nvidia-smi, library paths
 #   data    random-walk token shards (python3 + kormo shard --ids)
-#   parity  kormo_cuda_tests: every op and a tiny model against the CPU backend
+#   parity  kormo_cuda_tests: every op (attention against the KV cache too), a tiny model
+#           (training, and generation over the KV cache) against the CPU backend
 #   curves  200 steps of the tiny model on cuda (fp32 and bf16 GEMM) and on cpu: |Δloss|
 #   resume  40 steps straight vs 20 + --resume 20 on the GPU: checkpoints bit-identical
+#   infer   kormo generate greedy on cuda vs cpu (tiny): identical tokens; prefill and
+#           decode tokens/s of a 126M model on the GPU
+#   nccl    the NCCL communicator: Cuda.Nccl* tests, a world of one (KORMO_DIST=nccl)
+#           against no communicator (checkpoints bit-identical), 2 ranks vs 1 GPU when
+#           2 GPUs and mpirun are there
 #   speed   ~10 steps of a 126M model and of the 1B proxy: tokens/s and MFU against
 #           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
 #   peer    the same shapes in PyTorch (bench/cuda/torch_peer.py: HF Llama, SDPA, bf16
@@ -57,7 +64,16 @@ find_lib_dir() {  # find_lib_dir NAME: the first directory holding NAME
 }
 CUBLAS_DIR=$(find_lib_dir libcublas.so.13) || CUBLAS_DIR=
 CUBLASLT_DIR=$(find_lib_dir libcublasLt.so.13) || CUBLASLT_DIR=
-export LD_LIBRARY_PATH="$ROOT/.gpu/lib:$CUBLAS_DIR:$CUBLASLT_DIR:${LD_LIBRARY_PATH:-}"
+# NCCL is opened at run time by the NCCL communicator alone (nccl section).
+NCCL_DIR=$(find_lib_dir libnccl.so.2) || NCCL_DIR=
+# The libraries gpu-pack.sh compressed (xz), unpacked into the work directory.
+mkdir -p "$WORK/lib"
+for f in "$ROOT"/.gpu/lib/*.xz; do
+  [[ -e $f ]] || continue
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+    "$f" "$WORK/lib/$(basename "$f" .xz)" || { echo "gpu-check: cannot unpack $f" | tee -a "$SUMMARY"; exit 2; }
+done
+export LD_LIBRARY_PATH="$WORK/lib:$ROOT/.gpu/lib:$CUBLAS_DIR:$CUBLASLT_DIR${NCCL_DIR:+:$NCCL_DIR}:${LD_LIBRARY_PATH:-}"
 if ! "$KORMO" --version >/dev/null 2>&1; then
   export LD_LIBRARY_PATH="$ROOT/.gpu/compat:$LD_LIBRARY_PATH"  # an older system libstdc++
 fi
@@ -95,7 +111,7 @@ sec_env() {
   fi
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   "$KORMO" --version | tee -a "$SUMMARY"
-  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; cuBLAS from ${CUBLAS_DIR:-?}; work dir $WORK" | tee -a "$SUMMARY"
+  echo "host: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; cuBLAS from ${CUBLAS_DIR:-?}; NCCL from ${NCCL_DIR:-nowhere}; work dir $WORK" | tee -a "$SUMMARY"
   [[ -n $CUBLAS_DIR && -n $CUBLASLT_DIR ]] || { echo "libcublas.so.13 / libcublasLt.so.13 not found"; exit 1; }
 }
 
@@ -158,7 +174,8 @@ export -f config
 
 sec_parity() {
   # KORMO_CUDA_SYNC=1: a kernel fault is reported under the op that caused it.
-  if KORMO_CUDA_SYNC=1 "$BIN/kormo_cuda_tests" --gtest_filter='Cuda*' --gtest_color=no; then
+  # The NCCL test runs in the nccl section (it needs libnccl.so.2, which parity does not).
+  if KORMO_CUDA_SYNC=1 "$BIN/kormo_cuda_tests" --gtest_filter='Cuda*:-Cuda.Nccl*' --gtest_color=no; then
     if grep -q '^\[  SKIPPED \]' "$OUT/parity.log"; then
       echo "parity: FAIL (tests skipped: $(grep -m1 'no CUDA GPU' "$OUT/parity.log"))" >>"$SUMMARY"
       return 1
@@ -259,8 +276,99 @@ sec_resume() {
   echo "resume on cuda: 40 steps vs 20 + --resume 20 (tiny, bf16 GEMM): model and optimizer state bit-identical: $ok" >>"$SUMMARY"
   [[ $ok == PASS ]]
 }
-export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b
-export CUBLAS_DIR CUBLASLT_DIR
+# Generation on the GPU. Parity: the tiny model trained 60 steps on the random walks (its
+# greedy choices are clear-cut) generates greedily for 4 prompts of different lengths in
+# one batch, on cuda (fp32 GEMM) and on cpu: the token ids must be identical. Speed: a
+# randomly initialised 126M model, 8 prompts of ~500 tokens prefilled in one step, then
+# 64 greedy decode steps of 8 sequences (bf16 GEMM, the default).
+sec_infer() {
+  set -eo pipefail  # a FAIL line piped through tee fails the section
+  "$KORMO" -q tokenizer train -o "$WORK/tok" --vocab-size 1024 "$ROOT/README.md" "$ROOT/docs"
+  config infer-tiny cuda "$ROOT/configs/model/tiny.toml" 60 8 256
+  KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/infer-tiny.toml"
+  local model be
+  model=$(ls -d "$WORK"/run-infer-tiny/step-* | tail -1)
+  for be in cpu cuda; do
+    KORMO_CUDA_GEMM=fp32 "$KORMO" -q generate "$model" --tokenizer "$WORK/tok/tokenizer.json" --backend $be \
+      -p "The capital of" -p "kormo trains a bilingual model" -p "GPU" -p "$(sed -n 3,6p "$ROOT/README.md")" \
+      --temperature 0 -n 48 --batch 4 -o "$WORK/gen-$be.jsonl"
+  done
+  python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+w = sys.argv[1]
+cpu, gpu = ([json.loads(l) for l in open(f"{w}/gen-{b}.jsonl")] for b in ("cpu", "cuda"))
+same = len(cpu) == len(gpu) == 4 and all(c["tokens"] == g["tokens"] for c, g in zip(cpu, gpu))
+n = sum(len(c["tokens"]) for c in cpu)
+first = next((f"prompt {i}: cpu {c['tokens']} cuda {g['tokens']}" for i, (c, g) in enumerate(zip(cpu, gpu))
+              if c["tokens"] != g["tokens"]), "")
+print(f"infer: kormo generate greedy --backend cuda vs cpu (tiny, 60 steps trained, fp32 GEMM, 4 prompts of "
+      f"{', '.join(str(c['prompt_tokens']) for c in cpu)} tokens, {n} tokens generated): "
+      f"{'PASS identical tokens' if same else 'FAIL ' + first[:400]}")
+sys.exit(0 if same else 1)
+PY
+  "$KORMO" -q model init "$WORK/model-126m.toml" "$WORK/m126m"
+  python3 - "$ROOT/README.md" >"$WORK/long.jsonl" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+for i in range(8):
+    print(json.dumps({"prompt": text[i * 500:i * 500 + 2000]}))
+PY
+  "$KORMO" -q generate "$WORK/m126m" --tokenizer "$WORK/tok/tokenizer.json" --backend cuda -i "$WORK/long.jsonl" \
+    --temperature 0 -n 64 --stop-token 32767 --batch 8 --timing -o "$WORK/gen-126m.jsonl" 2>"$WORK/timing.txt"
+  python3 - "$WORK/timing.txt" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+t = json.loads(next(l for l in open(sys.argv[1]) if l.startswith("{")))
+print(f"infer speed 126M on cuda (bf16 GEMM, batch 8): prefill {t['prompt_tokens']} tokens "
+      f"{t['prefill_tokens_per_s']:,.0f} tokens/s; decode {t['decode_tokens']} tokens {t['decode_tokens_per_s']:,.0f} tokens/s")
+PY
+}
+# The NCCL communicator: its GPU test (a world of one), then the tiny model 20 steps with
+# KORMO_DIST=nccl (gradients summed by NCCL in a world of one) against the plain run:
+# checkpoints bit-identical. With ≥ 2 GPUs and mpirun: 2 ranks × batch 4 against one GPU
+# × batch 8 (the same global batches), fp32 GEMM: losses within float rounding.
+sec_nccl() {
+  set -eo pipefail  # a FAIL line piped through tee fails the section
+  [[ -n $NCCL_DIR ]] || { echo "libnccl.so.2 not found (pip install nvidia-nccl-cu13)"; echo "nccl: FAIL (libnccl.so.2 not found)" >>"$SUMMARY"; exit 1; }
+  "$BIN/kormo_cuda_tests" --gtest_filter='Cuda.Nccl*' --gtest_color=no >"$OUT/nccl-test.log" 2>&1 ||
+    { echo "nccl: FAIL (Cuda.NcclWorldOfOne, see nccl-test.log)" >>"$SUMMARY"; exit 1; }
+  if grep -q '^\[  SKIPPED \]' "$OUT/nccl-test.log"; then echo "nccl: FAIL (Cuda.NcclWorldOfOne skipped)" >>"$SUMMARY"; exit 1; fi
+  echo "nccl: Cuda.NcclWorldOfOne PASS" >>"$SUMMARY"
+  config nccl-plain cuda "$ROOT/configs/model/tiny.toml" 20 8 256
+  config nccl-world1 cuda "$ROOT/configs/model/tiny.toml" 20 8 256
+  "$KORMO" -q pretrain "$WORK/nccl-plain.toml"
+  KORMO_DIST=nccl "$KORMO" pretrain "$WORK/nccl-world1.toml" >"$OUT/nccl-world1.log" 2>&1 ||
+    { echo "nccl world 1: FAIL ($(tail -n 1 "$OUT/nccl-world1.log" | cut -c1-300))" >>"$SUMMARY"; exit 1; }
+  grep -q 'gradients are summed over NCCL' "$OUT/nccl-world1.log" || { echo "the NCCL path did not run"; exit 1; }
+  local a=$WORK/run-nccl-plain/step-0000020 b=$WORK/run-nccl-world1/step-0000020 ok=PASS
+  cmp "$a/model.safetensors" "$b/model.safetensors" || ok=FAIL
+  cmp "$a/trainer_state/optimizer.safetensors" "$b/trainer_state/optimizer.safetensors" || ok=FAIL
+  echo "nccl world 1 (KORMO_DIST=nccl) vs no communicator, 20 steps tiny bf16 GEMM: model and optimizer state bit-identical: $ok" >>"$SUMMARY"
+  [[ $ok == PASS ]]
+  local gpus
+  gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+  if ((gpus < 2)) || ! command -v mpirun >/dev/null; then
+    echo "nccl 2 ranks: SKIPPED ($gpus GPU(s) visible$(command -v mpirun >/dev/null || echo ', no mpirun'))" >>"$SUMMARY"
+    return 0
+  fi
+  config nccl-1gpu cuda "$ROOT/configs/model/tiny.toml" 20 8 256
+  config nccl-2gpu cuda "$ROOT/configs/model/tiny.toml" 20 4 256
+  KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/nccl-1gpu.toml"
+  mpirun --allow-run-as-root -np 2 -x LD_LIBRARY_PATH -x KORMO_CUDA_GEMM=fp32 -x OMP_WAIT_POLICY \
+    "$KORMO" -q pretrain "$WORK/nccl-2gpu.toml"
+  python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
+import json, sys
+w = sys.argv[1]
+loss = lambda n: [json.loads(l)["loss"] for l in open(f"{w}/run-{n}/metrics.jsonl")]
+one, two = loss("nccl-1gpu"), loss("nccl-2gpu")
+d = [abs(a - b) for a, b in zip(one, two)]
+good = len(one) == len(two) == 20 and d[0] <= 1e-5 and max(d) <= 1e-3
+print(f"nccl 2 ranks x B=4 vs 1 GPU x B=8, 20 steps tiny fp32 GEMM: loss {one[-1]:.5f} vs {two[-1]:.5f}; "
+      f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e}: {'PASS' if good else 'FAIL'}")
+sys.exit(0 if good else 1)
+PY
+}
+export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b sec_infer sec_nccl
+export CUBLAS_DIR CUBLASLT_DIR NCCL_DIR
 
 want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
 echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
@@ -278,6 +386,8 @@ fi
 want parity && section parity 150 sec_parity
 want curves && section curves 150 sec_curves
 want resume && section resume 90 sec_resume
+want infer && section infer 60 sec_infer
+want nccl && section nccl 60 sec_nccl
 want speed-126m && section speed-126m 100 sec_speed_126m
 want peer-126m && section peer-126m 200 sec_peer_126m
 want speed-1b && section speed-1b 150 sec_speed_1b

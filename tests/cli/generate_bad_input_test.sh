@@ -47,5 +47,17 @@ err=$("$KORMO" generate "$T/model" 2>&1 >/dev/null); rc=$?
 err=$("$KORMO" generate "$T/model" -p hi --top-p 0 2>&1 >/dev/null); rc=$?
 [[ $rc -eq 2 && "$err" == *"top_p must be in (0, 1]"* ]] || fail "bad top-p: rc=$rc $err"
 
+# --backend: auto is the CPU where no GPU is visible (same output as cpu); cuda there is an
+# error saying why; an unknown name is an error listing the backends.
+out_cpu=$("$KORMO" -q generate "$T/model" -p "ROMEO:" --temperature 0 -n 8 --backend cpu) || fail "--backend cpu"
+out_auto=$("$KORMO" -q generate "$T/model" -p "ROMEO:" --temperature 0 -n 8) || fail "--backend auto (default)"
+err=$("$KORMO" generate "$T/model" -p "ROMEO:" --backend cuda 2>&1 >/dev/null); rc=$?
+if [[ $rc -ne 0 ]]; then
+  [[ $rc -eq 1 && "$err" == *"backend 'cuda': "* ]] || fail "cuda without a GPU: rc=$rc $err"
+  [[ "$out_auto" == "$out_cpu" ]] || fail "auto without a GPU differs from cpu: $out_auto / $out_cpu"
+fi
+err=$("$KORMO" generate "$T/model" -p hi --backend tpu 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"unknown backend 'tpu'"* ]] || fail "unknown backend: rc=$rc $err"
+
 [[ $fails -eq 0 ]] && echo "generate tests passed"
 exit $fails

@@ -63,5 +63,8 @@ pid=
 [[ $rc == 0 ]] || fail "SIGTERM: exit $rc, expected 0"
 grep -q "POST /v1/completions 400" "$T/log" || fail "no request log lines"
 
+err=$("$KORMO" serve "$T/model" --port 0 --backend tpu 2>&1 >/dev/null); rc=$?
+[[ $rc -eq 1 && "$err" == *"unknown backend 'tpu'"* ]] || fail "unknown backend: rc=$rc $err"
+
 [[ $fails == 0 ]] && echo "all serve bad-input checks passed"
 exit $((fails > 0))

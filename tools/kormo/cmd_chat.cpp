@@ -32,7 +32,7 @@ using kormo::fail_usage;
 using OJson = nlohmann::ordered_json;
 
 struct Args {
-  std::string model, template_file, render, system, think = "auto", enable_thinking, backend = "cpu", precision = "fp32";
+  std::string model, template_file, render, system, think = "auto", enable_thinking, backend = "auto", precision = "fp32";
   kormo::infer::SamplingParams sampling;
   int64_t max_tokens = 512, context = 0;
   int threads = 0;
@@ -344,7 +344,7 @@ void setup(CLI::App& verb) {
   verb.add_option("--context", a.context, "Tokens of conversation kept (default: the model's max_seq_len)");
   kormo::cli::add_sampling_options(verb, a.sampling);
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
-  verb.add_option("--backend", a.backend, "Backend: cpu (cuda: not yet)")->capture_default_str();
+  verb.add_option("--backend", a.backend, "Backend: cpu, cuda, or auto (the GPU when one is visible, else cpu; docs/inference.md)")->capture_default_str();
   verb.add_option("--precision", a.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
       ->capture_default_str();
   verb.add_option("--render", a.render,

@@ -277,7 +277,7 @@ void add_classify(CLI::App& verb) {
 
 // Options of the verbs that score text with a checkpoint.
 struct ModelArgs {
-  std::string precision = "fp32";
+  std::string precision = "fp32", backend = "auto";
   int64_t batch_tokens = 4096;
   int threads = 0;
   eval::ScorerOptions scorer_options() const {
@@ -287,6 +287,7 @@ struct ModelArgs {
 
 void add_model_options(CLI::App* c, ModelArgs& m) {
   c->add_option("--precision", m.precision, "Model matrix products: fp32 (default) or bf16 (fp32 accumulation)");
+  c->add_option("--backend", m.backend, "Backend: cpu, cuda, or auto (the GPU when one is visible, else cpu; docs/inference.md)");
   c->add_option("--batch-tokens", m.batch_tokens, "Tokens per forward pass (default 4096)")->check(CLI::PositiveNumber);
   c->add_option("--threads", m.threads, "CPU threads (default: all cores)");
 }
@@ -342,7 +343,7 @@ void add_perplexity(CLI::App& verb) {
     data::check_output_path(a->o.output, read);
     data::check_output_path(a->o.rejects, read);
     set_threads(a->m.threads);
-    eval::ScoringModel model(a->model, a->m.scorer_options());
+    eval::ScoringModel model(a->model, a->m.scorer_options(), backend::get(a->m.backend));
     nlohmann::json report = eval::run_perplexity(a->o, model);
     log_info("wrote {}; rejects in {}", a->o.output, a->o.rejects);
     std::printf("%s\n", report.dump(1).c_str());
@@ -390,7 +391,7 @@ void add_pairs(CLI::App& verb) {
     std::unique_ptr<eval::ScoringModel> model;
     if (!a->model.empty()) {
       set_threads(a->m.threads);
-      model = std::make_unique<eval::ScoringModel>(a->model, a->m.scorer_options());
+      model = std::make_unique<eval::ScoringModel>(a->model, a->m.scorer_options(), backend::get(a->m.backend));
       a->o.model = [&model](std::span<const std::string> src, std::span<const std::string> tgt) {
         return eval::pair_scores(*model, src, tgt);
       };

@@ -29,7 +29,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, output, samples, endpoint, api_key, ca_file, served_model, precision = "fp32", fewshot_sampler;
+  std::string model, tokenizer, output, samples, endpoint, api_key, ca_file, served_model, precision = "fp32", backend = "auto", fewshot_sampler;
   std::vector<std::string> tasks, fewshot, contamination;
   int64_t limit = 0, num_fewshot = -1, batch_tokens = 4096, max_length = 0, max_gen_toks = 0, fewshot_seed = -1;
   int threads = 0;
@@ -114,7 +114,7 @@ void run(const Args& a) {
   std::unique_ptr<kormo::eval::Scorer> scorer;
   int64_t window = a.max_length;
   if (a.endpoint.empty()) {
-    weights.emplace(kormo::model::load_model_dir(a.model));
+    weights.emplace(kormo::model::load_model_dir(a.model, kormo::backend::get(a.backend)));
     if (static_cast<int64_t>(tok.vocab_size()) > weights->config().vocab_size)
       fail("{}: tokenizer has {} tokens, more than the model's vocabulary of {}", tok_path, tok.vocab_size(),
            weights->config().vocab_size);
@@ -203,6 +203,7 @@ void setup(CLI::App& verb) {
                   "Context window in tokens (default: the model's max_seq_len; 2048 with --endpoint)");
   verb.add_option("--batch-tokens", a.batch_tokens, "Tokens per forward pass")->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads (default: all cores)");
+  verb.add_option("--backend", a.backend, "Backend: cpu, cuda, or auto (the GPU when one is visible, else cpu; docs/inference.md)")->capture_default_str();
   verb.add_option("--precision", a.precision,
                   "Matrix products in fp32, or bf16 with fp32 accumulation (faster; log-likelihoods then differ from "
                   "fp32 by bf16 rounding)")

@@ -27,7 +27,7 @@ using kormo::fail;
 using kormo::fail_usage;
 
 struct Args {
-  std::string model, tokenizer, input, output, backend = "cpu", precision = "fp32";
+  std::string model, tokenizer, input, output, backend = "auto", precision = "fp32";
   std::vector<std::string> prompts, stop;
   std::vector<int32_t> stop_tokens;
   kormo::infer::SamplingParams sampling;
@@ -222,7 +222,7 @@ void setup(CLI::App& verb) {
                 "Print one JSON line on stderr: prefill (first step: every prompt, first tokens) and decode "
                 "(the later steps) seconds and tokens/s, after an untimed warm-up pass over the first "
                 "prompt; needs --batch ≥ the number of prompts");
-  verb.add_option("--backend", a.backend, "Backend: cpu (cuda: not yet)")->capture_default_str();
+  verb.add_option("--backend", a.backend, "Backend: cpu, cuda, or auto (the GPU when one is visible, else cpu; docs/inference.md)")->capture_default_str();
   verb.footer(
       "Output: one JSON line per prompt, in input order: index, id (if given), prompt, prompt_tokens, text, tokens,\n"
       "finish_reason (stop | length), logprobs (with --logprobs).\n"

@@ -29,6 +29,7 @@ void setup(CLI::App& verb) {
                   "Connections served at once (each streaming client or keep-alive connection holds one)")
       ->capture_default_str();
   verb.add_option("--threads", a.threads, "CPU threads for the model (default: all cores)");
+  verb.add_option("--backend", o.backend, "Backend: cpu, cuda, or auto (the GPU when one is visible, else cpu; docs/inference.md)")->capture_default_str();
   verb.add_option("--precision", o.precision, "Matrix products in fp32, or bf16 with fp32 accumulation (docs/engine.md)")
       ->capture_default_str();
   verb.footer(

@@ -24,7 +24,7 @@ class SingleCommunicator final : public Communicator {
   double timeout_s() const override { return 0; }
 
  protected:
-  // Never called: the public calls return early when size() == 1.
+  // Never called: the public calls return early when the world is one process.
   void sum_f32(float*, int64_t) override {}
   void sum_f64(double*, int64_t) override {}
   void sum_i64(int64_t*, int64_t) override {}
@@ -36,15 +36,15 @@ class SingleCommunicator final : public Communicator {
 
 void Communicator::all_reduce_sum(float* data, int64_t n) {
   check_count(data, n);
-  if (n > 0 && size() > 1) sum_f32(data, n);
+  if (n > 0 && active()) sum_f32(data, n);
 }
 void Communicator::all_reduce_sum(double* data, int64_t n) {
   check_count(data, n);
-  if (n > 0 && size() > 1) sum_f64(data, n);
+  if (n > 0 && active()) sum_f64(data, n);
 }
 void Communicator::all_reduce_sum(int64_t* data, int64_t n) {
   check_count(data, n);
-  if (n > 0 && size() > 1) sum_i64(data, n);
+  if (n > 0 && active()) sum_i64(data, n);
 }
 double Communicator::all_reduce_sum(double x) {
   all_reduce_sum(&x, 1);
@@ -58,11 +58,11 @@ int64_t Communicator::all_reduce_sum(int64_t x) {
 void Communicator::broadcast(void* data, size_t bytes, int root) {
   if (root < 0 || root >= size()) fail("broadcast: root {} is not a rank of {}", root, size());
   if (bytes > 0 && data == nullptr) fail("broadcast: null buffer for {} bytes", bytes);
-  if (bytes > 0 && size() > 1) do_broadcast(data, bytes, root);
+  if (bytes > 0 && active()) do_broadcast(data, bytes, root);
 }
 
 void Communicator::barrier() {
-  if (size() > 1) do_barrier();
+  if (active()) do_barrier();
 }
 
 std::unique_ptr<Communicator> make_single_communicator() { return std::make_unique<SingleCommunicator>(); }

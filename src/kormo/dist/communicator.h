@@ -1,8 +1,9 @@
 // Communicator: the collectives data-parallel training needs (sum all-reduce,
 // broadcast, barrier) behind one interface, so the trainer does not know
-// whether it runs alone, under MPI, or (later) on NCCL.
+// whether it runs alone, under MPI, or on NCCL.
 //
-// Promises of every implementation:
+// Promises of the host implementations ("single", "mpi"; nccl_communicator.h says
+// what holds for "nccl" instead):
 // - Sums are exact and reproducible: element i of a float or double
 //   all-reduce is ((x_0[i] + x_1[i]) + x_2[i]) + … + x_{size-1}[i], added
 //   left to right in rank order in the element type, with no reassociation.
@@ -11,10 +12,10 @@
 //   buffer is chunked and of the MPI library's algorithm choices, and equal
 //   to what one process summing the ranks' buffers in rank order gets.
 //   Integer sums are exact (overflow wraps, as in two's complement).
-// - Buffers are host memory. A later NCCL implementation will take device
-//   pointers through the same calls; code that wants to stay portable passes
-//   buffers that live where the communicator's name() says (host for
-//   "single" and "mpi").
+// - Buffers are host memory. The NCCL implementation takes device pointers
+//   through the same calls; code that wants to stay portable passes buffers
+//   that live where the communicator's name() says (host for "single" and
+//   "mpi", GPU memory for "nccl").
 // - A dead or stuck rank never hangs the others: a collective that makes no
 //   progress for timeout_s() seconds throws kormo::Error naming the rank it
 //   waited for ("rank 1 of 2 died or stopped responding …"). A peer on the
@@ -42,7 +43,7 @@ class Communicator {
 
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // "single" or "mpi" (later "nccl"): for logs and manifests.
+  // "single", "mpi" or "nccl": for logs and manifests.
   virtual std::string name() const = 0;
   // Seconds a collective may make no progress before it fails; 0 = no limit.
   virtual double timeout_s() const = 0;
@@ -62,7 +63,10 @@ class Communicator {
 
  protected:
   Communicator() = default;
-  // Arguments are validated by the public calls; n > 0, bytes > 0, size() > 1.
+  // Whether the public calls reach the implementation; by default only with peers
+  // (NCCL's world of one runs its calls too, so one GPU exercises that path).
+  virtual bool active() const { return size() > 1; }
+  // Arguments are validated by the public calls; n > 0, bytes > 0, active().
   virtual void sum_f32(float* data, int64_t n) = 0;
   virtual void sum_f64(double* data, int64_t n) = 0;
   virtual void sum_i64(int64_t* data, int64_t n) = 0;

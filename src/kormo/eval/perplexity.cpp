@@ -48,8 +48,8 @@ double nearest_rank(const std::vector<double>& sorted, double q) {
 
 }  // namespace
 
-ScoringModel::ScoringModel(const std::string& dir, ScorerOptions options)
-    : tok_(load_tokenizer(dir)), weights_(model::load_model_dir(dir)), scorer_(weights_, tok_, options) {
+ScoringModel::ScoringModel(const std::string& dir, ScorerOptions options, backend::Backend& be)
+    : tok_(load_tokenizer(dir)), weights_(model::load_model_dir(dir, be)), scorer_(weights_, tok_, options) {
   window_ = options.max_length > 0 ? options.max_length : weights_.config().max_seq_len;
   prefix_ = options.prefix_token >= 0 ? options.prefix_token : static_cast<int32_t>(weights_.config().bos_token_id);
   if (static_cast<int64_t>(tok_.vocab_size()) > weights_.config().vocab_size)

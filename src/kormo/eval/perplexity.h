@@ -37,10 +37,11 @@ namespace kormo::eval {
 
 // A checkpoint directory (config.json + model.safetensors + tokenizer.json, as kormo
 // eval and generate take) loaded for scoring. Throws naming the path when the directory,
-// its tokenizer or its weights are missing or do not fit together.
+// its tokenizer or its weights are missing or do not fit together. The weights live on
+// `be` (scoring copies logits to the host where the backend's memory is not).
 class ScoringModel {
  public:
-  ScoringModel(const std::string& dir, ScorerOptions options);
+  ScoringModel(const std::string& dir, ScorerOptions options, backend::Backend& be = backend::cpu());
   ScoringModel(const ScoringModel&) = delete;
   ScoringModel& operator=(const ScoringModel&) = delete;
 

@@ -114,7 +114,7 @@ Server::Server(const Options& o) : o_(o) {
   const std::string tok_path = o.model + "/tokenizer.json";
   if (!std::filesystem::exists(tok_path)) fail("{}: no tokenizer.json", tok_path);
   tok_.emplace(tok::Tokenizer::load(tok_path));
-  weights_.emplace(model::load_model_dir(o.model, backend::get("cpu")));
+  weights_.emplace(model::load_model_dir(o.model, backend::get(o.backend)));
   const auto& cfg = weights_->config();
   if (static_cast<int64_t>(tok_->vocab_size()) > cfg.vocab_size)
     fail("{}: tokenizer has {} tokens, more than the model's vocabulary of {}", tok_path, tok_->vocab_size(),

@@ -15,7 +15,7 @@
 namespace kormo::serve {
 
 struct Options {
-  std::string model, host = "127.0.0.1", api_key, name, precision = "fp32";
+  std::string model, host = "127.0.0.1", api_key, name, precision = "fp32", backend = "auto";
   int port = 8080;  // 0: any free port (the log line says which)
   int64_t max_sequences = 16, context = 0, max_body = 8 << 20, max_tokens_limit = 4096;
   int http_threads = 64;

@@ -7,8 +7,10 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 
+#include "kormo/dist/nccl_communicator.h"
 #include "kormo/model/runner.h"
 #include "kormo/train/checkpoint.h"
 #include "kormo/train/evaluate.h"
@@ -87,9 +89,14 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   comm.barrier();
   const bool lead = comm.rank() == 0;
   backend::Backend& be = w.backend();
-  if (comm.size() > 1 && !be.host_accessible())
-    fail("data parallelism over {} needs host memory; backend {} needs a device communicator (NCCL, not built yet)",
-         comm.name(), be.name());
+  // Gradients in GPU memory are summed over NCCL (bootstrapped over comm; KORMO_DIST=nccl
+  // also for one process); host scalars, barriers and checkpoints stay on comm.
+  std::unique_ptr<dist::Communicator> device_comm;
+  if (!be.host_accessible() && (comm.size() > 1 || dist::nccl_forced())) {
+    device_comm = dist::make_nccl_communicator(comm);
+    if (lead) log_info("gradients are summed over NCCL ({} GPU{})", comm.size(), comm.size() > 1 ? "s" : "");
+  }
+  dist::Communicator& grad_comm = device_comm ? *device_comm : comm;
   AdamW opt(cfg.adamw, w);
   TrainerState st;
   if (from.empty()) {
@@ -164,11 +171,11 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       runner.backward(mb.batch, weight);
     }
     double allreduce_s = 0;
-    if (comm.size() > 1) {
+    if (comm.size() > 1 || device_comm) {
       OpTimer tm("all_reduce");
       const auto a0 = std::chrono::steady_clock::now();
       loss_sum = comm.all_reduce_sum(loss_sum);
-      comm.all_reduce_sum(runner.grads(), w.size());
+      grad_comm.all_reduce_sum(runner.grads(), w.size());
       allreduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
     }
     const double loss = weight_sum > 0 ? loss_sum / weight_sum : NAN;

@@ -16,6 +16,11 @@
 // Backward without atomics, so deterministic: one kernel per key tile accumulates dK and
 // dV over every query (and every query head of the KV group) that sees it; another per
 // query tile accumulates dQ. Both recompute P = exp(S − lse); each sum has a fixed order.
+//
+// Attention against the KV cache (inference) uses the forward kernel's thread layout
+// with one row per 16 lanes: a tile's rows are (new query row, query head of the KV
+// group) pairs, so the heads sharing a KV head read its keys once and a decode step
+// (one row per sequence) still fills group rows of the tile.
 #include <cmath>
 #include <cstdint>
 
@@ -372,6 +377,90 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// ---- attention against the KV cache: one block per (tile of 16 rows, KV head, sequence)
+
+template <int HD>
+struct Cached {
+  static constexpr int BQ = 16, CPT = 2, BK = 16 * CPT, LD = HD + 1;
+  static constexpr size_t smem = sizeof(float) * (BQ * LD + 2 * BK * LD + BQ * (BK + 1));
+};
+
+// seqs: kCachedSeqInts ints per sequence — first row in q/out, row count, cached
+// length before the rows (past), cache slot.
+template <int HD>
+__global__ void __launch_bounds__(kThreads)
+    attention_cached_kernel(float* out, const float* q, const float* k, const float* v, int64_t slot_stride,
+                            const int32_t* seqs, Shape sh) {
+  using G = Cached<HD>;
+  constexpr int BQ = G::BQ, CPT = G::CPT, BK = G::BK, LD = G::LD, NC = HD / 16;
+  const int32_t* sq = seqs + int64_t(blockIdx.z) * kCachedSeqInts;
+  const int64_t row0 = sq[0], past = sq[2], slot = sq[3];
+  const int64_t pairs = int64_t(sq[1]) * sh.group, t0 = int64_t(blockIdx.x) * BQ;
+  if (t0 >= pairs) return;  // the grid covers the longest sequence; the whole block leaves
+  extern __shared__ float smem[];
+  float* Qs = smem;
+  float* Ks = Qs + BQ * LD;
+  float* Vs = Ks + BK * LD;
+  float* Ps = Vs + BK * LD;  // BQ × (BK + 1) probabilities of the current key tile
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int kh = blockIdx.y;
+  // Pair t is query row t / group of the sequence, head kh·group + t % group.
+  for (int i = threadIdx.x; i < BQ * HD; i += kThreads) {
+    const int r = i / HD, d = i % HD;
+    const int64_t t = t0 + r;
+    const int64_t h = int64_t(kh) * sh.group + t % sh.group;
+    Qs[r * LD + d] = t < pairs && d < sh.hd ? q[(row0 + t / sh.group) * sh.q_ld + h * sh.hd + d] : 0.f;
+  }
+  const int64_t t = t0 + ty;
+  const bool live = t < pairs;
+  const int64_t last = live ? past + t / sh.group : -1;  // this row's query sees keys 0 .. last
+  const int64_t tlast = (t0 + BQ < pairs ? t0 + BQ : pairs) - 1;
+  const int64_t kend = past + tlast / sh.group + 1;  // keys the tile needs; none past them is read
+  const float* kb = k + slot * slot_stride + int64_t(kh) * sh.hd;
+  const float* vb = v + slot * slot_stride + int64_t(kh) * sh.hd;
+
+  float m = -INFINITY, l = 0.f, o[NC];
+  for (int c = 0; c < NC; ++c) o[c] = 0.f;
+  for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+    __syncthreads();  // Qs is loaded; the previous key tile is consumed
+    load_rows<HD>(Ks, kb, sh.kv_ld, k0, BK, kend, sh.hd);
+    load_rows<HD>(Vs, vb, sh.kv_ld, k0, BK, kend, sh.hd);
+    __syncthreads();
+    float s[CPT] = {};
+    for (int d = 0; d < HD; ++d) {
+      const float qd = Qs[ty * LD + d];
+      for (int c = 0; c < CPT; ++c) s[c] += qd * Ks[(tx + 16 * c) * LD + d];
+    }
+    float mx = -INFINITY;
+    for (int c = 0; c < CPT; ++c) {
+      s[c] = k0 + tx + 16 * c <= last ? s[c] * sh.scale : -INFINITY;
+      mx = fmaxf(mx, s[c]);
+    }
+    const float mnew = fmaxf(m, row_max(mx));
+    const float base = mnew == -INFINITY ? 0.f : mnew;  // as in the forward kernel
+    const float alpha = expf(m - base);
+    float rs = 0.f;
+    for (int c = 0; c < CPT; ++c) {
+      const float p = expf(s[c] - base);
+      rs += p;
+      Ps[ty * (BK + 1) + tx + 16 * c] = p;
+    }
+    l = l * alpha + row_sum(rs);
+    m = mnew;
+    for (int c = 0; c < NC; ++c) o[c] *= alpha;
+    __syncthreads();
+    for (int j = 0; j < BK; ++j) {
+      const float p = Ps[ty * (BK + 1) + j];
+      for (int c = 0; c < NC; ++c) o[c] += p * Vs[j * LD + tx + 16 * c];
+    }
+  }
+  if (!live) return;
+  const int64_t h = int64_t(kh) * sh.group + t % sh.group;
+  float* orow = out + (row0 + t / sh.group) * int64_t(sh.nh) * sh.hd + h * sh.hd;
+  for (int c = 0; c < NC; ++c)
+    if (tx + 16 * c < sh.hd) orow[tx + 16 * c] = o[c] / l;
+}
+
 // Kernels with more than 48 KiB of dynamic shared memory must ask for it.
 template <class K>
 cudaError_t allow_smem(K* kernel, size_t bytes) {
@@ -402,6 +491,17 @@ cudaError_t backward(cudaStream_t s, float* dq, float* dk, float* dv, const floa
   dkdv<<<grid_kv, kThreads, Dkdv<HD>::smem, s>>>(dk, dv, dout, lse, D, q, k, v, seg, sh);
   const dim3 grid_q(tiles(sh.T, Dq<HD>::BQ), static_cast<unsigned>(sh.nh), static_cast<unsigned>(B));
   dqk<<<grid_q, kThreads, Dq<HD>::smem, s>>>(dq, dout, lse, D, q, k, v, seg, sh);
+  return cudaGetLastError();
+}
+
+template <int HD>
+cudaError_t cached(cudaStream_t s, float* out, const float* q, const float* k, const float* v, int64_t slot_stride,
+                   const int32_t* seqs, int64_t S, int64_t max_rows, const Shape& sh) {
+  auto kernel = attention_cached_kernel<HD>;
+  if (cudaError_t e = allow_smem(kernel, Cached<HD>::smem); e != cudaSuccess) return e;
+  const dim3 grid(tiles(max_rows * sh.group, Cached<HD>::BQ), static_cast<unsigned>(sh.nh / sh.group),
+                  static_cast<unsigned>(S));
+  kernel<<<grid, kThreads, Cached<HD>::smem, s>>>(out, q, k, v, slot_stride, seqs, sh);
   return cudaGetLastError();
 }
 
@@ -439,6 +539,16 @@ cudaError_t attention_backward(cudaStream_t s, float* dq, float* dk, float* dv, 
   if (hd <= 32) return backward<32>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
   if (hd <= 64) return backward<64>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
   return backward<128>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
+}
+
+cudaError_t attention_cached(cudaStream_t s, float* out, const float* q, int64_t q_ld, const float* k,
+                             const float* v, int64_t kv_ld, int64_t slot_stride, const int32_t* seqs, int64_t S,
+                             int64_t max_rows, int64_t nh, int64_t nkv, int64_t hd) {
+  if (S == 0 || max_rows == 0) return cudaSuccess;
+  const Shape sh = make_shape(0, q_ld, kv_ld, nh, nkv, hd);
+  if (hd <= 32) return cached<32>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
+  if (hd <= 64) return cached<64>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
+  return cached<128>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
 }
 
 }  // namespace kormo::backend::cuda

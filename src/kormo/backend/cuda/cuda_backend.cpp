@@ -5,6 +5,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -32,6 +33,20 @@ const char* gemm_name(CudaGemm g) {
     case CudaGemm::kBf16: return "bf16";
   }
   return "?";
+}
+
+// One process per GPU under a launcher (mpirun, srun): the node-local rank picks the GPU;
+// 0 when not launched.
+int launcher_local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCAL_RANK"}) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) continue;
+    char* end = nullptr;
+    const long r = std::strtol(v, &end, 10);
+    if (*end != '\0' || r < 0) fail("{}='{}': expected a node-local rank (an integer ≥ 0)", name, v);
+    return static_cast<int>(r);
+  }
+  return 0;
 }
 
 CudaGemm gemm_from_env() {
@@ -165,9 +180,30 @@ class CudaBackend final : public Backend {
     done(cuda::attention_forward(stream_, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd),
          "attention_forward");
   }
-  void attention_cached(float*, const float*, int64_t, const float*, const float*, int64_t, int64_t, const int32_t*,
-                        const int32_t*, const int32_t*, int64_t, int64_t, int64_t, int64_t) override {
-    fail("attention against a KV cache (generation) is not implemented on CUDA yet: use --backend cpu");
+  void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
+                        int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot, int64_t S,
+                        int64_t nh, int64_t nkv, int64_t hd) override {
+    check_heads(nh, nkv, hd);
+    if (S > 65535) fail("CUDA backend: attention_cached takes at most 65535 sequences per call (got {})", S);
+    std::vector<int32_t> table;
+    table.reserve(static_cast<size_t>(S * cuda::kCachedSeqInts));
+    int64_t max_rows = 0;
+    for (int64_t s = 0; s < S; ++s) {
+      const int32_t n = rows[s + 1] - rows[s];
+      table.insert(table.end(), {rows[s], n, past[s], slot[s]});
+      max_rows = std::max<int64_t>(max_rows, n);
+    }
+    // The decoder passes the same arrays for every layer of a step: upload them once (an
+    // upload synchronises the stream). The slot is this op's alone, so an equal table is
+    // still on the device.
+    int32_t* seqs = scratch<int32_t>(kCachedScratch, S * cuda::kCachedSeqInts);
+    if (table != cached_table_) {
+      cached_table_.clear();  // until the upload has succeeded
+      copy_to_device(seqs, table.data(), table.size() * sizeof(int32_t));
+      cached_table_ = std::move(table);
+    }
+    done(cuda::attention_cached(stream_, out, q, q_ld, k, v, kv_ld, slot_stride, seqs, S, max_rows, nh, nkv, hd),
+         "attention_cached");
   }
   void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                           const float* q, const float* k, const float* v, int64_t q_ld, int64_t kv_ld,
@@ -217,7 +253,7 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  enum ScratchSlot { kRmsnormScratch, kAttentionScratch, kSumScratch, kAdamScratch, kScratchSlots };
+  enum ScratchSlot { kRmsnormScratch, kAttentionScratch, kCachedScratch, kSumScratch, kAdamScratch, kScratchSlots };
   static constexpr size_t kBlasWorkspace = size_t{32} << 20;
 
   // Checks a launch; with KORMO_CUDA_SYNC=1 also waits for the op, so that an error in
@@ -271,6 +307,7 @@ class CudaBackend final : public Backend {
   void* blas_workspace_ = nullptr;
   void* scratch_[kScratchSlots] = {};
   size_t scratch_bytes_[kScratchSlots] = {};
+  std::vector<int32_t> cached_table_;  // what kCachedScratch holds
 };
 
 }  // namespace
@@ -284,7 +321,7 @@ Backend* cuda_backend(std::string& why) {
     return nullptr;
   }
   // Never destroyed: it must outlive every Array, whatever the order of static destruction.
-  static CudaBackend* be = new CudaBackend(0);
+  static CudaBackend* be = new CudaBackend(launcher_local_rank() % count);
   return be;
 }
 

@@ -1,8 +1,13 @@
-// The CUDA backend (src/kormo/backend/cuda): the Backend of the first visible GPU — fp32
+// The CUDA backend (src/kormo/backend/cuda): the Backend of one GPU — fp32
 // storage in device memory, the decoder's ops as hand-written kernels (ops.cu,
 // attention.cu), GEMMs through cuBLAS, everything on one stream. backend::get("cuda")
 // or get("auto") is the usual way in; this header adds what tests need beyond the
 // Backend interface. Only built when CMake finds a CUDA compiler (KORMO_HAVE_CUDA).
+// The GPU is the first visible one, or under a launcher (one process per GPU) the one
+// of the node-local rank (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID or MPI_LOCAL_RANK)
+// modulo the visible count. CUDA's current device is per thread and 0 by default: other
+// threads (serve's scheduler) reach the backend's GPU outside a launcher, where it is 0;
+// under a launcher the trainer issues every op from the thread that created it.
 //
 // Environment: KORMO_CUDA_GEMM = bf16 (default) | tf32 | fp32 picks the GEMM precision;
 // KORMO_CUDA_SYNC=1 synchronises after every op, so an asynchronous failure is reported
@@ -21,7 +26,7 @@ namespace kormo::backend {
 //  kBf16: tensor cores with inputs rounded to bfloat16, fp32 accumulation.
 enum class CudaGemm { kFp32, kTf32, kBf16 };
 
-// The process-wide backend of the first visible GPU, or nullptr with `why` saying why
+// The process-wide backend (the GPU chosen as above), or nullptr with `why` saying why
 // there is none. Throws Error if a GPU is visible but cannot be set up.
 Backend* cuda_backend(std::string& why);
 // Changes the GEMM precision of `be`, which must be the CUDA backend (tests compare modes

@@ -47,6 +47,14 @@ cudaError_t attention_backward(cudaStream_t s, float* dq, float* dk, float* dv, 
                                int64_t q_ld, int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T,
                                int64_t nh, int64_t nkv, int64_t hd, float* scratch);
 
+// Backend::attention_cached with the per-sequence arrays packed on the device:
+// kCachedSeqInts ints per sequence (first row, row count, past, slot); max_rows is the
+// largest row count.
+constexpr int kCachedSeqInts = 4;
+cudaError_t attention_cached(cudaStream_t s, float* out, const float* q, int64_t q_ld, const float* k,
+                             const float* v, int64_t kv_ld, int64_t slot_stride, const int32_t* seqs, int64_t S,
+                             int64_t max_rows, int64_t nh, int64_t nkv, int64_t hd);
+
 cudaError_t swiglu_forward(cudaStream_t s, float* h, const float* gu, int64_t N, int64_t F);
 cudaError_t swiglu_backward(cudaStream_t s, float* dgu, const float* dh, const float* gu, int64_t N, int64_t F);
 
