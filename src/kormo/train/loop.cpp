@@ -210,12 +210,16 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
                st.loss_ema);
     }
     if (!skip) {
-      OpTimer tm("adamw");
-      const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
-      opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      {
+        OpTimer tm("adamw");
+        const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
+        opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      }
       if (zero) {
-        OpTimer tg("all_gather");
+        OpTimer tm("all_gather");
+        const auto a0 = std::chrono::steady_clock::now();
         comm.all_gather(w.data(), n);
+        allreduce_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
       }
       runner.weights_changed();
       st.loss_ema = st.loss_ema == 0 ? loss : 0.95 * st.loss_ema + 0.05 * loss;
