@@ -166,7 +166,7 @@ void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, Trai
       if (!std::isfinite(staging[i]))
         fail("{}/trainer_state/optimizer.safetensors: tensor {} holds a non-finite value ({}) at element {}", dir, name,
              staging[i], s.begin + static_cast<int64_t>(i));
-    arr->upload(staging.data(), s.size());
+    if (s.size() > 0) arr->upload(staging.data(), s.size());  // a rank past a tiny model's end owns nothing
   }
   const std::string sp = dir + "/trainer_state/state.json";
   parse_trainer_state(read_file(sp), sp, st);
