@@ -2,7 +2,8 @@
 # ZeRO-1 ([train] zero = 1) under mpirun with 2 ranks:
 #  - gives byte-identical checkpoints (weights and AdamW moments) to zero = 0;
 #  - each rank allocates the moments of its shard only (the ranks report their sizes);
-#  - a run killed with -9 and resumed reaches the uninterrupted run's checkpoint exactly;
+#  - a run killed with -9, or stopped by SIGTERM to rank 1, and resumed reaches the
+#    uninterrupted run's checkpoint exactly;
 #  - its checkpoints load on 1 rank (continuing like a zero = 0 checkpoint does), and a
 #    zero = 0 checkpoint loads into a ZeRO-1 run (each rank keeping its shard).
 # `[train] zero = 2` is refused with a message naming the key.
@@ -129,6 +130,31 @@ else
     failed "resume after kill -9"
   same_ckpt "$(step_dir "$T/z1" $FINAL)" "$(step_dir "$run" $FINAL)" ||
     failed "resumed zero = 1 run differs from the uninterrupted one"
+fi
+
+# SIGTERM to rank 1 only: both ranks stop after the same step and rank 0's checkpoint of it
+# (which needs rank 1's moment shard) resumes to the uninterrupted run's bytes.
+run="$T/term"
+config "$run" 1 > "$T/term.toml"
+"${MPI[@]}" bash -c 'echo $$ > "$0/tpid.$OMPI_COMM_WORLD_RANK"; exec "$@"' "$T" \
+  "$KORMO" pretrain "$T/term.toml" --max-steps $FINAL > /dev/null 2> "$T/term.err" &
+JOB=$!
+for _ in $(seq 1200); do
+  [[ -f "$run/metrics.jsonl" && $(wc -l < "$run/metrics.jsonl") -ge 3 ]] && break
+  sleep 0.02
+done
+kill -TERM "$(cat "$T/tpid.1")"
+wait "$JOB" && failed "mpirun exited 0 after SIGTERM"
+JOB=
+stop=$(sed -n 's/.*pretrain: stopped by SIGTERM after step \([0-9]*\);.*/\1/p' "$T/term.err" | head -1)
+echo "SIGTERM to rank 1: stopped after step ${stop:-?}"
+if [[ -z "$stop" || ! -f "$(step_dir "$run" "$stop")/trainer_state/state.json" ]] || ((stop >= FINAL)); then
+  failed "SIGTERM: no mid-run stop with a checkpoint: $(tail -3 "$T/term.err")"
+else
+  "${MPI[@]}" "$KORMO" -q pretrain "$T/term.toml" --resume --max-steps $((FINAL - stop)) > /dev/null 2>&1 ||
+    failed "resume after SIGTERM"
+  same_ckpt "$(step_dir "$T/z1" $FINAL)" "$(step_dir "$run" $FINAL)" ||
+    failed "zero = 1 run resumed after SIGTERM differs from the uninterrupted one"
 fi
 
 # A zero = 0 checkpoint continued with ZeRO-1 (each rank loads its shard) matches the
