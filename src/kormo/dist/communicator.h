@@ -81,7 +81,10 @@ class Communicator {
   // ZeRO-1's pair over the shards of shard_of(n, size(), ·); n is the logical
   // length. A device communicator (NCCL) works on padded_length(n, size())
   // elements, so portable callers allocate buffers that long (the padding's
-  // contents are don't-care); "single" and "mpi" touch only [0, n).
+  // contents are don't-care); "single" and "mpi" touch only [0, n). (The
+  // trainer still passes model::Weights' and model::Runner's n-element
+  // buffers, which is enough for those two; a device communicator needs them
+  // allocated at padded_length first.)
   // reduce_scatter_sum: afterwards this rank's own shard holds the rank-order
   // sums (the same bits all_reduce_sum gives there); the rest of the buffer is
   // unspecified. all_gather: every rank's own shard is copied to every rank.
