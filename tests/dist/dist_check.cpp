@@ -92,13 +92,17 @@ uint64_t check_shards(dist::Communicator& c, int64_t n, uint64_t seed) {
   c.reduce_scatter_sum(data.data(), n);
   const auto want = expected_sum<float>(c.size(), n, seed);
   const dist::Shard mine = dist::shard_of(n, c.size(), c.rank());
-  if (std::memcmp(data.data() + mine.begin, want.data() + mine.begin, static_cast<size_t>(mine.size()) * sizeof(float)))
+  // memcmp wants valid pointers even for 0 bytes, and an empty `want` has none.
+  auto differ = [](const float* a, const float* b, int64_t count) {
+    return count > 0 && std::memcmp(a, b, static_cast<size_t>(count) * sizeof(float)) != 0;
+  };
+  if (differ(data.data() + mine.begin, want.data() + mine.begin, mine.size()))
     fail("reduce_scatter_sum of {} elements: rank {}'s shard differs from the rank-order sum", n, c.rank());
   // The rest of the buffer is unspecified: scribble on it so the gather must fill it.
   for (int64_t i = 0; i < n; ++i)
     if (i < mine.begin || i >= mine.end) data[static_cast<size_t>(i)] = -1.f;
   c.all_gather(data.data(), n);
-  if (std::memcmp(data.data(), want.data(), static_cast<size_t>(n) * sizeof(float)))
+  if (differ(data.data(), want.data(), n))
     fail("all_gather of {} elements on rank {} differs from the rank-order sum", n, c.rank());
   for (int64_t i = n; i < n + canaries; ++i)
     if (data[static_cast<size_t>(i)] != 7.f) fail("reduce_scatter/all_gather of {} elements wrote past the end", n);
