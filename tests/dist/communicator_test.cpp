@@ -83,3 +83,54 @@ TEST(Dist, TimeoutFromEnvironment) {
   else
     unsetenv("KORMO_DIST_TIMEOUT_S");
 }
+
+TEST(Dist, ShardsAreEqualWholeBlocksCoveringTheBuffer) {
+  const int64_t B = dist::kShardBlock;
+  for (int size : {1, 2, 3, 7}) {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{size - 1}, int64_t{1000}, B - 1, B, B + 1, 3 * B + 17,
+                      int64_t{1000003}}) {
+      const int64_t stride = dist::shard_stride(n, size);
+      EXPECT_EQ(stride % B, 0) << n << " over " << size;
+      EXPECT_EQ(dist::padded_length(n, size), stride * size);
+      EXPECT_GE(stride * size, n);
+      EXPECT_LT(stride * size - n, (B + 1) * size) << "padding beyond a block per rank";
+      int64_t next = 0;
+      for (int r = 0; r < size; ++r) {
+        const dist::Shard s = dist::shard_of(n, size, r);
+        EXPECT_EQ(s.begin, next) << "shards tile [0, n) in rank order";
+        EXPECT_LE(s.size(), stride);
+        EXPECT_GE(s.size(), 0);
+        if (s.end < n) {
+          EXPECT_EQ(s.size(), stride);
+        }
+        next = s.end;
+      }
+      EXPECT_EQ(next, n);
+    }
+  }
+  EXPECT_EQ(dist::shard_stride(0, 4), 0);
+  const dist::Shard whole = dist::shard_of(12345, 1, 0);
+  EXPECT_EQ(whole.begin, 0);
+  EXPECT_EQ(whole.end, 12345);
+  // Fewer elements than one block: rank 0 owns them all, the others nothing.
+  EXPECT_EQ(dist::shard_of(5, 3, 0).size(), 5);
+  EXPECT_EQ(dist::shard_of(5, 3, 2).size(), 0);
+  EXPECT_THROW(dist::shard_of(10, 2, 2), Error);
+  EXPECT_THROW(dist::shard_of(10, 2, -1), Error);
+  EXPECT_THROW(dist::shard_of(-1, 2, 0), Error);
+  EXPECT_THROW(dist::shard_stride(10, 0), Error);
+}
+
+TEST(Dist, SingleProcessShardCollectivesLeaveDataBitForBit) {
+  auto c = dist::make_single_communicator();
+  std::vector<float> f = {1.5f, -0.0f, std::numeric_limits<float>::quiet_NaN(), 3e38f};
+  const std::vector<float> f0 = f;
+  c->reduce_scatter_sum(f.data(), static_cast<int64_t>(f.size()));
+  c->all_gather(f.data(), static_cast<int64_t>(f.size()));
+  EXPECT_EQ(std::memcmp(f.data(), f0.data(), f.size() * sizeof(float)), 0);
+  c->reduce_scatter_sum(nullptr, 0);
+  c->all_gather(nullptr, 0);
+  float x = 0;
+  EXPECT_THROW(c->reduce_scatter_sum(&x, -1), Error);
+  EXPECT_THROW(c->all_gather(nullptr, 2), Error);
+}

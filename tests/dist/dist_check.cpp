@@ -1,6 +1,7 @@
 // dist_check: drives the communicator under a real MPI launcher for
 // tests/cli/dist_mpi_test.sh (which says what each mode proves).
-//   dist_check check         sums, broadcast and barrier against exact expectations
+//   dist_check check         sums, reduce-scatter, all-gather, broadcast and barrier
+//                            against exact expectations
 //   dist_check bench N ITERS all-reduce throughput of N floats
 //   dist_check loop          all-reduces until a rank fails (for kill tests)
 // Prints "dist_check: error: …" and exits 1 on any failure.
@@ -81,6 +82,33 @@ uint64_t check_sum(dist::Communicator& c, int64_t n, uint64_t seed) {
   return h;
 }
 
+// Reduce-scatter: this rank's shard holds exactly the rank-order sums. All-gather of
+// the result: every rank then holds the full rank-order sum. Elements past n are
+// canaries the host communicators must not touch.
+uint64_t check_shards(dist::Communicator& c, int64_t n, uint64_t seed) {
+  const int64_t canaries = 5;
+  auto data = contribution<float>(c.rank(), n, seed);
+  data.resize(static_cast<size_t>(n + canaries), 7.f);
+  c.reduce_scatter_sum(data.data(), n);
+  const auto want = expected_sum<float>(c.size(), n, seed);
+  const dist::Shard mine = dist::shard_of(n, c.size(), c.rank());
+  // memcmp wants valid pointers even for 0 bytes, and an empty `want` has none.
+  auto differ = [](const float* a, const float* b, int64_t count) {
+    return count > 0 && std::memcmp(a, b, static_cast<size_t>(count) * sizeof(float)) != 0;
+  };
+  if (differ(data.data() + mine.begin, want.data() + mine.begin, mine.size()))
+    fail("reduce_scatter_sum of {} elements: rank {}'s shard differs from the rank-order sum", n, c.rank());
+  // The rest of the buffer is unspecified: scribble on it so the gather must fill it.
+  for (int64_t i = 0; i < n; ++i)
+    if (i < mine.begin || i >= mine.end) data[static_cast<size_t>(i)] = -1.f;
+  c.all_gather(data.data(), n);
+  if (differ(data.data(), want.data(), n))
+    fail("all_gather of {} elements on rank {} differs from the rank-order sum", n, c.rank());
+  for (int64_t i = n; i < n + canaries; ++i)
+    if (data[static_cast<size_t>(i)] != 7.f) fail("reduce_scatter/all_gather of {} elements wrote past the end", n);
+  return fnv1a(data.data(), static_cast<size_t>(n) * sizeof(float));
+}
+
 int run_check(dist::Communicator& c) {
   const int p = c.size();
   uint64_t h = 0;
@@ -90,6 +118,12 @@ int run_check(dist::Communicator& c) {
     h = fnv1a(&h, sizeof h, check_sum<double>(c, n, 2));
     h = fnv1a(&h, sizeof h, check_sum<int64_t>(c, n, 3));
   }
+  // Shards: n = 0, n < size, inside one block, block edges, several blocks per rank
+  // with a ragged end, and shards of several 4 MiB rounds.
+  const int64_t B = dist::kShardBlock;
+  for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{p - 1}, int64_t{1000}, B - 1, B, B + 1, 2 * B * p + 13,
+                    int64_t{3 << 20} + 7})
+    h = fnv1a(&h, sizeof h, check_shards(c, n, 5));
   // The data are order-sensitive, so matching the rank-order sum means something
   // (two addends commute, so this needs three ranks).
   if (p > 2) {

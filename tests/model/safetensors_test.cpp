@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -101,4 +102,41 @@ TEST(SafeTensors, WritesAndReadsHalfPrecisionTensors) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], f16_to_float(float_to_f16(a[i])));
   EXPECT_EQ(parse_dtype("bfloat16"), Dtype::kBF16);
   EXPECT_THROW(parse_dtype("int8"), kormo::Error);
+}
+
+// A tensor without data is filled by its callback in consecutive ranges (ZeRO-1's moments,
+// streamed from the ranks); read_range reads a slice of a tensor, in any stored dtype.
+TEST(SafeTensors, FilledTensorsAndRangeReads) {
+  std::string p = tmp("fill.safetensors");
+  const int64_t n = (int64_t{1} << 20) + 5;  // more than one writer slice
+  std::vector<float> a(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) a[static_cast<size_t>(i)] = static_cast<float>(i % 1000) * 0.25f - 7.f;
+  int64_t next = 0;
+  auto fill = [&](int64_t begin, int64_t count, float* out) {
+    EXPECT_EQ(begin, next) << "ranges must come in order";
+    std::copy_n(a.data() + begin, count, out);
+    next = begin + count;
+  };
+  TensorView f32{"f", {n}}, bf{"h", {n}};
+  f32.fill = fill;
+  bf.fill = [&](int64_t begin, int64_t count, float* out) {
+    std::copy_n(a.data() + begin, count, out);
+  };
+  bf.stored = Dtype::kBF16;
+  write_safetensors(p, {f32, bf});
+  EXPECT_EQ(next, n);
+  SafeTensors st(p);
+  std::vector<float> whole(static_cast<size_t>(n));
+  st.read("f", whole.data(), {n});
+  EXPECT_EQ(whole, a);
+  std::vector<float> part(100);
+  st.read_range("f", n - 100, 100, part.data(), {n});
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), a.end() - 100));
+  st.read_range("h", 3, 100, part.data(), {n});
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(part[static_cast<size_t>(i)], bf16_to_float(float_to_bf16(a[3 + i])));
+  st.read_range("f", n, 0, part.data(), {n});
+  EXPECT_THROW(st.read_range("f", n - 1, 2, part.data(), {n}), kormo::Error);
+  EXPECT_THROW(st.read_range("f", -1, 1, part.data(), {n}), kormo::Error);
+  EXPECT_THROW(st.read_range("f", 0, 1, part.data(), {n + 1}), kormo::Error);
+  std::filesystem::remove(p);
 }

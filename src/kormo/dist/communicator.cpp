@@ -1,5 +1,6 @@
 #include "kormo/dist/communicator.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -11,9 +12,9 @@ namespace kormo::dist {
 
 namespace {
 
-void check_count(const void* data, int64_t n) {
-  if (n < 0) fail("all_reduce_sum: negative element count {}", n);
-  if (n > 0 && data == nullptr) fail("all_reduce_sum: null buffer for {} elements", n);
+void check_count(const void* data, int64_t n, const char* op = "all_reduce_sum") {
+  if (n < 0) fail("{}: negative element count {}", op, n);
+  if (n > 0 && data == nullptr) fail("{}: null buffer for {} elements", op, n);
 }
 
 class SingleCommunicator final : public Communicator {
@@ -28,11 +29,29 @@ class SingleCommunicator final : public Communicator {
   void sum_f32(float*, int64_t) override {}
   void sum_f64(double*, int64_t) override {}
   void sum_i64(int64_t*, int64_t) override {}
+  void do_reduce_scatter_f32(float*, int64_t) override {}
+  void do_all_gather_f32(float*, int64_t) override {}
   void do_broadcast(void*, size_t, int) override {}
   void do_barrier() override {}
 };
 
 }  // namespace
+
+int64_t shard_stride(int64_t n, int size) {
+  if (n < 0) fail("shard_stride: negative element count {}", n);
+  if (size < 1) fail("shard_stride: {} ranks", size);
+  const int64_t per_rank = (n + size - 1) / size;
+  return (per_rank + kShardBlock - 1) / kShardBlock * kShardBlock;
+}
+
+int64_t padded_length(int64_t n, int size) { return shard_stride(n, size) * size; }
+
+Shard shard_of(int64_t n, int size, int rank) {
+  const int64_t stride = shard_stride(n, size);
+  if (rank < 0 || rank >= size) fail("shard_of: rank {} is not a rank of {}", rank, size);
+  const int64_t begin = std::min(n, stride * rank);
+  return {begin, std::min(n, begin + stride)};
+}
 
 void Communicator::all_reduce_sum(float* data, int64_t n) {
   check_count(data, n);
@@ -45,6 +64,14 @@ void Communicator::all_reduce_sum(double* data, int64_t n) {
 void Communicator::all_reduce_sum(int64_t* data, int64_t n) {
   check_count(data, n);
   if (n > 0 && active()) sum_i64(data, n);
+}
+void Communicator::reduce_scatter_sum(float* data, int64_t n) {
+  check_count(data, n, "reduce_scatter_sum");
+  if (n > 0 && size() > 1) do_reduce_scatter_f32(data, n);
+}
+void Communicator::all_gather(float* data, int64_t n) {
+  check_count(data, n, "all_gather");
+  if (n > 0 && size() > 1) do_all_gather_f32(data, n);
 }
 double Communicator::all_reduce_sum(double x) {
   all_reduce_sum(&x, 1);

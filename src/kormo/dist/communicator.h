@@ -1,6 +1,6 @@
 // Communicator: the collectives data-parallel training needs (sum all-reduce,
-// broadcast, barrier) behind one interface, so the trainer does not know
-// whether it runs alone, under MPI, or on NCCL.
+// reduce-scatter and all-gather over equal shards, broadcast, barrier) behind one
+// interface, so the trainer does not know whether it runs alone, under MPI, or on NCCL.
 //
 // Promises of the host implementations ("single", "mpi"; nccl_communicator.h says
 // what holds for "nccl" instead):
@@ -11,6 +11,8 @@
 //   run with the same inputs, independent of message timing, of how the
 //   buffer is chunked and of the MPI library's algorithm choices, and equal
 //   to what one process summing the ranks' buffers in rank order gets.
+//   reduce_scatter_sum gives each element of a rank's own shard the same bits
+//   the all-reduce would.
 //   Integer sums are exact (overflow wraps, as in two's complement).
 // - Buffers are host memory. The NCCL implementation takes device pointers
 //   through the same calls; code that wants to stay portable passes buffers
@@ -35,6 +37,27 @@
 
 namespace kormo::dist {
 
+// Shards for ZeRO-1 (reduce-scatter, all-gather). An n-element buffer over
+// `size` ranks is cut into `size` shards of one equal stride, a whole number
+// of kShardBlock elements: rank r owns [r·stride, (r+1)·stride) of the buffer
+// padded to size · stride elements. Equal strides are what device collectives
+// (ncclReduceScatter, ncclAllGather) need; the whole blocks let a reduction
+// over fixed blocks (the trainer's gradient norm) be split between the ranks
+// without changing its order. With one rank the shard is the whole buffer.
+constexpr int64_t kShardBlock = 16384;  // elements (64 KiB of floats)
+
+struct Shard {
+  int64_t begin = 0, end = 0;  // [begin, end) of the unpadded buffer, clipped to n
+  int64_t size() const { return end - begin; }
+};
+// Elements per shard: ceil(n / size) rounded up to whole kShardBlock (0 for n = 0).
+int64_t shard_stride(int64_t n, int size);
+// size · shard_stride(n, size): the buffer length device communicators work on.
+int64_t padded_length(int64_t n, int size);
+// Rank `rank`'s shard [rank·stride, (rank+1)·stride) clipped to [0, n): empty
+// for ranks past the end when n is small. Throws on n < 0 or rank ∉ [0, size).
+Shard shard_of(int64_t n, int size, int rank);
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -56,6 +79,19 @@ class Communicator {
   double all_reduce_sum(double x);
   int64_t all_reduce_sum(int64_t x);
 
+  // ZeRO-1's pair over the shards of shard_of(n, size(), ·); n is the logical
+  // length. A device communicator (NCCL) works on padded_length(n, size())
+  // elements, so portable callers allocate buffers that long (the padding's
+  // contents are don't-care); "single" and "mpi" touch only [0, n). (The
+  // trainer still passes model::Weights' and model::Runner's n-element
+  // buffers, which is enough for those two; a device communicator needs them
+  // allocated at padded_length first.)
+  // reduce_scatter_sum: afterwards this rank's own shard holds the rank-order
+  // sums (the same bits all_reduce_sum gives there); the rest of the buffer is
+  // unspecified. all_gather: every rank's own shard is copied to every rank.
+  void reduce_scatter_sum(float* data, int64_t n);
+  void all_gather(float* data, int64_t n);
+
   // Copies `bytes` bytes from rank `root`'s buffer into every other rank's.
   void broadcast(void* data, size_t bytes, int root);
   // Returns once every rank has entered it.
@@ -70,6 +106,8 @@ class Communicator {
   virtual void sum_f32(float* data, int64_t n) = 0;
   virtual void sum_f64(double* data, int64_t n) = 0;
   virtual void sum_i64(int64_t* data, int64_t n) = 0;
+  virtual void do_reduce_scatter_f32(float* data, int64_t n) = 0;
+  virtual void do_all_gather_f32(float* data, int64_t n) = 0;
   virtual void do_broadcast(void* data, size_t bytes, int root) = 0;
   virtual void do_barrier() = 0;
 };

@@ -10,6 +10,9 @@
 // size() * kBlockBytes bytes; each round's sub-range k is owned by rank k, and the
 // exchange of round r+1 is in flight while round r is summed, so large
 // buffers stream in bounded scratch memory instead of being gathered whole.
+// ZeRO-1's reduce-scatter and all-gather are the two halves of the same
+// exchange, with rank k owning its shard (shard_of) cut into rounds of
+// kBlockBytes instead of a k-th of each round.
 //
 // Why point-to-point and polling: a blocking MPI call waits forever for a
 // peer that died without the launcher noticing, or that is stopped. (Open
@@ -34,6 +37,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -158,6 +162,12 @@ class MpiCommunicator final : public Communicator {
   void sum_f32(float* data, int64_t n) override { sum(data, n, "all_reduce_sum"); }
   void sum_f64(double* data, int64_t n) override { sum(data, n, "all_reduce_sum"); }
   void sum_i64(int64_t* data, int64_t n) override { sum(data, n, "all_reduce_sum"); }
+  void do_reduce_scatter_f32(float* data, int64_t n) override {
+    exchange(data, n, Owners::kShards, Halves::kReduce, "reduce_scatter_sum");
+  }
+  void do_all_gather_f32(float* data, int64_t n) override {
+    exchange(data, n, Owners::kShards, Halves::kGather, "all_gather");
+  }
   void do_broadcast(void* data, size_t bytes, int root) override;
   // A one-element sum is a barrier: its owner needs every rank's input and
   // every rank needs the owner's result.
@@ -173,8 +183,16 @@ class MpiCommunicator final : public Communicator {
     std::vector<int> peers;
   };
 
+  // Who owns which elements: a k-th of every round (all-reduce), or rank k's
+  // shard (ZeRO-1).
+  enum class Owners { kRoundSplit, kShards };
+  enum class Halves { kReduce = 1, kGather = 2, kBoth = 3 };
   template <class T>
-  void sum(T* data, int64_t n, const char* op);
+  void sum(T* data, int64_t n, const char* op) {
+    exchange(data, n, Owners::kRoundSplit, Halves::kBoth, op);
+  }
+  template <class T>
+  void exchange(T* data, int64_t n, Owners owners, Halves halves, const char* op);
   template <class T>
   void post(Requests& r, bool send, T* buf, int64_t count, int peer, int tag);
   void wait(Requests& r);
@@ -350,51 +368,58 @@ std::string MpiCommunicator::ranks_phrase(const std::vector<int>& ranks) const {
 }
 
 template <class T>
-void MpiCommunicator::sum(T* data, int64_t n, const char* op) {
+void MpiCommunicator::exchange(T* data, int64_t n, Owners owners, Halves halves, const char* op) {
   check_usable();
   op_ = op;
   const int p = size_, me = rank_;
   const int64_t block = std::max<int64_t>(1, kBlockBytes / static_cast<int64_t>(sizeof(T)));
   const int64_t round_len = block * p;
-  const int64_t rounds = (n + round_len - 1) / round_len;
-  // Rank k owns [begin(r, k), begin(r, k + 1)) of round r.
-  auto begin = [&](int64_t r, int k) {
-    int64_t start = r * round_len, len = std::min(round_len, n - start);
-    return start + len * k / p;
+  const int64_t stride = owners == Owners::kShards ? shard_stride(n, p) : 0;
+  const int64_t rounds = owners == Owners::kShards ? (stride + block - 1) / block : (n + round_len - 1) / round_len;
+  // Rank k owns [part(r, k).first, part(r, k).second) of round r, at most `block` elements.
+  auto part = [&](int64_t r, int k) -> std::pair<int64_t, int64_t> {
+    if (owners == Owners::kShards) {
+      const int64_t b = std::min(n, k * stride + r * block);
+      return {b, std::min({n, k * stride + stride, b + block})};
+    }
+    const int64_t start = r * round_len, len = std::min(round_len, n - start);
+    return {start + len * k / p, start + len * (k + 1) / p};
   };
+  auto len = [&](int64_t r, int k) { return part(r, k).second - part(r, k).first; };
   // Scratch: two rounds (the one being summed, the one arriving) x (p - 1) peers.
   const size_t slot_elems = static_cast<size_t>(block) * static_cast<size_t>(p - 1);
-  if (scratch_.size() < 2 * slot_elems * sizeof(T)) scratch_.resize(2 * slot_elems * sizeof(T));
+  const bool reduce = halves != Halves::kGather, gather = halves != Halves::kReduce;
+  if (reduce && scratch_.size() < 2 * slot_elems * sizeof(T)) scratch_.resize(2 * slot_elems * sizeof(T));
   T* scratch = reinterpret_cast<T*>(scratch_.data());
   auto peer_slot = [&](int64_t r, int k) {
     return scratch + static_cast<size_t>(r % 2) * slot_elems + static_cast<size_t>(k < me ? k : k - 1) * block;
   };
 
-  Requests exchange[2], gather[2];
+  Requests exchange[2], gather_reqs[2];
   // Round r, reduce-scatter half: send each owner its sub-range, receive ours.
   auto post_exchange = [&](int64_t r) {
     for (int k = 0; k < p; ++k) {
       if (k == me) continue;
-      post(exchange[r % 2], false, peer_slot(r, k), begin(r, me + 1) - begin(r, me), k, kTagReduce);
-      post(exchange[r % 2], true, data + begin(r, k), begin(r, k + 1) - begin(r, k), k, kTagReduce);
+      post(exchange[r % 2], false, peer_slot(r, k), len(r, me), k, kTagReduce);
+      post(exchange[r % 2], true, data + part(r, k).first, len(r, k), k, kTagReduce);
     }
   };
   // Round r, all-gather half: send our summed sub-range, receive the others'.
   auto post_gather = [&](int64_t r) {
     for (int k = 0; k < p; ++k) {
       if (k == me) continue;
-      post(gather[r % 2], false, data + begin(r, k), begin(r, k + 1) - begin(r, k), k, kTagGather);
-      post(gather[r % 2], true, data + begin(r, me), begin(r, me + 1) - begin(r, me), k, kTagGather);
+      post(gather_reqs[r % 2], false, data + part(r, k).first, len(r, k), k, kTagGather);
+      post(gather_reqs[r % 2], true, data + part(r, me).first, len(r, me), k, kTagGather);
     }
   };
   using Acc = typename Accumulator<T>::type;
   auto reduce_round = [&](int64_t r) {
-    T* out = data + begin(r, me);
-    const int64_t len = begin(r, me + 1) - begin(r, me);
+    T* out = data + part(r, me).first;
+    const int64_t mine = len(r, me);
     constexpr int64_t kTile = 1024;
     Acc acc[kTile];
-    for (int64_t t = 0; t < len; t += kTile) {
-      const int64_t m = std::min(kTile, len - t);
+    for (int64_t t = 0; t < mine; t += kTile) {
+      const int64_t m = std::min(kTile, mine - t);
       for (int k = 0; k < p; ++k) {
         const T* c = (k == me ? out : peer_slot(r, k)) + t;
         if (k == 0)
@@ -406,15 +431,19 @@ void MpiCommunicator::sum(T* data, int64_t n, const char* op) {
     }
   };
 
-  post_exchange(0);
+  if (reduce) post_exchange(0);
   for (int64_t r = 0; r < rounds; ++r) {
-    if (r + 1 < rounds) post_exchange(r + 1);
-    wait(exchange[r % 2]);
-    reduce_round(r);
-    post_gather(r);
-    if (r > 0) wait(gather[(r - 1) % 2]);
+    if (reduce) {
+      if (r + 1 < rounds) post_exchange(r + 1);
+      wait(exchange[r % 2]);
+      reduce_round(r);
+    }
+    if (gather) {
+      post_gather(r);
+      if (r > 0) wait(gather_reqs[(r - 1) % 2]);
+    }
   }
-  wait(gather[(rounds - 1) % 2]);
+  if (gather) wait(gather_reqs[(rounds - 1) % 2]);
   op_.clear();
 }
 

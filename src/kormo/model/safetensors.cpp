@@ -120,19 +120,29 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
   w.write(std::string_view(le, 8));
   w.write(h);
   std::vector<uint16_t> half;
+  std::vector<float> filled;
   for (const auto& t : tensors) {
     const uint64_t n = element_count(t.shape);
-    if (t.stored == Dtype::kF32) {
+    if (t.stored == Dtype::kF32 && t.data) {
       w.write(std::string_view(reinterpret_cast<const char*>(t.data), 4 * n));
       continue;
     }
-    // Converted in slices so a large tensor needs no second full-size copy.
+    // Converted (or filled) in slices so a large tensor needs no second full-size copy.
     constexpr uint64_t kSlice = 1 << 20;
     half.resize(std::min(n, kSlice));
     for (uint64_t i = 0; i < n; i += kSlice) {
       const uint64_t m = std::min(kSlice, n - i);
-      for (uint64_t j = 0; j < m; ++j)
-        half[j] = t.stored == Dtype::kBF16 ? float_to_bf16(t.data[i + j]) : float_to_f16(t.data[i + j]);
+      const float* src = t.data ? t.data + i : nullptr;
+      if (!src) {
+        filled.resize(std::min(n, kSlice));
+        t.fill(static_cast<int64_t>(i), static_cast<int64_t>(m), filled.data());
+        src = filled.data();
+      }
+      if (t.stored == Dtype::kF32) {
+        w.write(std::string_view(reinterpret_cast<const char*>(src), 4 * m));
+        continue;
+      }
+      for (uint64_t j = 0; j < m; ++j) half[j] = t.stored == Dtype::kBF16 ? float_to_bf16(src[j]) : float_to_f16(src[j]);
       w.write(std::string_view(reinterpret_cast<const char*>(half.data()), 2 * m));
     }
   }
@@ -225,12 +235,22 @@ const std::vector<int64_t>& SafeTensors::shape(const std::string& name) const {
 void SafeTensors::read(const std::string& name, float* out, const std::vector<int64_t>& expected_shape) const {
   auto it = index_.find(name);
   if (it == index_.end()) fail("{}: missing tensor '{}'", path_, name);
+  read_range(name, 0, static_cast<int64_t>(element_count(it->second.shape)), out, expected_shape);
+}
+
+void SafeTensors::read_range(const std::string& name, int64_t begin, int64_t count, float* out,
+                             const std::vector<int64_t>& expected_shape) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) fail("{}: missing tensor '{}'", path_, name);
   if (!expected_shape.empty() && it->second.shape != expected_shape)
     fail("{}: tensor '{}' has shape {}, the model config needs {}", path_, name, shape_str(it->second.shape),
          shape_str(expected_shape));
   const Entry& e = it->second;
-  const char* src = bytes_ + data_start_ + e.begin;
-  const uint64_t n = element_count(e.shape), width = dtype_bytes(e.dtype);
+  const uint64_t total = element_count(e.shape), width = dtype_bytes(e.dtype);
+  if (begin < 0 || count < 0 || static_cast<uint64_t>(begin) + static_cast<uint64_t>(count) > total)
+    fail("{}: elements [{}, {}) of tensor '{}' requested; it has {}", path_, begin, begin + count, name, total);
+  const uint64_t first = static_cast<uint64_t>(begin), n = static_cast<uint64_t>(count);
+  const char* src = bytes_ + data_start_ + e.begin + first * width;
   // In slices, releasing each slice's file pages once read: a 1 GB embedding then costs
   // its destination and one slice of mapped pages, not both in full.
   constexpr uint64_t kSlice = 16 << 20;  // elements
@@ -247,7 +267,7 @@ void SafeTensors::read(const std::string& name, float* out, const std::vector<in
         out[i + j] = bf ? bf16_to_float(h) : f16_to_float(h);
       }
     }
-    map_.release(data_start_ + e.begin + i * width, m * width);
+    map_.release(data_start_ + e.begin + (first + i) * width, m * width);
   }
 }
 

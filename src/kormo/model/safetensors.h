@@ -13,6 +13,7 @@
 #include "kormo/util/mmap.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct TensorView {
   std::vector<int64_t> shape;
   const float* data = nullptr;
   Dtype stored = Dtype::kF32;  // dtype written to the file
+  // Without data: called with consecutive element ranges [begin, begin + count) of the
+  // tensor, in order, to fill `out`; lets a writer stream a tensor no process holds whole
+  // (ZeRO-1's optimizer moments).
+  std::function<void(int64_t begin, int64_t count, float* out)> fill = nullptr;
 };
 
 void write_safetensors(const std::string& path, const std::vector<TensorView>& tensors,
@@ -57,6 +62,10 @@ class SafeTensors {
   // count; `expected_shape` (if not empty) must match. The file pages it read are then
   // released, so reading a whole checkpoint costs its fp32 size in memory, not twice that.
   void read(const std::string& name, float* out, const std::vector<int64_t>& expected_shape) const;
+  // Elements [begin, begin + count) of the flattened tensor `name` into `out`, with the
+  // same conversion and page release; `expected_shape` as for read().
+  void read_range(const std::string& name, int64_t begin, int64_t count, float* out,
+                  const std::vector<int64_t>& expected_shape) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return path_; }
 

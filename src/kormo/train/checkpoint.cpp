@@ -31,10 +31,92 @@ std::vector<float> host_copy(const backend::Array<float>& a) {
   a.download(h.data(), a.size());
   return h;
 }
+
+// ZeRO-1's moments reach rank 0 as a sequence of broadcasts every rank makes in the same
+// order: for adamw.m then adamw.v, for each rank k > 0, its shard in pieces of kPiece
+// elements, each broadcast from k (rank 0's own shard needs no message). A broadcast,
+// not a gather, because it is a collective every communicator has; the ranks other than
+// 0 and k receive a piece they drop, which costs bandwidth but not memory.
+constexpr int64_t kPiece = int64_t{1} << 20;  // elements: 4 MiB
+
+// Calls fn(k, begin, count) for every piece of the shards of ranks 1 … size-1, in order.
+template <class Fn>
+void for_each_piece(int64_t n, int size, Fn&& fn) {
+  for (int k = 1; k < size; ++k) {
+    const dist::Shard s = dist::shard_of(n, size, k);
+    for (int64_t b = s.begin; b < s.end; b += kPiece) fn(k, b, std::min(kPiece, s.end - b));
+  }
+}
+
+// A rank other than 0: takes part in every piece's broadcast, sending its own.
+void send_moment_shards(AdamW& opt, int64_t n, dist::Communicator& comm) {
+  std::vector<float> piece(static_cast<size_t>(std::min(kPiece, std::max<int64_t>(opt.shard().size(), 1))));
+  std::vector<float> drop;
+  for (backend::Array<float>* a : {&opt.m(), &opt.v()})
+    for_each_piece(n, comm.size(), [&](int k, int64_t begin, int64_t count) {
+      float* buf = piece.data();
+      if (k == comm.rank()) {
+        a->download(buf, count, begin - opt.shard().begin);
+      } else {
+        drop.resize(static_cast<size_t>(kPiece));
+        buf = drop.data();
+      }
+      comm.broadcast(buf, static_cast<size_t>(count) * sizeof(float), k);
+    });
+}
+
+// Rank 0: the whole tensor for the safetensors writer, which asks for consecutive ranges;
+// its own shard comes from `a`, the rest from the broadcasts in for_each_piece order.
+class MomentStream {
+ public:
+  MomentStream(const backend::Array<float>& a, const dist::Shard& mine, int64_t n, dist::Communicator& comm)
+      : a_(a), mine_(mine), comm_(comm) {
+    for_each_piece(n, comm.size(), [&](int k, int64_t begin, int64_t count) { pieces_.push_back({k, begin, count}); });
+  }
+  void fill(int64_t begin, int64_t count, float* out) {
+    while (count > 0) {
+      int64_t take;
+      if (begin < mine_.end) {
+        take = std::min(count, mine_.end - begin);
+        a_.download(out, take, begin - mine_.begin);
+      } else {
+        if (begin >= held_.begin + held_.count) receive();
+        take = std::min(count, held_.begin + held_.count - begin);
+        std::copy_n(buf_.data() + (begin - held_.begin), take, out);
+      }
+      begin += take, out += take, count -= take;
+    }
+  }
+
+ private:
+  struct Piece {
+    int k;
+    int64_t begin, count;
+  };
+  void receive() {
+    if (next_ >= pieces_.size()) fail_internal("MomentStream: read past the last shard");
+    held_ = pieces_[next_++];
+    buf_.resize(static_cast<size_t>(kPiece));
+    comm_.broadcast(buf_.data(), static_cast<size_t>(held_.count) * sizeof(float), held_.k);
+  }
+  const backend::Array<float>& a_;
+  dist::Shard mine_;
+  dist::Communicator& comm_;
+  std::vector<Piece> pieces_;
+  size_t next_ = 0;
+  Piece held_{0, 0, 0};
+  std::vector<float> buf_;
+};
 }  // namespace
 
 std::string save_checkpoint(const std::string& out_dir, const model::Weights& w, AdamW& opt, const TrainerState& st,
-                            const std::vector<std::string>& extra_files) {
+                            const std::vector<std::string>& extra_files, dist::Communicator& comm) {
+  const int64_t n = w.size();
+  const bool streamed = opt.sharded() && comm.size() > 1;
+  if (comm.rank() != 0) {
+    if (streamed) send_moment_shards(opt, n, comm);
+    return "";
+  }
   const std::string name = fmt::format("step-{:07d}", st.step);
   const fs::path final_dir = fs::path(out_dir) / name;
   const fs::path tmp = fs::path(out_dir) / ("." + name + ".tmp");
@@ -42,20 +124,27 @@ std::string save_checkpoint(const std::string& out_dir, const model::Weights& w,
   make_dirs((tmp / "trainer_state").string());
   model::save_model_dir(tmp.string(), w);
   for (const auto& f : extra_files) fs::copy_file(f, tmp / fs::path(f).filename());
-  // On a host backend the moments are written from where they live: copies would add 8
-  // bytes per parameter to the training peak (1 GB at 110M) at every checkpoint.
-  std::vector<float> m_copy, v_copy;
-  const float* m = opt.m().data();
-  const float* v = opt.v().data();
-  if (!w.backend().host_accessible()) {
-    m_copy = host_copy(opt.m());
-    v_copy = host_copy(opt.v());
-    m = m_copy.data();
-    v = v_copy.data();
+  const std::string opt_path = (tmp / "trainer_state" / "optimizer.safetensors").string();
+  if (streamed) {
+    MomentStream m(opt.m(), opt.shard(), n, comm), v(opt.v(), opt.shard(), n, comm);
+    model::TensorView mt{"adamw.m", {n}}, vt{"adamw.v", {n}};
+    mt.fill = [&](int64_t b, int64_t c, float* out) { m.fill(b, c, out); };
+    vt.fill = [&](int64_t b, int64_t c, float* out) { v.fill(b, c, out); };
+    model::write_safetensors(opt_path, {mt, vt});
+  } else {
+    // On a host backend the moments are written from where they live: copies would add 8
+    // bytes per parameter to the training peak (1 GB at 110M) at every checkpoint.
+    std::vector<float> m_copy, v_copy;
+    const float* m = opt.m().data();
+    const float* v = opt.v().data();
+    if (!w.backend().host_accessible()) {
+      m_copy = host_copy(opt.m());
+      v_copy = host_copy(opt.v());
+      m = m_copy.data();
+      v = v_copy.data();
+    }
+    model::write_safetensors(opt_path, {{"adamw.m", {n}, m}, {"adamw.v", {n}, v}});
   }
-  const int64_t n = w.size();
-  model::write_safetensors((tmp / "trainer_state" / "optimizer.safetensors").string(),
-                           {{"adamw.m", {n}, m}, {"adamw.v", {n}, v}});
   nlohmann::json j = {{"step", st.step},   {"updates", st.updates}, {"loss_ema", st.loss_ema},
                       {"tokens", st.tokens}, {"loader", st.source},  {"seed", st.seed},
                       {"threads", st.threads}, {"format", "kormo-trainer-state-1"}};
@@ -69,14 +158,15 @@ std::string save_checkpoint(const std::string& out_dir, const model::Weights& w,
 void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, TrainerState& st) {
   model::load_weights(w, dir + "/model.safetensors");
   model::SafeTensors ost(dir + "/trainer_state/optimizer.safetensors");
-  std::vector<float> staging(static_cast<size_t>(w.size()));
+  const dist::Shard s = opt.shard();
+  std::vector<float> staging(static_cast<size_t>(s.size()));
   for (auto [name, arr] : {std::pair{"adamw.m", &opt.m()}, std::pair{"adamw.v", &opt.v()}}) {
-    ost.read(name, staging.data(), {w.size()});
+    ost.read_range(name, s.begin, s.size(), staging.data(), {w.size()});
     for (size_t i = 0; i < staging.size(); ++i)
       if (!std::isfinite(staging[i]))
         fail("{}/trainer_state/optimizer.safetensors: tensor {} holds a non-finite value ({}) at element {}", dir, name,
-             staging[i], i);
-    arr->upload(staging.data(), w.size());
+             staging[i], s.begin + static_cast<int64_t>(i));
+    if (s.size() > 0) arr->upload(staging.data(), s.size());  // a rank past a tiny model's end owns nothing
   }
   const std::string sp = dir + "/trainer_state/state.json";
   parse_trainer_state(read_file(sp), sp, st);

@@ -7,6 +7,8 @@
 // Promises: a checkpoint directory appears only complete (written under a temporary
 // name, then renamed); latest_checkpoint() ignores anything incomplete; state.json
 // keeps format "kormo-trainer-state-1", so checkpoints of earlier versions load.
+// ZeRO-1 changes nothing in the files: adamw.m and adamw.v are always the whole model's,
+// so a checkpoint loads on any world size with or without ZeRO-1.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kormo/dist/communicator.h"
 #include "kormo/model/weights.h"
 #include "kormo/train/optimizer.h"
 
@@ -31,10 +34,14 @@ struct TrainerState {
   int threads = 0;       // OpenMP threads: bit-identical resume needs the same count
 };
 
-// Returns the checkpoint directory written.
+// Rank 0 writes the checkpoint and returns its directory. With a sharded optimizer
+// (ZeRO-1) every rank of `comm` must call it: the others stream their moment shards to
+// rank 0 in pieces of a few MiB, so no rank ever holds the whole moments; they return "".
+// Without one only rank 0 calls it (comm is then not used).
 std::string save_checkpoint(const std::string& out_dir, const model::Weights& w, AdamW& opt, const TrainerState& st,
-                            const std::vector<std::string>& extra_files);
-// Loads weights, optimizer moments and state from a checkpoint directory.
+                            const std::vector<std::string>& extra_files, dist::Communicator& comm);
+// Loads weights, optimizer moments (the elements of opt's shard) and state from a
+// checkpoint directory.
 void load_checkpoint(const std::string& dir, model::Weights& w, AdamW& opt, TrainerState& st);
 // Parses and range-checks state.json text (as load_checkpoint does) into st; `origin`
 // names it in errors. Fields the file lacks (an old checkpoint's seed) keep st's value.

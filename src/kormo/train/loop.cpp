@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -9,6 +10,8 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+
+#include <fmt/ranges.h>
 
 #include "kormo/dist/nccl_communicator.h"
 #include "kormo/model/runner.h"
@@ -78,6 +81,19 @@ int agreed_stop_signal(const StopRequest& stop, dist::Communicator& comm) {
   return seen[0] > 0 ? SIGTERM : seen[1] > 0 ? SIGINT : 0;
 }
 
+// Says (on rank 0) how many moment elements each rank allocated: the ranks report their
+// arrays' real sizes, so a full-size allocation would show.
+void log_zero_shards(AdamW& opt, int64_t n, dist::Communicator& comm) {
+  std::vector<int64_t> held(static_cast<size_t>(comm.size()), 0);
+  held[static_cast<size_t>(comm.rank())] = opt.m().size() + opt.v().size();
+  comm.all_reduce_sum(held.data(), comm.size());
+  const int64_t most = *std::max_element(held.begin(), held.end());
+  log_info("ZeRO-1 over {} ranks: AdamW moments (m + v) per rank: {} elements; {:.1f} MiB on the largest rank instead "
+           "of {:.1f} MiB ({} elements) unsharded",
+           comm.size(), fmt::join(held, " "), static_cast<double>(most) * 4 / (1 << 20),
+           static_cast<double>(2 * n) * 4 / (1 << 20), 2 * n);
+}
+
 const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
 
 }  // namespace
@@ -97,7 +113,14 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     if (lead) log_info("gradients are summed over NCCL ({} GPU{})", comm.size(), comm.size() > 1 ? "s" : "");
   }
   dist::Communicator& grad_comm = device_comm ? *device_comm : comm;
-  AdamW opt(cfg.adamw, w);
+  const int64_t n = w.size();
+  const bool zero = cfg.zero && comm.size() > 1;
+  // NCCL's reduce-scatter and all-gather need buffers padded to size × shard stride
+  // (communicator.h); the weights and gradients are not allocated that way yet.
+  if (zero && device_comm)
+    fail("[train] zero = 1 is not available on GPUs yet (NCCL needs padded weight and gradient buffers); use zero = 0");
+  AdamW opt = zero ? AdamW(cfg.adamw, w, dist::shard_of(n, comm.size(), comm.rank())) : AdamW(cfg.adamw, w);
+  if (zero) log_zero_shards(opt, n, comm);
   TrainerState st;
   if (from.empty()) {
     if (cfg.init_weights) w.init_random(cfg.seed);
@@ -175,14 +198,18 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       OpTimer tm("all_reduce");
       const auto a0 = std::chrono::steady_clock::now();
       loss_sum = comm.all_reduce_sum(loss_sum);
-      grad_comm.all_reduce_sum(runner.grads(), w.size());
+      if (zero)
+        grad_comm.reduce_scatter_sum(runner.grads(), n);
+      else
+        grad_comm.all_reduce_sum(runner.grads(), n);
       allreduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
     }
     const double loss = weight_sum > 0 ? loss_sum / weight_sum : NAN;
     double norm;
     {
       OpTimer tm("grad_norm");
-      norm = grad_norm(be, runner.grads(), w.size());
+      norm = comm.size() == 1 ? grad_norm(be, runner.grads(), n)
+                              : block_grad_norm(be, runner.grads(), n, opt.shard(), zero ? &comm : nullptr);
     }
     const double lr = lr_at(cfg.schedule, st.step);
     bool skip = !std::isfinite(loss) || !std::isfinite(norm);
@@ -194,9 +221,17 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
                st.loss_ema);
     }
     if (!skip) {
-      OpTimer tm("adamw");
-      const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
-      opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      {
+        OpTimer tm("adamw");
+        const float clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? static_cast<float>(cfg.grad_clip / norm) : 1.f;
+        opt.step(w, runner.grads(), lr, ++st.updates, clip);
+      }
+      if (zero) {
+        OpTimer tm("all_gather");
+        const auto a0 = std::chrono::steady_clock::now();
+        grad_comm.all_gather(w.data(), n);
+        allreduce_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
+      }
       runner.weights_changed();
       st.loss_ema = st.loss_ema == 0 ? loss : 0.95 * st.loss_ema + 0.05 * loss;
     }
@@ -232,8 +267,11 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
       comm.barrier();
       StopRequest::end_by(stop_signal);
     };
+    const bool save = last || stop_signal != 0 || (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0);
     if (!lead) {
       if (runaway) give_up();
+      // Under ZeRO-1 rank 0's checkpoint needs every rank's moment shard.
+      if (save && zero) save_checkpoint(cfg.out_dir, w, opt, st, cfg.extra_files, comm);
       if (stop_signal != 0) stop_now("");
       continue;
     }
@@ -247,9 +285,9 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
     if (runaway) give_up();
     progress->update(static_cast<double>(st.step),
                     fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s MFU {:.1f}%", loss, lr, tps, 100 * mfu));
-    if (last || stop_signal != 0 || (cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0)) {
+    if (save) {
       st.source = source.state();
-      const std::string saved = save_checkpoint(cfg.out_dir, w, opt, st, cfg.extra_files);
+      const std::string saved = save_checkpoint(cfg.out_dir, w, opt, st, cfg.extra_files, comm);
       if (cfg.keep_last > 0) prune_checkpoints(cfg.out_dir, cfg.keep_last);
       if (stop_signal != 0) stop_now(saved);
     }

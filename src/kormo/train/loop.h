@@ -19,6 +19,12 @@
 //    gradients are summed across ranks (in rank order, so every rank holds the same
 //    bits and takes the same update). Rank 0 alone writes metrics and checkpoints and
 //    evaluates. A rank that dies makes the others fail with an error, not hang.
+//  - ZeRO-1 (zero = true, more than one rank): the gradients are reduce-scattered
+//    instead, each rank runs AdamW on its shard of the parameters (dist::shard_of) with
+//    moments for that shard alone, and the weights are all-gathered. The weights,
+//    metrics and checkpoints are bit-identical to zero = false on the same ranks: both
+//    take the gradient norm over fixed blocks (block_grad_norm). Checkpoints keep the
+//    whole moments, so a run resumes on any world size, with or without ZeRO-1.
 //  - SIGTERM or SIGINT during the loop (on any rank) stops every rank after the same
 //    step: rank 0 checkpoints it (unless that step was just checkpointed) and logs how
 //    to continue, then the process ends by that signal (exit status 128 + signal) instead
@@ -71,6 +77,7 @@ struct LoopConfig {
   bool resume = false;
   int64_t max_steps = -1;                 // stop (with a checkpoint) after this many steps; -1 = all
   int64_t max_skipped = 20;               // fail after this many skipped updates in a row; 0 = never
+  bool zero = false;                      // ZeRO-1: shard the AdamW moments over the ranks
 };
 
 // Trains `w` in place. Fresh run: weights initialised from cfg.seed (unless

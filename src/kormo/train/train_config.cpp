@@ -45,6 +45,12 @@ TrainSection read_train_section(ConfigSection& tr, const std::string& path, int6
   ts.loop.max_skipped = tr.get_int("max_skipped", 20);
   if (ts.loop.max_skipped < 0)
     fail("{}: [train] max_skipped must be at least 0 (0 = never stop), got {}", path, ts.loop.max_skipped);
+  const int64_t zero = tr.get_int("zero", 0);
+  if (zero != 0 && zero != 1)
+    fail("{}: [train] zero must be 0 (every rank keeps the whole AdamW state) or 1 (ZeRO-1: the state is sharded "
+         "over the ranks), got {}",
+         path, zero);
+  ts.loop.zero = zero == 1;
   ts.tokenizer = tr.get_string("tokenizer", "");
   ts.loop.profile = tr.get_bool("profile", false);
   ts.loop.precision = model::parse_precision(tr.get_string("precision", "fp32"), path + " [train] precision");
