@@ -49,6 +49,7 @@ function(kormo_module name)
       find_package(${package} REQUIRED)
     endforeach()
     add_library(kormo_${name} STATIC ${sources})
+    set_target_properties(kormo_${name} PROPERTIES UNITY_BUILD ${KORMO_UNITY})
     target_include_directories(kormo_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
     target_link_libraries(kormo_${name}
       PUBLIC ${public_modules} ${M_LIBS_PUBLIC}

@@ -45,5 +45,5 @@ fi
 # The CUDA backend is built whenever a CUDA toolkit is found (KORMO_CUDA=AUTO; ON/OFF to force).
 if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH=/usr/local/cuda/bin:$PATH; fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKORMO_WERROR="${KORMO_WERROR:-ON}" \
-  -DKORMO_CUDA="${KORMO_CUDA:-AUTO}" >/dev/null
+  -DKORMO_CUDA="${KORMO_CUDA:-AUTO}" -DKORMO_UNITY="${KORMO_UNITY:-OFF}" >/dev/null
 cmake --build build

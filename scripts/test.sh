@@ -12,6 +12,25 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 bash scripts/setup.sh
 
+# One clang build with AddressSanitizer and UndefinedBehaviorSanitizer (build-fuzz/) serves
+# both the sanitizer run of the unit and CLI tests and the libFuzzer targets. It starts now,
+# at the lowest CPU priority, so it takes only what the Release tests leave idle (pytest runs
+# one test at a time, many of them waiting on a server) instead of all of it after them.
+sanitizer_build=
+if [[ "${KORMO_SKIP_SANITIZE:-0}" != 1 || "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
+  mkdir -p build-fuzz
+  set -m  # the build gets a process group of its own, so a failed stage can stop all of it
+  (
+    renice -n 19 -p $BASHPID >/dev/null
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DKORMO_FUZZ=ON -DKORMO_CUDA=OFF -DKORMO_NATIVE=OFF -DKORMO_UNITY="${KORMO_UNITY:-OFF}" -DBUILD_TESTING=ON
+    cmake --build build-fuzz
+  ) > build-fuzz/build.log 2>&1 &
+  sanitizer_build=$!
+  set +m
+  trap 'kill -- -"$sanitizer_build" 2>/dev/null || true' EXIT
+fi
+
 echo "== ctest"
 ctest --test-dir build --output-on-failure -j2
 
@@ -19,12 +38,14 @@ echo "== pytest"
 PY=${PYTHON:-python3}
 KORMO_BIN="$PWD/build/kormo" $PY -m pytest -q tests/python
 
-# One clang build with AddressSanitizer and UndefinedBehaviorSanitizer (build-fuzz/) serves
-# both the sanitizer run of the unit and CLI tests and the libFuzzer targets.
-if [[ "${KORMO_SKIP_SANITIZE:-0}" != 1 || "${KORMO_SKIP_FUZZ:-0}" != 1 ]]; then
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DKORMO_FUZZ=ON -DKORMO_CUDA=OFF -DKORMO_NATIVE=OFF -DBUILD_TESTING=ON >/dev/null
-  cmake --build build-fuzz
+if [[ -n $sanitizer_build ]]; then
+  echo "== sanitizer build (build-fuzz/; its log: build-fuzz/build.log)"
+  if ! wait "$sanitizer_build"; then
+    tail -60 build-fuzz/build.log
+    echo "the sanitizer build failed (build-fuzz/build.log)"
+    exit 1
+  fi
+  trap - EXIT
 fi
 
 if [[ "${KORMO_SKIP_SANITIZE:-0}" != 1 ]]; then

@@ -23,8 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 // Numbers written in digits, with thousands separators and a decimal point
 // kept as one number ("1,000.5" -> "1000.5"). Whole numbers up to 10 are left
 // out (English spells them), and with `skip_korean_units` so is a number
@@ -37,7 +35,8 @@ std::multiset<std::string> numbers(std::string_view s, bool skip_korean_units) {
   std::multiset<std::string> out;
   size_t i = 0;
   while (i < s.size()) {
-    if (!is_digit(s[i]) || (i > 0 && (is_digit(s[i - 1]) || std::isalpha(static_cast<unsigned char>(s[i - 1]))))) {
+    if (!text::is_ascii_digit(s[i]) ||
+        (i > 0 && (text::is_ascii_digit(s[i - 1]) || std::isalpha(static_cast<unsigned char>(s[i - 1]))))) {
       ++i;
       continue;
     }
@@ -49,8 +48,8 @@ std::multiset<std::string> numbers(std::string_view s, bool skip_korean_units) {
     std::string n;
     size_t j = i;
     while (j < s.size()) {
-      if (is_digit(s[j])) n += s[j++];
-      else if ((s[j] == ',' || s[j] == '.') && j + 1 < s.size() && is_digit(s[j + 1]) && !n.empty()) {
+      if (text::is_ascii_digit(s[j])) n += s[j++];
+      else if ((s[j] == ',' || s[j] == '.') && j + 1 < s.size() && text::is_ascii_digit(s[j + 1]) && !n.empty()) {
         if (s[j] == '.') n += '.';
         ++j;
       } else {
@@ -81,7 +80,7 @@ std::vector<std::string> latin_names(std::string_view s) {
     bool letter = false, mark = false;
     for (char c : t) {
       letter = letter || std::isalpha(static_cast<unsigned char>(c));
-      mark = mark || std::isupper(static_cast<unsigned char>(c)) || is_digit(c);
+      mark = mark || std::isupper(static_cast<unsigned char>(c)) || text::is_ascii_digit(c);
     }
     if (t.size() >= 2 && letter && mark) out.emplace_back(t);
   }

@@ -3,10 +3,11 @@
 #include <cctype>
 #include <vector>
 
+#include "kormo/text/utf8.h"
+
 namespace kormo::data {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // ASCII only: bytes of UTF-8 sequences (Hangul) are never part of a token,
 // whatever the process locale.
 bool is_ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
@@ -40,15 +41,15 @@ size_t ipv4_at(std::string_view s, size_t b) {
   for (int part = 0; part < 4; ++part) {
     size_t d = p;
     int v = 0;
-    while (p < s.size() && is_digit(s[p]) && p - d < 3) v = v * 10 + (s[p++] - '0');
-    if (p == d || v > 255 || (p < s.size() && is_digit(s[p]))) return b;
+    while (p < s.size() && text::is_ascii_digit(s[p]) && p - d < 3) v = v * 10 + (s[p++] - '0');
+    if (p == d || v > 255 || (p < s.size() && text::is_ascii_digit(s[p]))) return b;
     if (part < 3) {
       if (p >= s.size() || s[p] != '.') return b;
       ++p;
     }
   }
   // "1.2.3.4.5" is a version or section number, not an address.
-  if (p < s.size() && (s[p] == '.' && p + 1 < s.size() && is_digit(s[p + 1]))) return b;
+  if (p < s.size() && (s[p] == '.' && p + 1 < s.size() && text::is_ascii_digit(s[p + 1]))) return b;
   return p;
 }
 
@@ -200,7 +201,7 @@ bool starts_token(std::string_view s, size_t i) {
   if (i == 0) return true;
   char p = s[i - 1];
   if (is_alnum(p) || p == '_' || p == '.') return false;
-  return p != ':' || i < 2 || !is_digit(s[i - 2]);
+  return p != ':' || i < 2 || !text::is_ascii_digit(s[i - 2]);
 }
 
 // Length of the separator between two digit groups at p (0: none): one of
@@ -208,7 +209,7 @@ bool starts_token(std::string_view s, size_t i) {
 // around it ("900101 - 1234567").
 size_t separator_at(std::string_view s, size_t p) {
   auto sep = [](char ch) { return ch == '-' || ch == ' ' || ch == '.' || ch == '(' || ch == ')'; };
-  auto digit_at = [&](size_t q) { return q < s.size() && is_digit(s[q]); };
+  auto digit_at = [&](size_t q) { return q < s.size() && text::is_ascii_digit(s[q]); };
   if (p >= s.size() || !sep(s[p])) return 0;
   if (digit_at(p + 1)) return 1;
   if (p + 1 < s.size() && sep(s[p + 1]) && s[p] != s[p + 1] && digit_at(p + 2)) return 2;
@@ -240,7 +241,7 @@ std::string mask_pii(std::string_view s, PiiCounts& counts) {
   // Fast path: text without '@', digits or ':' has nothing to mask.
   bool any = false;
   for (char c : s)
-    if (c == '@' || is_digit(c) || c == ':') {
+    if (c == '@' || text::is_ascii_digit(c) || c == ':') {
       any = true;
       break;
     }
@@ -270,7 +271,7 @@ std::string mask_pii(std::string_view s, PiiCounts& counts) {
         continue;
       }
     }
-    if (boundary && is_digit(c)) {
+    if (boundary && text::is_ascii_digit(c)) {
       size_t e4 = ipv4_at(s, i);
       if (e4 > i) {
         out += "<IP>";
@@ -279,7 +280,7 @@ std::string mask_pii(std::string_view s, PiiCounts& counts) {
         continue;
       }
     }
-    auto digit_at = [&](size_t q) { return q < s.size() && is_digit(s[q]); };
+    auto digit_at = [&](size_t q) { return q < s.size() && text::is_ascii_digit(s[q]); };
     // '(' belongs to the number only around an area code ("(02) 123-4567");
     // in "(010-1234-5678)" or "(01012345678)" it is the text's bracket and stays.
     bool area_paren = false;
@@ -288,7 +289,7 @@ std::string mask_pii(std::string_view s, PiiCounts& counts) {
       while (digit_at(q)) ++q;
       area_paren = q - i - 1 >= 2 && q - i - 1 <= 4 && q < s.size() && s[q] == ')';
     }
-    if (boundary && (is_digit(c) || (c == '+' && digit_at(i + 1)) || area_paren)) {
+    if (boundary && (text::is_ascii_digit(c) || (c == '+' && digit_at(i + 1)) || area_paren)) {
       // A number span: digit groups joined by separators (separator_at).
       bool plus = c == '+';
       size_t p = (c == '+' || c == '(') ? i + 1 : i;

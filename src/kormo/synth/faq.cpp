@@ -7,14 +7,13 @@
 
 #include "kormo/data/langid.h"
 #include "kormo/data/words.h"
+#include "kormo/text/utf8.h"
 #include "kormo/util/hash.h"
 #include "kormo/util/rng.h"
 
 namespace kormo::synth {
 
 namespace {
-
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 // Length of the white space at s[i] (ASCII space/tab or U+00A0), 0 if none.
 size_t space_at(std::string_view s, size_t i) {
@@ -27,9 +26,9 @@ size_t space_at(std::string_view s, size_t i) {
 bool section_heading(std::string_view p, std::string& number, std::string& title) {
   if (p.size() > 400 || p.find('\n') != std::string_view::npos) return false;
   size_t i = 0, parts = 0;
-  while (i < p.size() && is_digit(p[i])) {
+  while (i < p.size() && text::is_ascii_digit(p[i])) {
     size_t start = i;
-    while (i < p.size() && is_digit(p[i])) ++i;
+    while (i < p.size() && text::is_ascii_digit(p[i])) ++i;
     if (i >= p.size() || p[i] != '.' || i - start > 3) return false;
     ++i;
     ++parts;
@@ -55,7 +54,7 @@ bool chapter_heading(std::string_view p) {
     return i > start && i < p.size() && p[i] == '.';
   }
   size_t i = 0;
-  while (i < p.size() && is_digit(p[i])) ++i;
+  while (i < p.size() && text::is_ascii_digit(p[i])) ++i;
   return i > 0 && p.substr(i).starts_with("장.");
 }
 

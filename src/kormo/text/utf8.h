@@ -18,6 +18,9 @@ inline constexpr size_t kValid = static_cast<size_t>(-1);
 // unchanged) when the bytes there are not well-formed UTF-8.
 bool decode_next(std::string_view s, size_t& pos, char32_t& cp);
 
+// '0'..'9' only: std::isdigit depends on the C locale and takes an int.
+inline bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
 // First position at or after `pos` whose 8-byte block holds a non-ASCII byte
 // (or near the end): the fast path of every scanner, since most of the corpora
 // are ASCII or 3-byte Hangul.
