@@ -630,6 +630,13 @@ TEST_F(Cuda, NcclWorldOfOne) {
   }
   nc->all_reduce_sum(F.data(), n);
   EXPECT_TRUE(bit_identical(download(F), f));
+  // ZeRO-1's pair on a buffer of the padded length NCCL works on: with one rank the shard
+  // is the whole buffer, so both return it unchanged.
+  std::vector<float> padded = randn(dist::padded_length(n, 1), 51);
+  auto P = upload(*gpu_, padded);
+  nc->reduce_scatter_sum(P.data(), n);
+  nc->all_gather(P.data(), n);
+  EXPECT_TRUE(bit_identical(download(P), padded));
 }
 
 }  // namespace

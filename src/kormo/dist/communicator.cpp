@@ -67,11 +67,11 @@ void Communicator::all_reduce_sum(int64_t* data, int64_t n) {
 }
 void Communicator::reduce_scatter_sum(float* data, int64_t n) {
   check_count(data, n, "reduce_scatter_sum");
-  if (n > 0 && size() > 1) do_reduce_scatter_f32(data, n);
+  if (n > 0 && active()) do_reduce_scatter_f32(data, n);
 }
 void Communicator::all_gather(float* data, int64_t n) {
   check_count(data, n, "all_gather");
-  if (n > 0 && size() > 1) do_all_gather_f32(data, n);
+  if (n > 0 && active()) do_all_gather_f32(data, n);
 }
 double Communicator::all_reduce_sum(double x) {
   all_reduce_sum(&x, 1);

@@ -61,6 +61,8 @@ struct NcclApi {
   decltype(&ncclCommAbort) CommAbort;
   decltype(&ncclAllReduce) AllReduce;
   decltype(&ncclBroadcast) Broadcast;
+  decltype(&ncclReduceScatter) ReduceScatter;
+  decltype(&ncclAllGather) AllGather;
   decltype(&ncclGetErrorString) GetErrorString;
 };
 
@@ -90,6 +92,8 @@ NcclApi load_api() {
   resolve(lib, a.CommAbort, "ncclCommAbort");
   resolve(lib, a.AllReduce, "ncclAllReduce");
   resolve(lib, a.Broadcast, "ncclBroadcast");
+  resolve(lib, a.ReduceScatter, "ncclReduceScatter");
+  resolve(lib, a.AllGather, "ncclAllGather");
   resolve(lib, a.GetErrorString, "ncclGetErrorString");
   int version = 0;
   if (a.GetVersion(&version) != ncclSuccess || version < kMinVersion)
@@ -148,6 +152,21 @@ class NcclCommunicator final : public Communicator {
   void sum_f32(float* data, int64_t n) override { all_reduce(data, n, ncclFloat32, "all-reduce (f32)"); }
   void sum_f64(double* data, int64_t n) override { all_reduce(data, n, ncclFloat64, "all-reduce (f64)"); }
   void sum_i64(int64_t* data, int64_t n) override { all_reduce(data, n, ncclInt64, "all-reduce (i64)"); }
+  // In place over equal shards, as NCCL needs: data holds padded_length(n, size) floats
+  // and rank r's shard starts at r · shard_stride (communicator.h).
+  void do_reduce_scatter_f32(float* data, int64_t n) override {
+    const int64_t stride = shard_stride(n, size_);
+    run("reduce-scatter (f32)", data, [&] {
+      return api().ReduceScatter(data, data + rank_ * stride, static_cast<size_t>(stride), ncclFloat32, ncclSum,
+                                 comm_, stream_);
+    });
+  }
+  void do_all_gather_f32(float* data, int64_t n) override {
+    const int64_t stride = shard_stride(n, size_);
+    run("all-gather (f32)", data, [&] {
+      return api().AllGather(data + rank_ * stride, data, static_cast<size_t>(stride), ncclFloat32, comm_, stream_);
+    });
+  }
   void do_broadcast(void* data, size_t bytes, int root) override {
     run("broadcast", data, [&] { return api().Broadcast(data, data, bytes, ncclUint8, root, comm_, stream_); });
   }
