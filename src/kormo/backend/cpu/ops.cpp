@@ -210,10 +210,9 @@ constexpr int64_t kAttnBlockRows = 64;
 
 // Rows i0 .. i0 + m − 1 of one (sequence, head): scores against the first n cached keys
 // (n covers the block's last row) into P [m, n], the causal softmax (row r sees
-// first_keys + r keys), then out = P·V. P holds exp(score − max) unnormalised and each
-// output row is divided by its sum afterwards: one exp per score, and hd divisions per row
-// instead of n. P needs m·n + m floats (the sums' reciprocals go last). One row (a decode
-// token) uses dot products and axpys, which beat a GEMM call at that size.
+// first_keys + r keys), then out = P·V. Each score takes one exp (kept, then scaled by the
+// row's 1/sum: the same products as exp-then-scale in two passes). One row (a decode token)
+// uses dot products and axpys, which beat a GEMM call at that size.
 void attend_rows(float* ob, int64_t qs, const float* qb, int64_t q_ld, const float* kb, const float* vb,
                  int64_t kv_ld, int64_t m, int64_t n, int64_t first_keys, int64_t hd, float scale, float* P) {
   if (m == 1) {
@@ -221,7 +220,6 @@ void attend_rows(float* ob, int64_t qs, const float* qb, int64_t q_ld, const flo
   } else {
     gemm(false, true, m, n, hd, scale, qb, q_ld, kb, kv_ld, 0.f, P, n);
   }
-  float* inv_sum = P + m * n;
   for (int64_t r = 0; r < m; ++r) {
     float* row = P + r * n;
     const int64_t seen = first_keys + r;
@@ -233,7 +231,9 @@ void attend_rows(float* ob, int64_t qs, const float* qb, int64_t q_ld, const flo
       row[j] = e;
       sum += e;
     }
-    inv_sum[r] = 1.f / sum;
+    const float inv = 1.f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < seen; ++j) row[j] *= inv;
     std::fill(row + seen, row + n, 0.f);
   }
   if (m == 1) {
@@ -241,11 +241,6 @@ void attend_rows(float* ob, int64_t qs, const float* qb, int64_t q_ld, const flo
     for (int64_t j = 0; j < n; ++j) axpy(ob, P[j], vb + j * kv_ld, hd);
   } else {
     gemm(false, false, m, hd, n, 1.f, P, n, vb, kv_ld, 0.f, ob, qs);
-  }
-  for (int64_t r = 0; r < m; ++r) {
-    float* o = ob + r * qs;
-#pragma omp simd
-    for (int64_t c = 0; c < hd; ++c) o[c] *= inv_sum[r];
   }
 }
 
@@ -269,7 +264,7 @@ void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, 
   const int64_t group = nh / nkv, qs = nh * hd;
   auto run = [&](int64_t s, int64_t h, int64_t i0, int64_t m, std::vector<float>& P) {
     const int64_t r0 = rows[s] + i0, n = past[s] + i0 + m, kh = h / group;
-    if (P.size() < static_cast<size_t>(m * n + m)) P.resize(static_cast<size_t>(m * n + m));
+    if (P.size() < static_cast<size_t>(m * n)) P.resize(static_cast<size_t>(m * n));
     attend_rows(out + r0 * qs + h * hd, qs, q + r0 * q_ld + h * hd, q_ld, k + slot[s] * slot_stride + kh * hd,
                 v + slot[s] * slot_stride + kh * hd, kv_ld, m, n, past[s] + i0 + 1, hd, scale, P.data());
   };
