@@ -205,7 +205,8 @@ namespace {
 // Query rows per task of attention_cached's multi-row path: a block computes scores only
 // against the keys its last row sees, so the causal upper triangle costs at most half a
 // block per block, and (sequence, head, block) tasks keep both threads busy on one long
-// sequence. 64 rows still give the scores GEMM a useful shape (measured: docs/eval.md § Speed).
+// sequence. On one 960-row sequence (hd 64) blocks of 32 to 256 rows ran alike within a
+// loaded machine's noise; 64 keeps the wasted half-block on the diagonal small.
 constexpr int64_t kAttnBlockRows = 64;
 
 // Rows i0 .. i0 + m − 1 of one (sequence, head): scores against the first n cached keys
