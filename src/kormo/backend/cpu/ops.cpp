@@ -30,6 +30,20 @@ inline void axpy(float* y, float a, const float* x, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
+// max(x[0 .. n)) (−inf when n = 0). GCC leaves `omp simd reduction(max)` over std::max
+// scalar (std::max is not commutative under NaN), a serial chain that took half of the
+// softmax; independent lanes vectorise, and a maximum does not depend on its order.
+inline float row_max(const float* x, int64_t n) {
+  constexpr int64_t W = 16;
+  float lane[W];
+  std::fill(lane, lane + W, -INFINITY);
+  int64_t i = 0;
+  for (; i + W <= n; i += W)
+#pragma omp simd
+    for (int64_t l = 0; l < W; ++l) lane[l] = std::max(lane[l], x[i + l]);
+  for (; i < n; ++i) lane[0] = std::max(lane[0], x[i]);
+  return *std::max_element(lane, lane + W);
+}
 }  // namespace
 
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int64_t N, int64_t C) {
@@ -187,54 +201,97 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   }
 }
 
-// Each (sequence, head) is one block: scores of its new queries against every cached
-// key (a GEMM, or dot products when decoding one token), a causal softmax offset by
-// the cached length, then the weighted sum of values. A decode token's score row is
-// kept per thread between calls (it only grows, so steady decoding allocates nothing);
-// a prefill block is scratch for the call, so a long prompt does not pin its L² floats.
+namespace {
+// Query rows per task of attention_cached's multi-row path: a block computes scores only
+// against the keys its last row sees, so the causal upper triangle costs at most half a
+// block per block, and (sequence, head, block) tasks keep both threads busy on one long
+// sequence. On one 960-row sequence (hd 64) blocks of 32 to 256 rows ran alike within a
+// loaded machine's noise; 64 keeps the wasted half-block on the diagonal small.
+constexpr int64_t kAttnBlockRows = 64;
+
+// Rows i0 .. i0 + m − 1 of one (sequence, head): scores against the first n cached keys
+// (n covers the block's last row) into P [m, n], the causal softmax (row r sees
+// first_keys + r keys), then out = P·V. Each score takes one exp (kept, then scaled by the
+// row's 1/sum: the same products as exp-then-scale in two passes). One row (a decode token)
+// uses dot products and axpys, which beat a GEMM call at that size.
+void attend_rows(float* ob, int64_t qs, const float* qb, int64_t q_ld, const float* kb, const float* vb,
+                 int64_t kv_ld, int64_t m, int64_t n, int64_t first_keys, int64_t hd, float scale, float* P) {
+  if (m == 1) {
+    for (int64_t j = 0; j < n; ++j) P[j] = scale * dot(qb, kb + j * kv_ld, hd);
+  } else {
+    gemm(false, true, m, n, hd, scale, qb, q_ld, kb, kv_ld, 0.f, P, n);
+  }
+  for (int64_t r = 0; r < m; ++r) {
+    float* row = P + r * n;
+    const int64_t seen = first_keys + r;
+    const float mx = row_max(row, seen);
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < seen; ++j) {
+      const float e = fast_exp(row[j] - mx);
+      row[j] = e;
+      sum += e;
+    }
+    const float inv = 1.f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < seen; ++j) row[j] *= inv;
+    std::fill(row + seen, row + n, 0.f);
+  }
+  if (m == 1) {
+    std::fill(ob, ob + hd, 0.f);
+    for (int64_t j = 0; j < n; ++j) axpy(ob, P[j], vb + j * kv_ld, hd);
+  } else {
+    gemm(false, false, m, hd, n, 1.f, P, n, vb, kv_ld, 0.f, ob, qs);
+  }
+}
+
+struct AttnTask {
+  int64_t s, h, i0, m;
+  int64_t work;  // m × keys seen by the block's last row
+};
+}  // namespace
+
+// Decoding (every sequence one new token) runs one task per (sequence, head) and keeps its
+// score row per thread between calls (it only grows, so steady decoding allocates
+// nothing). Otherwise each sequence's new rows are cut into blocks of kAttnBlockRows, and
+// the (sequence, head, block) tasks run largest first under a dynamic schedule, so the
+// long blocks at a sequence's end do not land last on one thread; the score block is
+// scratch for the call, so a long prompt does not pin its floats. Every task computes
+// its rows alone, so the result does not depend on which thread ran it or how many ran.
 void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
                       int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot, int64_t S,
                       int64_t nh, int64_t nkv, int64_t hd) {
   const float scale = 1.f / std::sqrt(static_cast<float>(hd));
   const int64_t group = nh / nkv, qs = nh * hd;
-  static thread_local std::vector<float> decode_row;
+  auto run = [&](int64_t s, int64_t h, int64_t i0, int64_t m, std::vector<float>& P) {
+    const int64_t r0 = rows[s] + i0, n = past[s] + i0 + m, kh = h / group;
+    if (P.size() < static_cast<size_t>(m * n)) P.resize(static_cast<size_t>(m * n));
+    attend_rows(out + r0 * qs + h * hd, qs, q + r0 * q_ld + h * hd, q_ld, k + slot[s] * slot_stride + kh * hd,
+                v + slot[s] * slot_stride + kh * hd, kv_ld, m, n, past[s] + i0 + 1, hd, scale, P.data());
+  };
+  bool decode = true;
+  for (int64_t s = 0; s < S; ++s) decode &= rows[s + 1] - rows[s] <= 1;
+  if (decode) {
+    static thread_local std::vector<float> decode_row;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t h = 0; h < nh; ++h)
+        if (rows[s + 1] > rows[s]) run(s, h, 0, 1, decode_row);
+    return;
+  }
+  std::vector<AttnTask> tasks;
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t i0 = 0; i0 < rows[s + 1] - rows[s]; i0 += kAttnBlockRows) {
+      const int64_t m = std::min<int64_t>(kAttnBlockRows, rows[s + 1] - rows[s] - i0);
+      for (int64_t h = 0; h < nh; ++h) tasks.push_back({s, h, i0, m, m * (past[s] + i0 + m)});
+    }
+  std::stable_sort(tasks.begin(), tasks.end(), [](const AttnTask& a, const AttnTask& b) { return a.work > b.work; });
+  const int64_t T = static_cast<int64_t>(tasks.size());
 #pragma omp parallel
   {
     std::vector<float> block;
-#pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t s = 0; s < S; ++s)
-      for (int64_t h = 0; h < nh; ++h) {
-        const int64_t r0 = rows[s], L = rows[s + 1] - r0, Lk = past[s] + L, kh = h / group;
-        if (L <= 0) continue;
-        const float* kb = k + slot[s] * slot_stride + kh * hd;
-        const float* vb = v + slot[s] * slot_stride + kh * hd;
-        const float* qb = q + r0 * q_ld + h * hd;
-        float* ob = out + r0 * qs + h * hd;
-        std::vector<float>& P = L == 1 ? decode_row : block;
-        if (P.size() < static_cast<size_t>(L * Lk)) P.resize(static_cast<size_t>(L * Lk));
-        if (L == 1) {
-          for (int64_t j = 0; j < Lk; ++j) P[j] = scale * dot(qb, kb + j * kv_ld, hd);
-        } else {
-          gemm(false, true, L, Lk, hd, scale, qb, q_ld, kb, kv_ld, 0.f, P.data(), Lk);
-        }
-        for (int64_t i = 0; i < L; ++i) {
-          float* row = P.data() + i * Lk;
-          const int64_t n = past[s] + i + 1;  // keys this query sees
-          float mx = -INFINITY;
-          for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-          float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < n; ++j) sum += fast_exp(row[j] - mx);
-          scaled_exp(row, row, n, mx, 1.f / sum);
-          std::fill(row + n, row + Lk, 0.f);
-        }
-        if (L == 1) {
-          std::fill(ob, ob + hd, 0.f);
-          for (int64_t j = 0; j < Lk; ++j) axpy(ob, P[j], vb + j * kv_ld, hd);
-        } else {
-          gemm(false, false, L, hd, Lk, 1.f, P.data(), Lk, vb, kv_ld, 0.f, ob, qs);
-        }
-      }
+#pragma omp for schedule(dynamic)
+    for (int64_t t = 0; t < T; ++t) run(tasks[t].s, tasks[t].h, tasks[t].i0, tasks[t].m, block);
   }
 }
 
