@@ -25,12 +25,8 @@ failed() {
   fails=$((fails + 1))
 }
 
-for i in $(seq 1 200); do
-  printf '{"ids": [0'
-  for j in $(seq 1 $((i % 40 + 20))); do printf ', %d' $(((i * 7 + j * (i % 5 + 1)) % 500 + 3)); done
-  printf ', 1]}\n'
-done > "$T/ids.jsonl"
-"$KORMO" -q shard --ids "$T/ids.jsonl" --vocab-size 512 --out "$T/a.ktok" || { echo "FAIL: shard"; exit 1; }
+source "$(dirname "$0")/id_shard_common.sh"
+write_id_shard "$T/a.ktok"
 
 # A model of ~200k parameters: about a dozen 16384-element shard blocks, so both ranks
 # own several and the last one is ragged. checkpoint_every gives the kill test its

@@ -21,12 +21,8 @@ failed() {
   fails=$((fails + 1))
 }
 
-for i in $(seq 1 200); do
-  printf '{"ids": [0'
-  for j in $(seq 1 $((i % 40 + 20))); do printf ', %d' $(((i * 7 + j * (i % 5 + 1)) % 500 + 3)); done
-  printf ', 1]}\n'
-done > "$T/ids.jsonl"
-"$KORMO" -q shard --ids "$T/ids.jsonl" --vocab-size 512 --out "$T/a.ktok" || { echo "FAIL: shard"; exit 1; }
+source "$(dirname "$0")/id_shard_common.sh"
+write_id_shard "$T/a.ktok"
 
 # --max-steps of the single-process runs; steps = 1000 only shapes the schedule. The runs
 # must outlast the signal's way in (up to 50 ms of polling): the sanitizer build trains
