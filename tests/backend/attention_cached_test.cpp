@@ -15,7 +15,7 @@
 
 using namespace kormo::backend::cpu_ops;
 
-namespace {
+namespace attention_cached_test {
 // Queries, keys and values laid out as the decoder lays them out: q inside a fused q|k|v
 // row, K and V side by side in each cache row; cache rows past a sequence's keys hold NaN,
 // so reading a key the queries may not see poisons the output.
@@ -104,7 +104,6 @@ void expect_thread_independent(const Case& c, const char* what) {
   omp_set_num_threads(saved);
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float))) << what;
 }
-}  // namespace
 
 TEST(AttentionCached, PrefillBlocksMatchReference) {
   // Lengths at the block boundary (63, 64, 65, 129), a one-row sequence beside prefills,
@@ -129,3 +128,5 @@ TEST(AttentionCached, LongSequenceMatchesReference) {
   expect_matches_reference(c, "300 rows");
   expect_thread_independent(c, "300 rows");
 }
+
+}  // namespace attention_cached_test

@@ -12,14 +12,13 @@
 
 using namespace kormo::backend::cpu_ops;
 
-namespace {
+namespace bf16_test {
 float bits_to_float(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
 float from_bf16(uint16_t h) { return bits_to_float(static_cast<uint32_t>(h) << 16); }
-}  // namespace
 
 TEST(Bf16, RoundsToNearestEven) {
   EXPECT_EQ(to_bf16(1.0f), 0x3F80);
@@ -86,3 +85,5 @@ TEST(Bf16, GemmMatchesDoubleProductOfRoundedInputs) {
           for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[i * ldc + j], c0[i * ldc + j]);
       }
 }
+
+}  // namespace bf16_test

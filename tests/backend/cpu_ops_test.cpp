@@ -12,7 +12,7 @@
 
 using namespace kormo::backend::cpu_ops;
 
-namespace {
+namespace cpu_ops_test {
 std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.f) {
   kormo::Rng r(seed);
   std::vector<float> v(n);
@@ -44,7 +44,6 @@ void expect_grad(std::vector<float>& x, const std::vector<float>& grad, const st
     EXPECT_NEAR(grad[i], fd, tol * std::max(1.0, max_g)) << what << " index " << i;
   }
 }
-}  // namespace
 
 TEST(Ops, EmbeddingBackward) {
   const int64_t N = 6, C = 5, V = 4;
@@ -189,3 +188,5 @@ TEST(Ops, CrossEntropyBackwardWithIgnoredAndZLoss) {
     expect_grad(logits, d, f, "dlogits", 1e-3f);
   }
 }
+
+}  // namespace cpu_ops_test

@@ -13,7 +13,7 @@
 
 using namespace kormo::backend::cpu_ops;
 
-namespace {
+namespace gemv_test {
 
 float from_bf16(uint16_t h) {
   const uint32_t u = static_cast<uint32_t>(h) << 16;
@@ -28,7 +28,6 @@ struct Case {
 
 // m = 5 is past kGemvMaxRows (oneDNN's path), so both sides of the switch are held to the same bound.
 const Case kCases[] = {{1, 1, 1}, {1, 7, 33}, {2, 9, 70}, {3, 13, 768}, {4, 6, 17}, {4, 64, 100}, {5, 11, 40}};
-
 
 void check_product(bool bf16) {
   kormo::Rng r(5);
@@ -63,8 +62,6 @@ void check_product(bool bf16) {
     }
 }
 
-}  // namespace
-
 TEST(Gemv, Fp32FewRowsMatchDoubleProduct) { check_product(false); }
 TEST(Gemv, Bf16FewRowsMatchDoubleProduct) { check_product(true); }
 
@@ -90,3 +87,5 @@ TEST(Gemv, SameBitsOnAnyThreadCount) {
   EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(d1.data(), d2.data(), d1.size() * sizeof(float)));
 }
+
+}  // namespace gemv_test

@@ -29,7 +29,7 @@ TEST(FastTextLine, SeparatorsBecomeSpacesAndLabelsCannotBePlanted) {
   EXPECT_EQ(data::fasttext_line(once), once);
 }
 
-namespace {
+namespace classifier_test {
 
 // Paragraphs of real English and Korean prose from ../shared/data.
 std::vector<std::string> prose() {
@@ -64,8 +64,6 @@ std::string spam(const std::string& para, std::mt19937& rng) {
   }
   return out;
 }
-
-}  // namespace
 
 // A classifier trained here separates planted keyword-stuffed word salad from
 // the prose it was made of: precision and recall of both classes >= 0.95 on
@@ -171,3 +169,5 @@ TEST_F(ClassifierTest, BadModelFilesAndConfigsAreErrors) {
                                  "[classifier.q]\nmodel = \"" + o.output + "\"\nlabel = \"a\"\nmin_score = 0.9\nmax_score = 0.1\n"})
     EXPECT_THROW(read(bad), Error) << bad;
 }
+
+}  // namespace classifier_test

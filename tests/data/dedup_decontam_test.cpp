@@ -11,7 +11,7 @@
 #include "kormo/util/rng.h"
 
 namespace kormo::data {
-namespace {
+namespace dedup_decontam_test {
 
 std::string random_word(Rng& rng) {
   static const char* syll[] = {"ka", "ro", "mi", "tu", "sen", "bal", "do", "ri", "han", "gul", "pe", "zo", "lin", "qua"};
@@ -163,5 +163,6 @@ TEST_F(DecontamFiles, EvalFileWithoutTextIsAnError) {
   }
 }
 
-}  // namespace
+}  // namespace dedup_decontam_test
+
 }  // namespace kormo::data

@@ -7,7 +7,7 @@
 #include "kormo/util/io.h"
 
 namespace kormo::data {
-namespace {
+namespace filters_test {
 
 // A plain English paragraph of ordinary prose (~70 words).
 const std::string kEnglish =
@@ -187,5 +187,6 @@ TEST(Thresholds, DocsQuoteTheDefaults) {
       << "docs/data.md's default thresholds differ from the code; paste default_thresholds_toml() there";
 }
 
-}  // namespace
+}  // namespace filters_test
+
 }  // namespace kormo::data

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace kormo::data {
-namespace {
+namespace langid_test {
 
 TEST(LangId, KoreanEnglishOther) {
   EXPECT_EQ(identify_language("오늘은 날씨가 정말 좋습니다.").lang, "ko");
@@ -75,5 +75,6 @@ TEST(LangId, ScoresSumToOne) {
   EXPECT_NEAR(s.ko + s.en + s.other, 1.0, 1e-9);
 }
 
-}  // namespace
+}  // namespace langid_test
+
 }  // namespace kormo::data

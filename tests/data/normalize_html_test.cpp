@@ -8,7 +8,7 @@
 #include "kormo/util/io.h"
 
 namespace kormo::data {
-namespace {
+namespace normalize_html_test {
 
 TEST(Normalize, NfcControlsWhitespace) {
   // Decomposed Hangul jamo compose to the syllable under NFC.
@@ -109,5 +109,6 @@ TEST(Document, ParsesAndReportsBadLines) {
   EXPECT_EQ(rule, "bad_input.not_an_object");
 }
 
-}  // namespace
+}  // namespace normalize_html_test
+
 }  // namespace kormo::data

@@ -18,7 +18,7 @@
 using namespace kormo;
 using nlohmann::json;
 
-namespace {
+namespace pairs_test {
 
 std::vector<std::pair<std::string, std::string>> jhe_pairs() {
   std::string base = std::string(KORMO_SHARED_DATA) + "/corpora/parallel/jhe/jhe-koen-dev";
@@ -29,8 +29,6 @@ std::vector<std::pair<std::string, std::string>> jhe_pairs() {
     if (!data::trim(kl[i]).empty()) out.emplace_back(std::string(kl[i]), std::string(el[i]));
   return out;
 }
-
-}  // namespace
 
 TEST(Pairs, EachCheckCatchesItsPlantedFault) {
   data::PairOptions o;
@@ -146,3 +144,5 @@ TEST_F(PairsTest, ModelCheckRemovesTheLowestScores) {
 
   EXPECT_THROW(data::filter_pairs({"-"}, out, rej, o), Error);  // read twice: not stdin
 }
+
+}  // namespace pairs_test

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace kormo::data {
-namespace {
+namespace pii_test {
 
 std::string mask(const std::string& s, PiiCounts* out = nullptr) {
   PiiCounts c;
@@ -153,5 +153,6 @@ TEST(Pii, LeavesNumbersThatAreNoIdentifiersAlone) {
   for (const char* s : keep) EXPECT_EQ(mask(s), s);
 }
 
-}  // namespace
+}  // namespace pii_test
+
 }  // namespace kormo::data

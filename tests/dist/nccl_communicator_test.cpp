@@ -14,7 +14,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace nccl_communicator_test {
 
 // Sets KORMO_DIST for one scope.
 class DistEnv {
@@ -37,8 +37,6 @@ class DistEnv {
   std::string old_;
   bool had_ = false;
 };
-
-}  // namespace
 
 TEST(Nccl, KormoDistSelectsNcclOnlyWhenAsked) {
   {
@@ -82,3 +80,5 @@ TEST(Nccl, WithoutGpuOrNcclCreatingOneSaysWhy) {
     std::printf("[ nccl ] %s\n", what.c_str());
   }
 }
+
+}  // namespace nccl_communicator_test

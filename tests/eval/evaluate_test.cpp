@@ -12,7 +12,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace evaluate_test {
 
 // Scores and generations given by the test: a continuation's log-likelihood and greedy flag
 // by its text; a generation by its context.
@@ -53,8 +53,6 @@ eval::TaskResult result(const std::string& name, const std::string& group, size_
   if (with_f1) r.metrics.push_back({"f1", acc / 2, std::nullopt, "none"});
   return r;
 }
-
-}  // namespace
 
 TEST(EvalGroups, MicroAndMacroAsLmEvalAggregatesThem) {
   // Expected values from lm-eval 0.4.13's own functions:
@@ -187,3 +185,5 @@ TEST_F(EvalRun, ContaminationCountsItemsCopiedIntoTrainingDocuments) {
     EXPECT_NE(std::string(e.what()).find(bad + ":1"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace evaluate_test

@@ -10,7 +10,7 @@ using namespace kormo;
 // Expected values printed by lm-eval 0.4.13 (RegexFilter, exact_match_hf_evaluate) and
 // CPython 3.11 on the same strings.
 
-namespace {
+namespace extract_test {
 
 struct Gsm8k {
   eval::TaskSpec spec = eval::load_task("gsm8k");
@@ -18,8 +18,6 @@ struct Gsm8k {
   std::string s(const std::string& t) const { return eval::regex_filter(t, strict, 0, "[invalid]"); }
   std::string f(const std::string& t) const { return eval::regex_filter(t, flexible, -1, "[invalid]"); }
 };
-
-}  // namespace
 
 TEST(EvalExtract, Gsm8kFiltersAsLmEval) {
   Gsm8k g;
@@ -123,3 +121,5 @@ TEST(EvalExtract, KorquadScriptNormalisationExactMatchAndF1) {
   EXPECT_DOUBLE_EQ(eval::korquad_f1("", "서울"), 0.0);
   EXPECT_FALSE(eval::korquad_exact_match("", "서울"));
 }
+
+}  // namespace extract_test

@@ -11,7 +11,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace loglikelihood_test {
 
 // Byte-level tokens only (no merges), so every string's ids are easy to predict.
 const tok::Tokenizer& bytes_tok() {
@@ -74,8 +74,6 @@ std::vector<eval::LoglikelihoodRequest> requests() {
           {{"Sarah beat Maria so Sarah", "Sarah beat Maria so Maria"}, {" won"}},  // partial scoring
           {{"x"}, {"y"}}};
 }
-
-}  // namespace
 
 TEST(EncodePair, MovesTrailingSpaceAndUsesThePrefixTokenForEmptyContexts) {
   const auto& t = bytes_tok();
@@ -189,3 +187,5 @@ TEST(LoglikelihoodScorer, RollingIsTheSumOfItsWindowsScoredByTheTrainingForward)
   }
   EXPECT_EQ(got[2].loglikelihood, 0.0);  // no tokens, nothing predicted
 }
+
+}  // namespace loglikelihood_test

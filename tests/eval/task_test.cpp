@@ -13,7 +13,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace task_test {
 
 class EvalTask : public TempDirTest {};
 
@@ -32,8 +32,6 @@ text = "{{ q }}"
 choices = ["{{ a }}", "{{ b }}"]
 target = "{{ gold }}"
 )";
-
-}  // namespace
 
 TEST_F(EvalTask, CsvQuotingTsvRawAndFileStem) {
   const auto csv = write("anatomy_dev.csv",
@@ -366,3 +364,5 @@ TEST_F(EvalTask, HellaswagPreprocessesAsLmEval) {
             std::string::npos)
       << error_of([&] { eval::TaskRenderer(bad).item(eval::Doc{{{"q", "x"}}, "d.jsonl:4", ""}); });
 }
+
+}  // namespace task_test

@@ -14,7 +14,7 @@
 
 using namespace kormo::gguf;
 
-namespace {
+namespace gguf_test {
 
 // An independent reader of the spec's layout, enough to check what Writer wrote.
 struct Parsed {
@@ -100,8 +100,6 @@ T as(const std::string& raw) {
   std::memcpy(&v, raw.data(), sizeof(T));
   return v;
 }
-
-}  // namespace
 
 class GgufTest : public TempDirTest {};
 
@@ -270,3 +268,5 @@ TEST_F(GgufTest, LlamaExportNamesShapesAndRopeOrder) {
   std::memcpy(row.data(), p.bytes.data() + p.data_start + q.offset + 9 * 32 * 4, 32 * 4);  // head 1, pair 0, second
   EXPECT_EQ(row[0], w.data()[L.layers[0].wq + (8 + 4) * 32]);
 }
+
+}  // namespace gguf_test

@@ -9,39 +9,24 @@
 
 #include "kormo/infer/decoder.h"
 #include "kormo/model/runner.h"
+#include "infer_fixture.h"
 
 using namespace kormo;
+using namespace kormo::infer_test;
 
-namespace {
-model::ModelConfig tiny() {
-  model::ModelConfig c;
-  c.vocab_size = 97, c.hidden_size = 48, c.intermediate_size = 96, c.num_layers = 3, c.num_heads = 6,
-  c.num_kv_heads = 2, c.head_dim = 8, c.max_seq_len = 64;
-  c.init_std = 0.2;
-  return c;
-}
-
-std::vector<float> runner_logits(const model::Weights& w, const std::vector<int32_t>& seq, model::Precision p) {
-  model::Runner r(w, model::Runner::Mode::kInference, p);
-  Batch b;
-  b.B = 1, b.T = static_cast<int64_t>(seq.size()), b.inputs = seq;
-  r.forward(b);
-  return r.logits_host();
-}
-
+namespace decoder_bf16_test {
 float max_abs(const std::vector<float>& a) {
   float m = 0;
   for (float x : a) m = std::max(m, std::abs(x));
   return m;
 }
-}  // namespace
 
 TEST(DecoderBf16, PrefillAndDecodeMatchTheBf16Runner) {
-  model::Weights w(tiny(), backend::cpu());
-  w.init_random(7);
+  const Fixture f;
+  const model::Weights& w = f.w;
   const std::vector<int32_t> seq = {5, 17, 3, 88, 41, 2, 60};
-  const std::vector<float> ref = runner_logits(w, seq, model::Precision::kBf16),
-                           fp32 = runner_logits(w, seq, model::Precision::kFp32);
+  const std::vector<float> ref = full_logits(w, seq, model::Precision::kBf16),
+                           fp32 = full_logits(w, seq);
   infer::KvCache kv(tiny(), backend::cpu(), 1, 32);
   infer::Decoder dec(w, kv, model::Precision::kBf16);
   const int32_t s = kv.acquire();
@@ -62,3 +47,5 @@ TEST(DecoderBf16, PrefillAndDecodeMatchTheBf16Runner) {
   EXPECT_GT(to_fp32, 0.f) << "the bf16 decoder gave fp32's logits: the bf16 path did not run";
   EXPECT_LT(to_fp32, 5e-2f * scale);
 }
+
+}  // namespace decoder_bf16_test

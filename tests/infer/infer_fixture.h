@@ -25,8 +25,9 @@ struct Fixture {
 };
 
 // The training forward (model::Runner) over a whole sequence: logits at every position.
-inline std::vector<float> full_logits(const model::Weights& w, const std::vector<int32_t>& seq) {
-  model::Runner r(w, model::Runner::Mode::kInference);
+inline std::vector<float> full_logits(const model::Weights& w, const std::vector<int32_t>& seq,
+                                      model::Precision p = model::Precision::kFp32) {
+  model::Runner r(w, model::Runner::Mode::kInference, p);
   Batch b;
   b.B = 1, b.T = static_cast<int64_t>(seq.size()), b.inputs = seq;
   r.forward(b);

@@ -9,14 +9,13 @@
 
 using namespace kormo;
 
-namespace {
+namespace kv_cache_test {
 model::ModelConfig tiny() {
   model::ModelConfig c;
   c.vocab_size = 32, c.hidden_size = 16, c.intermediate_size = 32, c.num_layers = 2, c.num_heads = 4,
   c.num_kv_heads = 2, c.head_dim = 4, c.max_seq_len = 64;
   return c;
 }
-}  // namespace
 
 TEST(KvCache, SlotsComeAndGoAndLayoutIsDisjoint) {
   infer::KvCache kv(tiny(), backend::cpu(), 2, 10);
@@ -77,3 +76,5 @@ TEST(KvCache, SharedPrefixCopiedOrTruncatedEqualsRecomputation) {
   EXPECT_THROW(kv.truncate(s0, n + 3), Error);
   EXPECT_THROW(kv.copy_prefix(s0, s1, n + 3), Error);
 }
+
+}  // namespace kv_cache_test

@@ -9,7 +9,7 @@
 
 using namespace kormo::infer;
 
-namespace {
+namespace sampler_test {
 // Logits whose softmax is exactly `p` (up to normalisation).
 std::vector<float> logits_of(const std::vector<double>& p) {
   std::vector<float> l;
@@ -27,7 +27,6 @@ SamplingParams params(double temperature = 1.0) {
   p.temperature = temperature;
   return p;
 }
-}  // namespace
 
 TEST(Sampler, PlainSoftmaxInDecreasingOrder) {
   Sampler s(params(), 4);
@@ -162,3 +161,5 @@ TEST(TokenLogprob, IsTheLogSoftmaxWithTopAlternatives) {
   EXPECT_NEAR(r.top[0].second, 3 - lse, 1e-6);
   EXPECT_EQ(r.top[1].first, 2);
 }
+
+}  // namespace sampler_test

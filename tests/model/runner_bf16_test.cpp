@@ -12,7 +12,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace runner_bf16_test {
 model::ModelConfig tiny() {
   model::ModelConfig c;
   c.vocab_size = 96, c.hidden_size = 64, c.intermediate_size = 128, c.num_layers = 2, c.num_heads = 4,
@@ -52,7 +52,6 @@ double rel_l2(const std::vector<float>& a, const std::vector<float>& b, int64_t 
   for (int64_t i = off; i < off + n; ++i) d += std::pow(a[i] - b[i], 2.0), ref += std::pow(static_cast<double>(b[i]), 2.0);
   return std::sqrt(d / std::max(ref, 1e-30));
 }
-}  // namespace
 
 TEST(RunnerBf16, LossAndGradientsWithinBoundsOfFp32) {
   model::Weights w(tiny(), backend::cpu());
@@ -113,3 +112,5 @@ TEST(RunnerBf16, ParsePrecision) {
     EXPECT_NE(std::string(e.what()).find("[train] precision"), std::string::npos);
   }
 }
+
+}  // namespace runner_bf16_test

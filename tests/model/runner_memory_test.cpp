@@ -17,7 +17,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace runner_memory_test {
 model::ModelConfig config() {
   model::ModelConfig c;
   c.vocab_size = 96, c.hidden_size = 64, c.intermediate_size = 128, c.num_layers = 3, c.num_heads = 4,
@@ -176,4 +176,5 @@ TEST(RunnerMemory, TrainingLogitsOnlyWhenAskedFor) {
   EXPECT_THROW(model::Runner(w, model::Runner::Mode::kTraining, model::Precision::kFp32, {.loss_chunk_rows = -1}),
                Error);
 }
-}  // namespace
+
+}  // namespace runner_memory_test

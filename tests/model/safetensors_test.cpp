@@ -10,7 +10,7 @@
 
 using namespace kormo::model;
 
-namespace {
+namespace safetensors_test {
 std::string tmp(const char* name) {
   return (std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + name)).string();
 }
@@ -29,7 +29,6 @@ void write_raw(const std::string& path, const std::string& header, size_t data_b
   f.write(reinterpret_cast<const char*>(&n), 8);
   f << h << std::string(data_bytes, '\0');
 }
-}  // namespace
 
 TEST(SafeTensors, RoundTripWithAlignedHeader) {
   std::string p = tmp("rt.safetensors");
@@ -140,3 +139,5 @@ TEST(SafeTensors, FilledTensorsAndRangeReads) {
   EXPECT_THROW(st.read_range("f", 0, 1, part.data(), {n + 1}), kormo::Error);
   std::filesystem::remove(p);
 }
+
+}  // namespace safetensors_test

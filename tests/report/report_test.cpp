@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 using namespace kormo;
 using namespace kormo::report;
 
-namespace {
+namespace report_test {
 
 const char* const kHostile = "</svg><script>alert(1)</script>";
 
@@ -220,4 +220,4 @@ TEST(ReportChart, OnePointNaNAndManyPoints) {
   EXPECT_EQ(escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
 }
 
-}  // namespace
+}  // namespace report_test

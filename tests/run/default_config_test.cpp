@@ -5,7 +5,7 @@
 #include "kormo/util/config.h"
 
 namespace kormo::run {
-namespace {
+namespace default_config_test {
 
 // The embedded `kormo run` default and configs/data/debian-demo.toml curate the
 // same Debian help text, so they must relax the filter thresholds identically;
@@ -42,5 +42,6 @@ TEST(DefaultConfig, TeacherProgramIsValidAndLeavesSeedsToTheRun) {
   EXPECT_FALSE(run_default["synth"]["program"]);
 }
 
-}  // namespace
+}  // namespace default_config_test
+
 }  // namespace kormo::run

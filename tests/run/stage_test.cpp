@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 using namespace kormo;
 using namespace kormo::run;
 
-namespace {
+namespace stage_test {
 
 // A two-stage pipeline over small files: "upper" upper-cases in.txt and adds
 // the [upper] suffix; "count" (no settings) counts what "upper" wrote.
@@ -319,4 +319,4 @@ TEST(PipelineStages, PhaseNamesAreChecked) {
   EXPECT_NE(err.find("#1: name"), std::string::npos) << err;
 }
 
-}  // namespace
+}  // namespace stage_test

@@ -14,7 +14,7 @@
 #include "kormo/util/error.h"
 
 namespace kormo::sft {
-namespace {
+namespace sft_test {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -265,5 +265,6 @@ TEST(SftMasking, TokensOutsideAssistantTurnsGetExactlyZeroGradient) {
   EXPECT_NE(grads_of(w, changed, weight), g);
 }
 
-}  // namespace
+}  // namespace sft_test
+
 }  // namespace kormo::sft

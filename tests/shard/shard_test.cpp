@@ -14,7 +14,7 @@
 using namespace kormo::shard;
 namespace fs = std::filesystem;
 
-namespace {
+namespace shard_test {
 std::string tmp_dir() {
   auto d = fs::temp_directory_path() / ("kormo_shard_test_" + std::to_string(::getpid()));
   fs::create_directories(d);
@@ -86,7 +86,6 @@ std::string error_of(const std::function<void()>& f) {
   }
   return "";
 }
-}  // namespace
 
 TEST(Shard, RoundTripBothWidths) {
   std::string dir = tmp_dir();
@@ -514,3 +513,5 @@ TEST(Loader, MixtureFollowsSourceWeights) {
   }
   EXPECT_NEAR(ko / all, 0.75, 0.05);
 }
+
+}  // namespace shard_test

@@ -14,7 +14,7 @@
 #include "kormo/synth/korean_numbers.h"
 
 namespace kormo::synth {
-namespace {
+namespace arith_test {
 
 // Sino-Korean words → value: digits multiply the place that follows them
 // (a bare place means 1), 만/억/조 close a group.
@@ -287,5 +287,6 @@ TEST(KoreanNumbers, FormattingAndParticles) {
   EXPECT_EQ(particle("abc", "은", "는"), "는");
 }
 
-}  // namespace
+}  // namespace arith_test
+
 }  // namespace kormo::synth

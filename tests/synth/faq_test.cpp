@@ -8,7 +8,7 @@
 #include "kormo/util/io.h"
 
 namespace kormo::synth {
-namespace {
+namespace faq_test {
 
 std::string fixture_text() { return data::html_to_text(read_file(std::string(KORMO_TEST_DIR) + "/fixtures/synth/faq.ko.html")); }
 
@@ -77,5 +77,6 @@ TEST(FaqConversations, LanguageProvenanceAndSeededTemplates) {
   for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(to_json_line(c[i]), to_json_line(again[i]));
 }
 
-}  // namespace
+}  // namespace faq_test
+
 }  // namespace kormo::synth

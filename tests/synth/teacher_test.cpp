@@ -17,7 +17,7 @@
 #include "kormo/util/json.h"
 
 namespace kormo::synth {
-namespace {
+namespace teacher_test {
 
 const std::string kData = KORMO_SHARED_DATA;
 
@@ -349,5 +349,6 @@ TEST(TeacherDiversity, TopicSpreadOfDegenerateSets) {
   EXPECT_DOUBLE_EQ(digits["topics"]["largest_share"].get<double>(), 0.5);
 }
 
-}  // namespace
+}  // namespace teacher_test
+
 }  // namespace kormo::synth

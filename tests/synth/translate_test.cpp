@@ -13,7 +13,7 @@
 #include "kormo/util/json.h"
 
 namespace kormo::synth {
-namespace {
+namespace translate_test {
 
 using nlohmann::json;
 
@@ -221,5 +221,6 @@ TEST_F(BuiltinTest, BadDocumentNamesFileAndLine) {
   EXPECT_FALSE(std::filesystem::exists(o.output));
 }
 
-}  // namespace
+}  // namespace translate_test
+
 }  // namespace kormo::synth

@@ -12,7 +12,7 @@ using namespace kormo;
 using namespace kormo::tok;
 using nlohmann::json;
 
-namespace {
+namespace chat_template_test {
 
 // One conversation for every feature template: system, Korean user turn, an assistant
 // turn with reasoning, a last user turn.
@@ -168,8 +168,6 @@ std::string error_of(const std::string& source, const json& messages = json::arr
   return "(no error)";
 }
 
-}  // namespace
-
 TEST(ChatTemplate, RendersAsJinja) {
   for (const Case& c : kCases) EXPECT_EQ(render_case(c), c.expected) << c.name;
 }
@@ -279,3 +277,5 @@ TEST(Jinja, AddedFiltersAsBuiltIns) {
   opt.filters["trim"] = opt.filters["twice"];
   EXPECT_THROW(JinjaTemplate("x", opt), Error);
 }
+
+}  // namespace chat_template_test

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using namespace kormo;
 using namespace kormo::tok;
 
-namespace {
+namespace encode_lines_test {
 
 const std::string kText = std::string(KORMO_SHARED_DATA) + "/corpora/en/gutenberg/The-Time-Machine_35.txt";
 
@@ -89,4 +89,4 @@ TEST_F(EncodeLines, BadLineNamesFileAndLine) {
   }
 }
 
-}  // namespace
+}  // namespace encode_lines_test

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 using namespace kormo;
 using namespace kormo::tok;
 
-namespace {
+namespace train_tokenizer_test {
 
 const std::string kText = std::string(KORMO_SHARED_DATA) + "/corpora/en/gutenberg/The-Time-Machine_35.txt";
 
@@ -126,4 +126,4 @@ TEST_F(TokenizerConfig, NoTextIsAnErrorAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "t/tokenizer.json"));
 }
 
-}  // namespace
+}  // namespace train_tokenizer_test

@@ -11,7 +11,7 @@
 namespace fs = std::filesystem;
 
 namespace kormo {
-namespace {
+namespace error_test {
 
 ErrorKind kind_of(void (*f)()) {
   try {
@@ -58,5 +58,6 @@ TEST(Error, FileFailuresAreIoAndBadContentIsBadInput) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace error_test
+
 }  // namespace kormo

@@ -12,13 +12,12 @@
 namespace fs = std::filesystem;
 using namespace kormo;
 
-namespace {
+namespace io_test {
 std::string temp_dir() {
   auto p = fs::temp_directory_path() / ("kormo_io_test_" + std::to_string(::getpid()));
   fs::create_directories(p);
   return p.string();
 }
-}  // namespace
 
 TEST(Io, PlainAndZstdRoundTripLines) {
   std::string dir = temp_dir();
@@ -149,3 +148,5 @@ TEST(Io, CheckOutputNotInputComparesFilesNotSpellings) {
   EXPECT_NO_THROW(check_output_not_input(in, {"-"}));
   fs::remove_all(dir);
 }
+
+}  // namespace io_test

@@ -25,7 +25,7 @@
 #include "sampling_options.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_chat {
 
 using kormo::fail;
 using kormo::fail_usage;
@@ -367,6 +367,6 @@ void setup(CLI::App& verb) {
   verb.callback([] { a.render.empty() ? chat(a) : render(a); });
 }
 
-}  // namespace
-
 KORMO_VERB("chat", "Chat with a model in the terminal (chat template, streaming, /think)", 71, setup);
+
+}  // namespace cmd_chat

@@ -29,7 +29,7 @@
 #include "verb.h"
 
 namespace kormo::cli {
-namespace {
+namespace cmd_data {
 
 using data::Counts;
 
@@ -580,8 +580,8 @@ void setup(CLI::App& verb) {
   add_pipeline(verb);
 }
 
-}  // namespace
-
 KORMO_VERB("data", "Curate text: ingest, normalize, langid, filter, classify, pairs, perplexity, dedup, decontam, mix, stats, pipeline", 10, setup);
+
+}  // namespace cmd_data
 
 }  // namespace kormo::cli

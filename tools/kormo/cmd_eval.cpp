@@ -23,7 +23,7 @@
 #include "kormo/util/progress.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_eval {
 
 using kormo::fail;
 using kormo::fail_usage;
@@ -231,6 +231,6 @@ void setup(CLI::App& verb) {
   verb.callback([] { run(a); });
 }
 
-}  // namespace
-
 KORMO_VERB("eval", "Score a model on benchmarks: multiple choice and generation (lm-evaluation-harness parity)", 75, setup);
+
+}  // namespace cmd_eval

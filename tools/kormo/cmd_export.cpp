@@ -12,7 +12,7 @@
 #include "kormo/util/log.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_export {
 
 namespace fs = std::filesystem;
 using kormo::fail;
@@ -62,6 +62,6 @@ void setup(CLI::App& verb) {
   g->callback([] { run_gguf(a); });
 }
 
-}  // namespace
-
 KORMO_VERB("export", "Export a model for other runtimes (gguf: llama.cpp)", 80, setup);
+
+}  // namespace cmd_export

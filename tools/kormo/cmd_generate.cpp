@@ -21,7 +21,7 @@
 #include "sampling_options.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_generate {
 
 using kormo::fail;
 using kormo::fail_usage;
@@ -233,6 +233,6 @@ void setup(CLI::App& verb) {
   verb.callback([] { run(a); });
 }
 
-}  // namespace
-
 KORMO_VERB("generate", "Generate continuations of prompts (KV cache, sampling, logprobs)", 70, setup);
+
+}  // namespace cmd_generate

@@ -16,7 +16,7 @@
 #include "kormo/util/profile.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_model {
 
 kormo::model::ModelConfig read_config(const std::string& path) {
   if (std::filesystem::is_directory(path) || path.ends_with(".json"))
@@ -148,6 +148,6 @@ void setup(CLI::App& verb) {
   check->callback([] { kormo::train::model_check(chk); });
 }
 
-}  // namespace
-
 KORMO_VERB("model", "Model shapes: parameter count, FLOPs and memory (`kormo model info CONFIG`)", 50, setup);
+
+}  // namespace cmd_model

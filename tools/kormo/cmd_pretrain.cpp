@@ -2,7 +2,7 @@
 #include "kormo/train/pretrain.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_pretrain {
 
 void setup(CLI::App& verb) {
   static kormo::train::PretrainOptions o;
@@ -21,6 +21,6 @@ void setup(CLI::App& verb) {
   verb.callback([] { kormo::train::pretrain(o); });
 }
 
-}  // namespace
-
 KORMO_VERB("pretrain", "Pretrain a decoder on .ktok shards (CPU or GPU, data-parallel under mpirun), HF checkpoints, exact resume", 60, setup);
+
+}  // namespace cmd_pretrain

@@ -5,7 +5,7 @@
 #include "kormo/util/error.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_report {
 
 void setup(CLI::App& verb) {
   static kormo::report::ReportOptions o;
@@ -37,6 +37,6 @@ void setup(CLI::App& verb) {
   });
 }
 
-}  // namespace
-
 KORMO_VERB("report", "Write a run's report (self-contained HTML + Markdown) and its model and dataset cards", 90, setup);
+
+}  // namespace cmd_report

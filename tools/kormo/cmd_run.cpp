@@ -6,7 +6,7 @@
 #include "kormo/util/config.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_run {
 
 void setup(CLI::App& verb) {
   static kormo::run::RunOptions o;
@@ -55,6 +55,6 @@ void setup(CLI::App& verb) {
   });
 }
 
-}  // namespace
-
 KORMO_VERB("run", "Run the whole pipeline from one config, with a manifest of hashes", 5, setup);
+
+}  // namespace cmd_run

@@ -4,7 +4,7 @@
 #include "kormo/serve/server.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_serve {
 
 struct Args {
   kormo::serve::Options o;
@@ -50,6 +50,6 @@ void setup(CLI::App& verb) {
   });
 }
 
-}  // namespace
-
 KORMO_VERB("serve", "Serve a model over an OpenAI-compatible HTTP API (continuous batching)", 75, setup);
+
+}  // namespace cmd_serve

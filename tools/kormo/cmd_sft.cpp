@@ -2,7 +2,7 @@
 #include "kormo/sft/sft.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_sft {
 
 void setup(CLI::App& verb) {
   static kormo::sft::SftOptions o;
@@ -38,7 +38,7 @@ void setup(CLI::App& verb) {
   verb.callback([] { kormo::sft::sft(o); });
 }
 
-}  // namespace
-
 KORMO_VERB("sft", "Supervised fine-tuning on conversations (assistant-token loss, thinking on/off/hybrid), exact resume",
            65, setup);
+
+}  // namespace cmd_sft

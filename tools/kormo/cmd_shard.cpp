@@ -7,7 +7,7 @@
 #include "kormo/util/io.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_shard {
 
 void setup(CLI::App& verb) {
   static kormo::shard::IdsShardOptions ids;
@@ -57,6 +57,6 @@ void setup(CLI::App& verb) {
   });
 }
 
-}  // namespace
-
 KORMO_VERB("shard", "Write .ktok token shards from documents + tokenizer (or pre-tokenized ids)", 40, setup);
+
+}  // namespace cmd_shard

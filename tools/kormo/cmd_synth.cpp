@@ -14,7 +14,7 @@
 #include "verb.h"
 
 namespace kormo::cli {
-namespace {
+namespace cmd_synth {
 
 void add_builtin(CLI::App& verb) {
   struct Args {
@@ -108,8 +108,8 @@ void setup(CLI::App& verb) {
   add_plan(verb);
 }
 
-}  // namespace
-
 KORMO_VERB("synth", "Synthetic data (builtin: translate, faq, arith; run/plan: teacher LLM programs)", 20, setup);
+
+}  // namespace cmd_synth
 
 }  // namespace kormo::cli

@@ -12,7 +12,7 @@
 #include "verb.h"
 
 namespace kormo::cli {
-namespace {
+namespace cmd_tokenizer {
 
 using namespace kormo::tok;
 
@@ -258,8 +258,8 @@ void setup_tokenizer(CLI::App& verb) {
   setup_stats(verb);
 }
 
-}  // namespace
-
 KORMO_VERB("tokenizer", "Train, apply and measure the byte-level BPE tokenizer", 30, setup_tokenizer);
+
+}  // namespace cmd_tokenizer
 
 }  // namespace kormo::cli

@@ -8,7 +8,7 @@
 #include "kormo/util/manifest.h"
 #include "verb.h"
 
-namespace {
+namespace cmd_verify {
 
 void setup_verify(CLI::App& app) {
   static std::string manifest;
@@ -32,6 +32,6 @@ void setup_verify(CLI::App& app) {
   });
 }
 
-}  // namespace
-
 KORMO_VERB("verify", "Check a run's files against the hashes in its manifest.json", 99, setup_verify);
+
+}  // namespace cmd_verify
