@@ -21,6 +21,9 @@
 #           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
 #   peer    the same shapes in PyTorch (bench/cuda/torch_peer.py: HF Llama, SDPA, bf16
 #           autocast, fused AdamW; eager and torch.compile), right after each kormo run
+#   speed-tc  the bf16 tensor-core attention (KORMO_CUDA_ATTENTION=bf16) with bf16 GEMM
+#           operands (precision = "bf16"): the 126M and 1B proxy speed runs, a per-op profile
+#           of the 126M one, and 200 tiny steps against the CPU's loss curve
 # GPU_CHECK_ONLY="speed-126m peer-126m …" runs only the named sections (env and data always).
 # summary.txt (also printed at the end) is the block to paste into bench/. Exit status 0
 # when every section passed.
@@ -203,10 +206,17 @@ sec_curves() {
   config tiny-cuda-bf16 cuda "$ROOT/configs/model/tiny.toml" 200 8 256
   KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/tiny-cuda-fp32.toml"
   KORMO_CUDA_GEMM=bf16 "$KORMO" -q pretrain "$WORK/tiny-cuda-bf16.toml"
+  curves_report tiny-cuda-fp32:1e-4:0.05 tiny-cuda-bf16:1e-2:0.15
+}
+
+# curves_report RUN:FIRST_TOL:MAX_TOL …: each run's 200-step loss curve against the CPU
+# run's (started beside the GPU sections when curves or speed-tc is wanted); fails unless
+# every run is within its limits.
+curves_report() {
   echo "waiting for the CPU run"
   while [[ ! -f $WORK/cpu.rc ]]; do sleep 1; done
-  [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; exit 1; }
-  python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
+  [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; return 1; }
+  python3 - "$WORK" "$@" <<'PY' | tee -a "$SUMMARY"
 import json, math, sys
 w = sys.argv[1]
 def losses(name):  # a non-finite loss is written as null
@@ -215,7 +225,7 @@ cpu = losses("tiny-cpu")
 ok = True
 # step-1 loss: same weights and batch, so only op rounding differs; the later steps
 # drift apart as any two fp32 implementations do; the limits catch a wrong op.
-for name, first_tol, max_tol in (("tiny-cuda-fp32", 1e-4, 0.05), ("tiny-cuda-bf16", 1e-2, 0.15)):
+for name, first_tol, max_tol in ((n, float(a), float(b)) for n, a, b in (arg.split(":") for arg in sys.argv[2:])):
     c = losses(name)
     d = [abs(a - b) for a, b in zip(c, cpu)]
     good = len(c) == len(cpu) == 200 and all(math.isfinite(x) for x in c) and d[0] <= first_tol and max(d) <= max_tol
@@ -224,7 +234,9 @@ for name, first_tol, max_tol in (("tiny-cuda-fp32", 1e-4, 0.05), ("tiny-cuda-bf1
           f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e} at step {d.index(max(d)) + 1}, last {d[-1]:.2e}: {'PASS' if good else 'FAIL'}")
 sys.exit(0 if ok else 1)
 PY
+  return "${PIPESTATUS[0]}"
 }
+export -f curves_report
 
 speed_report() {  # speed_report RUN LABEL: median tokens/s, step time and MFU over steps ≥ 3
   python3 - "$WORK/run-$1/metrics.jsonl" "$2" <<'PY' | tee -a "$SUMMARY"
@@ -258,6 +270,30 @@ sec_speed_1b() {
   "$KORMO" -q pretrain "$WORK/s1b.toml"
   speed_report s1b "1B proxy (16x2048, GQA 16/8, vocab 125184) B=4 T=2048 bf16 GEMM"
   rm -rf "$WORK/run-s1b"
+}
+
+# The bf16 tensor-core attention (attention_tc.cu) with the Runner's bf16 GEMM operands: the
+# shapes of speed-126m and speed-1b, a synchronised per-op profile of the 126M run, and
+# its tiny loss curve against the CPU's (bf16 attention and GEMMs; limits as for bf16 GEMM).
+sec_speed_tc() {
+  set -eo pipefail  # a FAIL line piped through tee fails the section
+  export KORMO_CUDA_ATTENTION=bf16
+  config tc126m cuda "$WORK/model-126m.toml" 12 8 2048 'precision = "bf16"'
+  "$KORMO" -q pretrain "$WORK/tc126m.toml"
+  speed_report tc126m "126M B=8 T=2048 bf16 attention, precision bf16"
+  rm -rf "$WORK/run-tc126m"
+  config tc126m-profile cuda "$WORK/model-126m.toml" 4 8 2048 'precision = "bf16"
+profile = true'
+  KORMO_CUDA_SYNC=1 "$KORMO" pretrain "$WORK/tc126m-profile.toml" 2>&1 | grep -o 'profile .*' | tee "$OUT/profile-126m-tc.txt"
+  { echo "profile 126M B=8 T=2048 bf16 attention, precision bf16 (4 steps, synchronised per op):"; sed 's/^profile /  /' "$OUT/profile-126m-tc.txt"; } >>"$SUMMARY"
+  rm -rf "$WORK/run-tc126m-profile"
+  config tc1b cuda "$ROOT/configs/model/proxy-1b.toml" 8 4 2048 'precision = "bf16"'
+  "$KORMO" -q pretrain "$WORK/tc1b.toml"
+  speed_report tc1b "1B proxy B=4 T=2048 bf16 attention, precision bf16"
+  rm -rf "$WORK/run-tc1b"
+  config tiny-cuda-bf16attn cuda "$ROOT/configs/model/tiny.toml" 200 8 256
+  "$KORMO" -q pretrain "$WORK/tiny-cuda-bf16attn.toml"
+  curves_report tiny-cuda-bf16attn:1e-2:0.15
 }
 
 sec_peer_126m() { python3 "$ROOT/bench/cuda/torch_peer.py" --size 126m --batch 8 --seq 2048 --steps 12 | tee -a "$SUMMARY"; }
@@ -367,14 +403,14 @@ print(f"nccl 2 ranks x B=4 vs 1 GPU x B=8, 20 steps tiny fp32 GEMM: loss {one[-1
 sys.exit(0 if good else 1)
 PY
 }
-export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b sec_infer sec_nccl
+export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_speed_tc sec_resume sec_peer_126m sec_peer_1b sec_infer sec_nccl
 export CUBLAS_DIR CUBLASLT_DIR NCCL_DIR
 
 want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
 echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
 section env 30 sec_env
 section data 60 sec_data
-if [[ -f $WORK/data.ktok ]] && want curves; then
+if [[ -f $WORK/data.ktok ]] && { want curves || want speed-tc; }; then
   # The CPU reference of the loss curves runs beside the GPU sections.
   config tiny-cpu cpu "$ROOT/configs/model/tiny.toml" 200 8 256
   (
@@ -392,6 +428,7 @@ want speed-126m && section speed-126m 100 sec_speed_126m
 want peer-126m && section peer-126m 200 sec_peer_126m
 want speed-1b && section speed-1b 150 sec_speed_1b
 want peer-1b && section peer-1b 200 sec_peer_1b
+want speed-tc && section speed-tc 90 sec_speed_tc
 
 {
   echo

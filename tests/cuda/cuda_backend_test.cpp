@@ -16,6 +16,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -91,6 +92,7 @@ class Cuda : public ::testing::Test {
     gpu_ = cuda_backend(why);
     if (!gpu_) GTEST_SKIP() << why;
     set_cuda_gemm(*gpu_, CudaGemm::kFp32);
+    set_cuda_attention(*gpu_, CudaAttention::kFp32);
   }
 
   // Runs `run` on the CPU and twice on the GPU: each output within `tol` of the CPU's
@@ -124,6 +126,7 @@ std::vector<int32_t> seg_starts(int64_t B, int64_t T, const std::vector<std::vec
 TEST_F(Cuda, NameAndMemory) {
   EXPECT_EQ(gpu_->name().rfind("cuda:0 (", 0), 0u) << gpu_->name();
   EXPECT_NE(gpu_->name().find("GEMM fp32"), std::string::npos) << gpu_->name();
+  EXPECT_NE(gpu_->name().find("attention fp32"), std::string::npos) << gpu_->name();
   EXPECT_FALSE(gpu_->host_accessible());
   Array<float> a(*gpu_, 1000), b(*gpu_, 1000);
   EXPECT_EQ(download(a), std::vector<float>(1000, 0.f));  // zero-filled
@@ -260,6 +263,74 @@ TEST_F(Cuda, Attention) {
         },
         1e-4);
   }
+}
+
+// The bf16 tensor-core kernels (KORMO_CUDA_ATTENTION=bf16) against the CPU backend: every
+// T of {1, 17, 64, 129, 300} (below, at and across the 64-row tiles) with every head dim of
+// {16, 37, 64, 128} (padded to 32, 64, 128), heads 4/4 and 8/2 (GQA) in turn; two rows of
+// packed documents (a 1-token document, a boundary on a tile edge); q, k, v side by side in
+// one fused row. Errors are ‖cuda − cpu‖ / ‖cpu‖ per tensor (dq, dk, dv taken from their
+// columns of the fused gradient) and max |cuda − cpu| for lse.
+//
+// The bounds are set from a float64 emulation of the kernels' rounding (q, k, v, dO, P
+// and dS rounded to bf16, everything else exact) on these shapes and inputs (N(0, 1), so
+// scores of unit variance): worst errors out 2.8e-3, dv 3.2e-3, dq and dk 6.1e-3, lse
+// 7.6e-3 (a 1-key row's lse is its score, which carries the bf16 rounding of q and k
+// whole). The bounds allow 2.5–3× that. A wrong mask or scale lands far outside them: in
+// the same emulation, dropping the document mask (causal only) moves out by ≥ 0.33, dq/dk
+// by ≥ 0.08 and lse by ≥ 2; scaling scores by 1.1 moves out and dv by ≥ 0.032, dq/dk by
+// ≥ 0.10 and lse by ≥ 0.14. Each GPU result is also bit-identical on a second run.
+TEST_F(Cuda, AttentionTensorCores) {
+  constexpr double kOutTol = 1e-2, kDvTol = 1e-2, kDqDkTol = 1.5e-2, kLseTol = 2e-2;
+  const std::vector<std::vector<int32_t>> doc_starts = {{0, 7, 8, 40, 100, 130}, {0, 63, 64, 200}};  // ≥ T: unused
+  int index = 0;
+  for (int64_t T : {1, 17, 64, 129, 300})
+    for (int64_t hd : {16, 37, 64, 128}) {
+      const bool gqa = index++ % 2 == 1;
+      const AttentionCase c{2, T, gqa ? 8 : 4, gqa ? 2 : 4, hd, doc_starts};
+      SCOPED_TRACE("T=" + std::to_string(T) + " hd=" + std::to_string(hd) + " heads " + std::to_string(c.nh) + "/" +
+                   std::to_string(c.nkv));
+      const int64_t N = c.B * c.T, Q = c.nh * c.hd, KV = c.nkv * c.hd, QKV = Q + 2 * KV;
+      const auto seg = seg_starts(c.B, c.T, c.doc_starts);
+      const auto qkv = randn(N * QKV, 31), dout = randn(N * Q, 32);
+      const auto run = [&](Backend& be) {
+        auto X = upload(be, qkv), DO = upload(be, dout);
+        auto S = upload(be, seg);
+        Array<float> out(be, N * Q), lse(be, c.B * c.nh * c.T), dqkv(be, N * QKV);
+        if (&be == gpu_) be.fill(dqkv.data(), NAN, N * QKV);  // the kernels overwrite every gradient
+        const float* q = X.data();
+        be.attention_forward(out.data(), lse.data(), q, q + Q, q + Q + KV, QKV, QKV, S.data(), c.B, c.T, c.nh,
+                             c.nkv, c.hd);
+        be.attention_backward(dqkv.data(), dqkv.data() + Q, dqkv.data() + Q + KV, DO.data(), out.data(), lse.data(),
+                              q, q + Q, q + Q + KV, QKV, QKV, S.data(), c.B, c.T, c.nh, c.nkv, c.hd);
+        return Outputs{{"out", download(out)}, {"lse", download(lse)}, {"dqkv", download(dqkv)}};
+      };
+      const Outputs cpu_out = run(cpu());
+      set_cuda_attention(*gpu_, CudaAttention::kBf16);
+      const Outputs g = run(*gpu_), again = run(*gpu_);
+      for (size_t i = 0; i < g.size(); ++i)
+        EXPECT_TRUE(bit_identical(g[i].second, again[i].second)) << g[i].first << " differs between two GPU runs";
+      EXPECT_LE(norm_rel(g[0].second.data(), cpu_out[0].second.data(), N * Q), kOutTol) << "out";
+      double lse_err = 0;
+      for (size_t i = 0; i < g[1].second.size(); ++i)
+        lse_err = std::max(lse_err, std::isfinite(g[1].second[i])
+                                        ? std::fabs(static_cast<double>(g[1].second[i]) - cpu_out[1].second[i])
+                                        : INFINITY);
+      EXPECT_LE(lse_err, kLseTol) << "lse";
+      // dq, dk, dv: columns [off, off + width) of the fused rows.
+      const auto columns = [&](const std::vector<float>& fused, int64_t off, int64_t width) {
+        std::vector<float> part;
+        for (int64_t n = 0; n < N; ++n) part.insert(part.end(), &fused[n * QKV + off], &fused[n * QKV + off + width]);
+        return part;
+      };
+      const std::array<std::tuple<const char*, int64_t, int64_t, double>, 3> grads = {
+          {{"dq", 0, Q, kDqDkTol}, {"dk", Q, KV, kDqDkTol}, {"dv", Q + KV, KV, kDvTol}}};
+      for (const auto& [name, off, width, tol] : grads) {
+        const auto gp = columns(g[2].second, off, width), cp = columns(cpu_out[2].second, off, width);
+        EXPECT_LE(norm_rel(gp.data(), cp.data(), static_cast<int64_t>(cp.size())), tol) << name;
+      }
+      set_cuda_attention(*gpu_, CudaAttention::kFp32);
+    }
 }
 
 // Attention of new rows against a KV cache laid out as infer::KvCache lays it out
@@ -509,6 +580,17 @@ TEST_F(CudaModel, Fp32Gemm) { compare("fp32", 1e-4, 1e-4, 1e-4); }
 TEST_F(CudaModel, Bf16Gemm) {
   set_cuda_gemm(*gpu_, CudaGemm::kBf16);
   compare("bf16", 1e-3, 1e-2, 1e-2);
+}
+
+// The bf16 tensor-core attention kernels in the tiny model, GEMMs in fp32 so that they
+// alone differ from the CPU. Bounds from Cuda.AttentionTensorCores' per-op ones: the
+// attention output within 1e-2 moves the logits by less (attention is one branch of the
+// residual stream), and a weight gradient passes through at most both layers' attention
+// backward, each within 1.5e-2, hence 3e-2. The loss, a mean over 128 tokens, within 1e-3
+// as in Bf16Gemm.
+TEST_F(CudaModel, Bf16Attention) {
+  set_cuda_attention(*gpu_, CudaAttention::kBf16);
+  compare("bf16 attention", 1e-3, 1e-2, 3e-2);
 }
 
 // Same ops on the same data; only the activation buffers differ (cuBLAS may pick kernels
