@@ -9,6 +9,7 @@
 
 #if KORMO_HAVE_CUDA
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -273,15 +274,16 @@ TEST_F(Cuda, Attention) {
 // columns of the fused gradient) and max |cuda − cpu| for lse.
 //
 // The bounds are set from a float64 emulation of the kernels' rounding (q, k, v, dO, P
-// and dS rounded to bf16, everything else exact) on these shapes and inputs (N(0, 1), so
-// scores of unit variance): worst errors out 2.8e-3, dv 3.2e-3, dq and dk 6.1e-3, lse
-// 7.6e-3 (a 1-key row's lse is its score, which carries the bf16 rounding of q and k
-// whole). The bounds allow 2.5–3× that. A wrong mask or scale lands far outside them: in
-// the same emulation, dropping the document mask (causal only) moves out by ≥ 0.33, dq/dk
-// by ≥ 0.08 and lse by ≥ 2; scaling scores by 1.1 moves out and dv by ≥ 0.032, dq/dk by
-// ≥ 0.10 and lse by ≥ 0.14. Each GPU result is also bit-identical on a second run.
+// and dS rounded to bf16, everything else exact; bench/cuda/attention_bf16_bounds.py) on
+// these cases and inputs (N(0, 1), so scores of unit variance), head by head (a ratio over
+// all heads is at most the worst head's): worst errors out 3.0e-3, dv 3.4e-3, dq and dk
+// 7.7e-3, lse 1.1e-2 (a 1-key row's lse is its score, which carries the bf16 rounding of q
+// and k whole). The bounds allow 2–3× that. A wrong mask or scale lands far outside them:
+// in the same emulation, dropping the document mask (causal only) moves out by ≥ 0.26,
+// dq/dk by ≥ 0.056 and lse by ≥ 1.5; scaling scores by 1.1 moves out and dv by ≥ 0.029,
+// dq/dk by ≥ 0.072 and lse by ≥ 0.12. Each GPU result is also bit-identical on a second run.
 TEST_F(Cuda, AttentionTensorCores) {
-  constexpr double kOutTol = 1e-2, kDvTol = 1e-2, kDqDkTol = 1.5e-2, kLseTol = 2e-2;
+  constexpr double kOutTol = 1e-2, kDvTol = 1e-2, kDqDkTol = 1.5e-2, kLseTol = 3e-2;
   const std::vector<std::vector<int32_t>> doc_starts = {{0, 7, 8, 40, 100, 130}, {0, 63, 64, 200}};  // ≥ T: unused
   int index = 0;
   for (int64_t T : {1, 17, 64, 129, 300})
@@ -327,7 +329,13 @@ TEST_F(Cuda, AttentionTensorCores) {
           {{"dq", 0, Q, kDqDkTol}, {"dk", Q, KV, kDqDkTol}, {"dv", Q + KV, KV, kDvTol}}};
       for (const auto& [name, off, width, tol] : grads) {
         const auto gp = columns(g[2].second, off, width), cp = columns(cpu_out[2].second, off, width);
-        EXPECT_LE(norm_rel(gp.data(), cp.data(), static_cast<int64_t>(cp.size())), tol) << name;
+        // At T = 1 a query's one key is its own: the softmax of one score has no gradient, so
+        // the exact dq and dk are 0 and the kernels' dP − D is bf16 rounding noise of dO (a
+        // ratio to 0 is meaningless); they must still be finite, written over the NaN fill.
+        if (T == 1 && off < Q + KV)
+          EXPECT_TRUE(std::all_of(gp.begin(), gp.end(), [](float x) { return std::isfinite(x); })) << name;
+        else
+          EXPECT_LE(norm_rel(gp.data(), cp.data(), static_cast<int64_t>(cp.size())), tol) << name;
       }
       set_cuda_attention(*gpu_, CudaAttention::kFp32);
     }
