@@ -203,7 +203,8 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* seg = seg_start + b * T;
   load_rows<HD>(Ks, k + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, BK, T, sh.hd);
   load_rows<HD>(Vs, v + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, BK, T, sh.hd);
-  const int64_t qend = seeing_end(seg, (k0 + BK < T ? k0 + BK : T) - 1, T);  // queries from k0 up to it see the tile
+  // Queries k0 .. qend − 1 see the tile.
+  const int64_t qend = seeing_end(seg, (k0 + BK < T ? k0 + BK : T) - 1, T);
 
   int64_t kj[RPT];
   for (int r = 0; r < RPT; ++r) kj[r] = k0 + RPT * ty + r;

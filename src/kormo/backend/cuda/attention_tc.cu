@@ -275,7 +275,8 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* seg = seg_start + b * T;
   load_tile<HD>(Ks, k + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, T, sh.hd);
   load_tile<HD>(Vs, v + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, T, sh.hd);
-  const int64_t qend = seeing_end(seg, (k0 + kTile < T ? k0 + kTile : T) - 1, T);  // queries k0 .. qend − 1 see the tile
+  // Queries k0 .. qend − 1 see the tile.
+  const int64_t qend = seeing_end(seg, (k0 + kTile < T ? k0 + kTile : T) - 1, T);
 
   const int64_t kj = k0 + warp * kRows + r;  // the key of this lane's row
   FragC dk_acc[NC], dv_acc[NC];

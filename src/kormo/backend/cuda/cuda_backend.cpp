@@ -1,7 +1,7 @@
 // The CUDA backend: device memory, copies, cuBLAS GEMMs and scratch buffers around the
-// kernels of ops.cu, attention.cu and attention_tc.cu, all on one stream (so every op is ordered after
-// the previous one without events). Host code only, compiled by the C++ compiler (nvcc
-// cannot compile fmt's headers).
+// kernels of ops.cu, attention.cu and attention_tc.cu, all on one stream (so every op is
+// ordered after the previous one without events). Host code only, compiled by the C++
+// compiler (nvcc cannot compile fmt's headers).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
