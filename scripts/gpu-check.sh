@@ -428,7 +428,7 @@ want speed-126m && section speed-126m 100 sec_speed_126m
 want peer-126m && section peer-126m 200 sec_peer_126m
 want speed-1b && section speed-1b 150 sec_speed_1b
 want peer-1b && section peer-1b 200 sec_peer_1b
-want speed-tc && section speed-tc 90 sec_speed_tc
+want speed-tc && section speed-tc 150 sec_speed_tc
 
 {
   echo
