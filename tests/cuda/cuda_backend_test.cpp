@@ -523,9 +523,9 @@ class CudaModel : public Cuda {
     return b;
   }
 
-  static Result run(const model::Weights& w) {
+  static Result run(const model::Weights& w, model::Precision p = model::Precision::kFp32) {
     const Batch b = batch();
-    model::Runner r(w, model::Runner::Mode::kTraining);
+    model::Runner r(w, model::Runner::Mode::kTraining, p);
     model::ForwardOptions fo;
     fo.z_loss = 1e-4f;
     fo.keep_logits = true;
@@ -543,13 +543,15 @@ class CudaModel : public Cuda {
     return out;
   }
 
-  // Compares a GPU run with the CPU's (and with a second GPU run), then one AdamW step.
-  void compare(const char* mode, double tol_loss, double tol_logits, double tol_grads) {
+  // Compares a GPU run with the CPU's (and with a second GPU run), both Runners in
+  // precision p, then one AdamW step.
+  void compare(const char* mode, double tol_loss, double tol_logits, double tol_grads,
+               model::Precision p = model::Precision::kFp32) {
     model::Weights wc(config(), cpu()), wg(config(), *gpu_);
     wc.init_random(7);
     wg.init_random(7);
     ASSERT_TRUE(bit_identical(wg.to_host(), wc.to_host())) << "init_random differs between backends";
-    const Result c = run(wc), g = run(wg), again = run(wg);
+    const Result c = run(wc, p), g = run(wg, p), again = run(wg, p);
     const double loss_err = std::fabs(g.loss - c.loss) / std::fabs(c.loss);
     const double logit_err = norm_rel(g.logits.data(), c.logits.data(), static_cast<int64_t>(c.logits.size()));
     EXPECT_LE(loss_err, tol_loss) << "loss cpu " << c.loss << " cuda " << g.loss;
@@ -728,6 +730,12 @@ TEST_F(Cuda, NcclWorldOfOne) {
   nc->all_gather(P.data(), n);
   EXPECT_TRUE(bit_identical(download(P), padded));
 }
+
+// [train] precision = "bf16" (model::Precision::kBf16: bf16 shadow weights and bf16 GEMM
+// operands through Backend::to_bf16 / gemm_bf16) on the GPU against the CPU Runner in the
+// same precision: both round the same fp32 values to bf16, so only fp32 accumulation order
+// and the roundings it flips differ.
+TEST_F(CudaModel, RunnerBf16Precision) { compare("runner bf16", 1e-3, 1e-2, 1e-2, model::Precision::kBf16); }
 
 }  // namespace
 
