@@ -466,6 +466,22 @@ TEST_F(Cuda, Sums) {
   }
 }
 
+// The gradient norm's per-block sums (train::block_grad_norm): one call equals one
+// sum_squares per block bit for bit, with a ragged tail, a single short block, and more
+// whole blocks than one launch's gridDim.y (65,535) takes.
+TEST_F(Cuda, SumSquaresBlocks) {
+  for (auto [n, block] : {std::pair<int64_t, int64_t>{3 * 16384 + 100, 16384}, {5000, 16384}, {2 * 16384, 16384},
+                          {70'000 * 8 + 3, 8}}) {
+    const auto x = randn(n, 27);
+    auto X = upload(*gpu_, x);
+    std::vector<double> got(static_cast<size_t>((n + block - 1) / block), -1.0);
+    gpu_->sum_squares_blocks(X.data(), n, block, got.data());
+    for (int64_t b = 0; b * block < n; ++b)
+      ASSERT_EQ(got[static_cast<size_t>(b)], gpu_->sum_squares(X.data() + b * block, std::min(block, n - b * block)))
+          << "n " << n << " block " << b;
+  }
+}
+
 TEST_F(Cuda, AdamW) {
   const int64_t n = 300'000;  // several chunks per range
   const std::vector<ParamRange> ranges = {{0, 150'000, false}, {150'000, 7, true}, {150'007, 149'993, true}};

@@ -254,6 +254,25 @@ class CudaBackend final : public Backend {
   // ---- reductions and the optimizer
   double sum(const float* x, int64_t n) override { return reduce(x, n, false, "sum"); }
   double sum_squares(const float* x, int64_t n) override { return reduce(x, n, true, "sum_squares"); }
+  // The partials of every whole block in one launch and the tail's in another, read back in
+  // one copy and added per block as reduce() adds them, so each sum has sum_squares' bits.
+  void sum_squares_blocks(const float* x, int64_t n, int64_t block, double* out) override {
+    if (n <= 0) return;
+    const int64_t whole = n / block, tail = n - whole * block, per = cuda::sum_blocks(block);
+    const int64_t count = whole * per + (tail > 0 ? cuda::sum_blocks(tail) : 0);
+    double* part = scratch<double>(kSumScratch, count);
+    if (whole > 0) done(cuda::sum_partials_segments(stream_, part, x, whole, block), "sum_squares_blocks");
+    if (tail > 0)
+      done(cuda::sum_partials(stream_, part + whole * per, x + whole * block, tail, true), "sum_squares_blocks");
+    std::vector<double> host(static_cast<size_t>(count));
+    copy_to_host(host.data(), part, host.size() * sizeof(double));
+    for (int64_t b = 0; b * block < n; ++b) {
+      const int64_t first = b * per, parts = b < whole ? per : count - first;
+      double s = 0;
+      for (int64_t i = 0; i < parts; ++i) s += host[static_cast<size_t>(first + i)];
+      out[b] = s;
+    }
+  }
 
   void adamw(float* params, const float* grads, float* m, float* v, const ParamRange* ranges, int64_t num_ranges,
              const AdamWStep& s) override {

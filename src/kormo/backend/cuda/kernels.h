@@ -85,6 +85,10 @@ cudaError_t crossentropy_backward(cudaStream_t s, float* dlogits, const float* l
 // on the host in index order.
 int64_t sum_blocks(int64_t n);
 cudaError_t sum_partials(cudaStream_t s, double* partials, const float* x, int64_t n, bool square);
+// sum_partials(…, square = true) of `segments` consecutive segments of `length` values
+// each, in one launch: segment i's sum_blocks(length) partials at partials + i·sum_blocks(length).
+cudaError_t sum_partials_segments(cudaStream_t s, double* partials, const float* x, int64_t segments,
+                                  int64_t length);
 
 // AdamW runs over a table of chunks (one thread block each) cut from the parameter ranges,
 // so one launch covers every range; keep = 1 − lr·wd for decayed ranges, else 1.
