@@ -15,12 +15,17 @@
 #   infer   kormo generate greedy on cuda vs cpu (tiny): identical tokens; prefill and
 #           decode tokens/s of a 126M model on the GPU
 #   nccl    the NCCL communicator: Cuda.Nccl* tests, a world of one (KORMO_DIST=nccl)
-#           against no communicator (checkpoints bit-identical), 2 ranks vs 1 GPU when
-#           2 GPUs and mpirun are there
+#           against no communicator and ZeRO-1 (zero = 1) against zero = 0 (checkpoints
+#           bit-identical), 2 ranks vs 1 GPU and 2-rank ZeRO-1 when 2 GPUs and mpirun are there
 #   speed   ~10 steps of a 126M model and of the 1B proxy: tokens/s and MFU against
 #           989 TFLOP/s (H100/H200 dense bf16), plus a per-op profile of the 126M model
+#   speed-bf16  the 126M and 1B speed runs with the Runner's bf16 mode ([train] precision
+#           = "bf16": bf16 shadow weights and GEMM operands)
 #   peer    the same shapes in PyTorch (bench/cuda/torch_peer.py: HF Llama, SDPA, bf16
 #           autocast, fused AdamW; eager and torch.compile), right after each kormo run
+#   speed-tc  the bf16 tensor-core attention (KORMO_CUDA_ATTENTION=bf16) with bf16 GEMM
+#           operands (precision = "bf16"): the 126M and 1B proxy speed runs, a per-op profile
+#           of the 126M one, and 200 tiny steps against the CPU's loss curve
 # GPU_CHECK_ONLY="speed-126m peer-126m …" runs only the named sections (env and data always).
 # summary.txt (also printed at the end) is the block to paste into bench/. Exit status 0
 # when every section passed.
@@ -203,10 +208,17 @@ sec_curves() {
   config tiny-cuda-bf16 cuda "$ROOT/configs/model/tiny.toml" 200 8 256
   KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/tiny-cuda-fp32.toml"
   KORMO_CUDA_GEMM=bf16 "$KORMO" -q pretrain "$WORK/tiny-cuda-bf16.toml"
+  curves_report tiny-cuda-fp32:1e-4:0.05 tiny-cuda-bf16:1e-2:0.15
+}
+
+# curves_report RUN:FIRST_TOL:MAX_TOL …: each run's 200-step loss curve against the CPU
+# run's (started beside the GPU sections when curves or speed-tc is wanted); fails unless
+# every run is within its limits.
+curves_report() {
   echo "waiting for the CPU run"
   while [[ ! -f $WORK/cpu.rc ]]; do sleep 1; done
-  [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; exit 1; }
-  python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
+  [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; return 1; }
+  python3 - "$WORK" "$@" <<'PY' | tee -a "$SUMMARY"
 import json, math, sys
 w = sys.argv[1]
 def losses(name):  # a non-finite loss is written as null
@@ -215,7 +227,7 @@ cpu = losses("tiny-cpu")
 ok = True
 # step-1 loss: same weights and batch, so only op rounding differs; the later steps
 # drift apart as any two fp32 implementations do; the limits catch a wrong op.
-for name, first_tol, max_tol in (("tiny-cuda-fp32", 1e-4, 0.05), ("tiny-cuda-bf16", 1e-2, 0.15)):
+for name, first_tol, max_tol in ((n, float(a), float(b)) for n, a, b in (arg.split(":") for arg in sys.argv[2:])):
     c = losses(name)
     d = [abs(a - b) for a, b in zip(c, cpu)]
     good = len(c) == len(cpu) == 200 and all(math.isfinite(x) for x in c) and d[0] <= first_tol and max(d) <= max_tol
@@ -224,7 +236,9 @@ for name, first_tol, max_tol in (("tiny-cuda-fp32", 1e-4, 0.05), ("tiny-cuda-bf1
           f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e} at step {d.index(max(d)) + 1}, last {d[-1]:.2e}: {'PASS' if good else 'FAIL'}")
 sys.exit(0 if ok else 1)
 PY
+  return "${PIPESTATUS[0]}"
 }
+export -f curves_report
 
 speed_report() {  # speed_report RUN LABEL: median tokens/s, step time and MFU over steps ≥ 3
   python3 - "$WORK/run-$1/metrics.jsonl" "$2" <<'PY' | tee -a "$SUMMARY"
@@ -258,6 +272,43 @@ sec_speed_1b() {
   "$KORMO" -q pretrain "$WORK/s1b.toml"
   speed_report s1b "1B proxy (16x2048, GQA 16/8, vocab 125184) B=4 T=2048 bf16 GEMM"
   rm -rf "$WORK/run-s1b"
+}
+
+# speed_bf16_pair NAME LABEL: the speed-126m and speed-1b shapes with the Runner's bf16 mode
+# ([train] precision = "bf16": bf16 shadow weights and GEMM operands, fp32 master weights
+# and gradients), under whatever KORMO_CUDA_* the caller exported.
+speed_bf16_pair() {
+  config "$1-126m" cuda "$WORK/model-126m.toml" 12 8 2048 'precision = "bf16"'
+  "$KORMO" -q pretrain "$WORK/$1-126m.toml"
+  speed_report "$1-126m" "126M B=8 T=2048 $2"
+  rm -rf "$WORK/run-$1-126m"
+  config "$1-1b" cuda "$ROOT/configs/model/proxy-1b.toml" 8 4 2048 'precision = "bf16"'
+  "$KORMO" -q pretrain "$WORK/$1-1b.toml"
+  speed_report "$1-1b" "1B proxy B=4 T=2048 $2"
+  rm -rf "$WORK/run-$1-1b"
+}
+export -f speed_bf16_pair
+
+sec_speed_bf16() {
+  set -e
+  speed_bf16_pair s-bf16 "precision bf16"
+}
+
+# The bf16 tensor-core attention (attention_tc.cu) with the Runner's bf16 mode: the speed
+# pair, a synchronised per-op profile of the 126M run, and the tiny loss curve against the
+# CPU's (bf16 attention and GEMMs; limits as for bf16 GEMM).
+sec_speed_tc() {
+  set -eo pipefail  # a FAIL line piped through tee fails the section
+  export KORMO_CUDA_ATTENTION=bf16
+  speed_bf16_pair tc "bf16 attention, precision bf16"
+  config tc126m-profile cuda "$WORK/model-126m.toml" 4 8 2048 'precision = "bf16"
+profile = true'
+  KORMO_CUDA_SYNC=1 "$KORMO" pretrain "$WORK/tc126m-profile.toml" 2>&1 | grep -o 'profile .*' | tee "$OUT/profile-126m-tc.txt"
+  { echo "profile 126M B=8 T=2048 bf16 attention, precision bf16 (4 steps, synchronised per op):"; sed 's/^profile /  /' "$OUT/profile-126m-tc.txt"; } >>"$SUMMARY"
+  rm -rf "$WORK/run-tc126m-profile"
+  config tiny-cuda-bf16attn cuda "$ROOT/configs/model/tiny.toml" 200 8 256
+  "$KORMO" -q pretrain "$WORK/tiny-cuda-bf16attn.toml"
+  curves_report tiny-cuda-bf16attn:1e-2:0.15
 }
 
 sec_peer_126m() { python3 "$ROOT/bench/cuda/torch_peer.py" --size 126m --batch 8 --seq 2048 --steps 12 | tee -a "$SUMMARY"; }
@@ -324,10 +375,19 @@ PY
 }
 # The NCCL communicator: its GPU test (a world of one), then the tiny model 20 steps with
 # KORMO_DIST=nccl (gradients summed by NCCL in a world of one) against the plain run:
-# checkpoints bit-identical. With ≥ 2 GPUs and mpirun: 2 ranks × batch 4 against one GPU
-# × batch 8 (the same global batches), fp32 GEMM: losses within float rounding.
+# checkpoints bit-identical; the same with [train] zero = 1 (ZeRO-1 over NCCL) against
+# zero = 0. With ≥ 2 GPUs and mpirun: 2 ranks × batch 4 against one GPU × batch 8 (the
+# same global batches), fp32 GEMM: losses within float rounding; and 2 ranks with
+# zero = 1 against zero = 0: checkpoints bit-identical.
 sec_nccl() {
   set -eo pipefail  # a FAIL line piped through tee fails the section
+  same_checkpoints() {  # LABEL RUN_A RUN_B: the two runs' step-20 checkpoints byte-identical
+    local a=$WORK/run-$2/step-0000020 b=$WORK/run-$3/step-0000020 ok=PASS
+    cmp "$a/model.safetensors" "$b/model.safetensors" || ok=FAIL
+    cmp "$a/trainer_state/optimizer.safetensors" "$b/trainer_state/optimizer.safetensors" || ok=FAIL
+    echo "$1: model and optimizer state bit-identical: $ok" >>"$SUMMARY"
+    [[ $ok == PASS ]]
+  }
   [[ -n $NCCL_DIR ]] || { echo "libnccl.so.2 not found (pip install nvidia-nccl-cu13)"; echo "nccl: FAIL (libnccl.so.2 not found)" >>"$SUMMARY"; exit 1; }
   "$BIN/kormo_cuda_tests" --gtest_filter='Cuda.Nccl*' --gtest_color=no >"$OUT/nccl-test.log" 2>&1 ||
     { echo "nccl: FAIL (Cuda.NcclWorldOfOne, see nccl-test.log)" >>"$SUMMARY"; exit 1; }
@@ -339,22 +399,29 @@ sec_nccl() {
   KORMO_DIST=nccl "$KORMO" pretrain "$WORK/nccl-world1.toml" >"$OUT/nccl-world1.log" 2>&1 ||
     { echo "nccl world 1: FAIL ($(tail -n 1 "$OUT/nccl-world1.log" | cut -c1-300))" >>"$SUMMARY"; exit 1; }
   grep -q 'gradients are summed over NCCL' "$OUT/nccl-world1.log" || { echo "the NCCL path did not run"; exit 1; }
-  local a=$WORK/run-nccl-plain/step-0000020 b=$WORK/run-nccl-world1/step-0000020 ok=PASS
-  cmp "$a/model.safetensors" "$b/model.safetensors" || ok=FAIL
-  cmp "$a/trainer_state/optimizer.safetensors" "$b/trainer_state/optimizer.safetensors" || ok=FAIL
-  echo "nccl world 1 (KORMO_DIST=nccl) vs no communicator, 20 steps tiny bf16 GEMM: model and optimizer state bit-identical: $ok" >>"$SUMMARY"
-  [[ $ok == PASS ]]
+  same_checkpoints "nccl world 1 (KORMO_DIST=nccl) vs no communicator, 20 steps tiny bf16 GEMM" nccl-plain nccl-world1
+  # ZeRO-1 over NCCL's world of one: padded weights and gradients, reduce-scatter,
+  # sharded AdamW, all-gather, against the zero = 0 run just made.
+  config nccl-zero1 cuda "$ROOT/configs/model/tiny.toml" 20 8 256 "zero = 1"
+  KORMO_DIST=nccl "$KORMO" pretrain "$WORK/nccl-zero1.toml" >"$OUT/nccl-zero1.log" 2>&1 ||
+    { echo "nccl zero 1: FAIL ($(tail -n 1 "$OUT/nccl-zero1.log" | cut -c1-300))" >>"$SUMMARY"; exit 1; }
+  grep -q 'ZeRO-1 over 1 ranks' "$OUT/nccl-zero1.log" || { echo "the ZeRO-1 path did not run"; exit 1; }
+  same_checkpoints "nccl world 1 (KORMO_DIST=nccl) zero = 1 vs zero = 0, 20 steps tiny bf16 GEMM" nccl-world1 nccl-zero1
   local gpus
   gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
   if ((gpus < 2)) || ! command -v mpirun >/dev/null; then
-    echo "nccl 2 ranks: SKIPPED ($gpus GPU(s) visible$(command -v mpirun >/dev/null || echo ', no mpirun'))" >>"$SUMMARY"
+    echo "nccl 2 ranks (and ZeRO-1 on 2 ranks): SKIPPED ($gpus GPU(s) visible$(command -v mpirun >/dev/null || echo ', no mpirun'))" >>"$SUMMARY"
     return 0
   fi
   config nccl-1gpu cuda "$ROOT/configs/model/tiny.toml" 20 8 256
   config nccl-2gpu cuda "$ROOT/configs/model/tiny.toml" 20 4 256
+  config nccl-2gpu-zero1 cuda "$ROOT/configs/model/tiny.toml" 20 4 256 "zero = 1"
   KORMO_CUDA_GEMM=fp32 "$KORMO" -q pretrain "$WORK/nccl-1gpu.toml"
-  mpirun --allow-run-as-root -np 2 -x LD_LIBRARY_PATH -x KORMO_CUDA_GEMM=fp32 -x OMP_WAIT_POLICY \
-    "$KORMO" -q pretrain "$WORK/nccl-2gpu.toml"
+  local run
+  for run in nccl-2gpu nccl-2gpu-zero1; do
+    mpirun --allow-run-as-root -np 2 -x LD_LIBRARY_PATH -x KORMO_CUDA_GEMM=fp32 -x OMP_WAIT_POLICY \
+      "$KORMO" -q pretrain "$WORK/$run.toml"
+  done
   python3 - "$WORK" <<'PY' | tee -a "$SUMMARY"
 import json, sys
 w = sys.argv[1]
@@ -366,15 +433,17 @@ print(f"nccl 2 ranks x B=4 vs 1 GPU x B=8, 20 steps tiny fp32 GEMM: loss {one[-1
       f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e}: {'PASS' if good else 'FAIL'}")
 sys.exit(0 if good else 1)
 PY
+  # Two addends per element: NCCL's reduce-scatter gives the all-reduce's bits.
+  same_checkpoints "nccl 2 ranks zero = 1 vs zero = 0, 20 steps tiny fp32 GEMM" nccl-2gpu nccl-2gpu-zero1
 }
-export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_resume sec_peer_126m sec_peer_1b sec_infer sec_nccl
+export -f sec_env sec_data sec_parity sec_curves sec_speed_126m sec_speed_1b sec_speed_tc sec_speed_bf16 sec_resume sec_peer_126m sec_peer_1b sec_infer sec_nccl
 export CUBLAS_DIR CUBLASLT_DIR NCCL_DIR
 
 want() { [[ -z ${GPU_CHECK_ONLY:-} || " $GPU_CHECK_ONLY " == *" $1 "* ]]; }
 echo "gpu-check: kormo $(cat "$ROOT/.gpu/COMMIT" 2>/dev/null), logs in $OUT, work in $WORK"
 section env 30 sec_env
 section data 60 sec_data
-if [[ -f $WORK/data.ktok ]] && want curves; then
+if [[ -f $WORK/data.ktok ]] && { want curves || want speed-tc; }; then
   # The CPU reference of the loss curves runs beside the GPU sections.
   config tiny-cpu cpu "$ROOT/configs/model/tiny.toml" 200 8 256
   (
@@ -387,11 +456,13 @@ want parity && section parity 150 sec_parity
 want curves && section curves 150 sec_curves
 want resume && section resume 90 sec_resume
 want infer && section infer 60 sec_infer
-want nccl && section nccl 60 sec_nccl
+want nccl && section nccl 90 sec_nccl
 want speed-126m && section speed-126m 100 sec_speed_126m
 want peer-126m && section peer-126m 200 sec_peer_126m
 want speed-1b && section speed-1b 150 sec_speed_1b
 want peer-1b && section peer-1b 200 sec_peer_1b
+want speed-bf16 && section speed-bf16 150 sec_speed_bf16
+want speed-tc && section speed-tc 150 sec_speed_tc
 
 {
   echo

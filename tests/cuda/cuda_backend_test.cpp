@@ -9,6 +9,7 @@
 
 #if KORMO_HAVE_CUDA
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -91,6 +93,7 @@ class Cuda : public ::testing::Test {
     gpu_ = cuda_backend(why);
     if (!gpu_) GTEST_SKIP() << why;
     set_cuda_gemm(*gpu_, CudaGemm::kFp32);
+    set_cuda_attention(*gpu_, CudaAttention::kFp32);
   }
 
   // Runs `run` on the CPU and twice on the GPU: each output within `tol` of the CPU's
@@ -124,6 +127,7 @@ std::vector<int32_t> seg_starts(int64_t B, int64_t T, const std::vector<std::vec
 TEST_F(Cuda, NameAndMemory) {
   EXPECT_EQ(gpu_->name().rfind("cuda:0 (", 0), 0u) << gpu_->name();
   EXPECT_NE(gpu_->name().find("GEMM fp32"), std::string::npos) << gpu_->name();
+  EXPECT_NE(gpu_->name().find("attention fp32"), std::string::npos) << gpu_->name();
   EXPECT_FALSE(gpu_->host_accessible());
   Array<float> a(*gpu_, 1000), b(*gpu_, 1000);
   EXPECT_EQ(download(a), std::vector<float>(1000, 0.f));  // zero-filled
@@ -262,6 +266,81 @@ TEST_F(Cuda, Attention) {
   }
 }
 
+// The bf16 tensor-core kernels (KORMO_CUDA_ATTENTION=bf16) against the CPU backend: every
+// T of {1, 17, 64, 129, 300} (below, at and across the 64-row tiles) with every head dim of
+// {16, 37, 64, 128} (padded to 32, 64, 128), heads 4/4 and 8/2 (GQA) in turn; two rows of
+// packed documents (a 1-token document, a boundary on a tile edge); q, k, v side by side in
+// one fused row. Errors are ‖cuda − cpu‖ / ‖cpu‖ per tensor (dq, dk, dv taken from their
+// columns of the fused gradient) and max |cuda − cpu| for lse.
+//
+// The bounds are set from a float64 emulation of the kernels' rounding (q, k, v, dO, P
+// and dS rounded to bf16, everything else exact; bench/cuda/attention_bf16_bounds.py) on
+// these cases and inputs (N(0, 1), so scores of unit variance), head by head (a ratio over
+// all heads is at most the worst head's): worst errors out 3.0e-3, dv 3.4e-3, dq and dk
+// 7.7e-3, lse 1.1e-2 (a 1-key row's lse is its score, which carries the bf16 rounding of q
+// and k whole). The bounds allow 2–3× that. A wrong mask or scale lands far outside them:
+// in the same emulation, dropping the document mask (causal only) moves out by ≥ 0.26,
+// dq/dk by ≥ 0.056 and lse by ≥ 1.5; scaling scores by 1.1 moves out and dv by ≥ 0.029,
+// dq/dk by ≥ 0.072 and lse by ≥ 0.12. Each GPU result is also bit-identical on a second run.
+TEST_F(Cuda, AttentionTensorCores) {
+  constexpr double kOutTol = 1e-2, kDvTol = 1e-2, kDqDkTol = 1.5e-2, kLseTol = 3e-2;
+  const std::vector<std::vector<int32_t>> doc_starts = {{0, 7, 8, 40, 100, 130}, {0, 63, 64, 200}};  // ≥ T: unused
+  int index = 0;
+  for (int64_t T : {1, 17, 64, 129, 300})
+    for (int64_t hd : {16, 37, 64, 128}) {
+      const bool gqa = index++ % 2 == 1;
+      const AttentionCase c{2, T, gqa ? 8 : 4, gqa ? 2 : 4, hd, doc_starts};
+      SCOPED_TRACE("T=" + std::to_string(T) + " hd=" + std::to_string(hd) + " heads " + std::to_string(c.nh) + "/" +
+                   std::to_string(c.nkv));
+      const int64_t N = c.B * c.T, Q = c.nh * c.hd, KV = c.nkv * c.hd, QKV = Q + 2 * KV;
+      const auto seg = seg_starts(c.B, c.T, c.doc_starts);
+      const auto qkv = randn(N * QKV, 31), dout = randn(N * Q, 32);
+      const auto run = [&](Backend& be) {
+        auto X = upload(be, qkv), DO = upload(be, dout);
+        auto S = upload(be, seg);
+        Array<float> out(be, N * Q), lse(be, c.B * c.nh * c.T), dqkv(be, N * QKV);
+        if (&be == gpu_) be.fill(dqkv.data(), NAN, N * QKV);  // the kernels overwrite every gradient
+        const float* q = X.data();
+        be.attention_forward(out.data(), lse.data(), q, q + Q, q + Q + KV, QKV, QKV, S.data(), c.B, c.T, c.nh,
+                             c.nkv, c.hd);
+        be.attention_backward(dqkv.data(), dqkv.data() + Q, dqkv.data() + Q + KV, DO.data(), out.data(), lse.data(),
+                              q, q + Q, q + Q + KV, QKV, QKV, S.data(), c.B, c.T, c.nh, c.nkv, c.hd);
+        return Outputs{{"out", download(out)}, {"lse", download(lse)}, {"dqkv", download(dqkv)}};
+      };
+      const Outputs cpu_out = run(cpu());
+      set_cuda_attention(*gpu_, CudaAttention::kBf16);
+      const Outputs g = run(*gpu_), again = run(*gpu_);
+      for (size_t i = 0; i < g.size(); ++i)
+        EXPECT_TRUE(bit_identical(g[i].second, again[i].second)) << g[i].first << " differs between two GPU runs";
+      EXPECT_LE(norm_rel(g[0].second.data(), cpu_out[0].second.data(), N * Q), kOutTol) << "out";
+      double lse_err = 0;
+      for (size_t i = 0; i < g[1].second.size(); ++i)
+        lse_err = std::max(lse_err, std::isfinite(g[1].second[i])
+                                        ? std::fabs(static_cast<double>(g[1].second[i]) - cpu_out[1].second[i])
+                                        : INFINITY);
+      EXPECT_LE(lse_err, kLseTol) << "lse";
+      // dq, dk, dv: columns [off, off + width) of the fused rows.
+      const auto columns = [&](const std::vector<float>& fused, int64_t off, int64_t width) {
+        std::vector<float> part;
+        for (int64_t n = 0; n < N; ++n) part.insert(part.end(), &fused[n * QKV + off], &fused[n * QKV + off + width]);
+        return part;
+      };
+      const std::array<std::tuple<const char*, int64_t, int64_t, double>, 3> grads = {
+          {{"dq", 0, Q, kDqDkTol}, {"dk", Q, KV, kDqDkTol}, {"dv", Q + KV, KV, kDvTol}}};
+      for (const auto& [name, off, width, tol] : grads) {
+        const auto gp = columns(g[2].second, off, width), cp = columns(cpu_out[2].second, off, width);
+        // At T = 1 a query's one key is its own: the softmax of one score has no gradient, so
+        // the exact dq and dk are 0 and the kernels' dP − D is bf16 rounding noise of dO (a
+        // ratio to 0 is meaningless); they must still be finite, written over the NaN fill.
+        if (T == 1 && off < Q + KV)
+          EXPECT_TRUE(std::all_of(gp.begin(), gp.end(), [](float x) { return std::isfinite(x); })) << name;
+        else
+          EXPECT_LE(norm_rel(gp.data(), cp.data(), static_cast<int64_t>(cp.size())), tol) << name;
+      }
+      set_cuda_attention(*gpu_, CudaAttention::kFp32);
+    }
+}
+
 // Attention of new rows against a KV cache laid out as infer::KvCache lays it out
 // ([slot][position][K | V]): sequences with different cached lengths in slots out of
 // order, 1-row decode steps beside multi-row prefill chunks (one from an empty cache),
@@ -387,6 +466,22 @@ TEST_F(Cuda, Sums) {
   }
 }
 
+// The gradient norm's per-block sums (train::block_grad_norm): one call equals one
+// sum_squares per block bit for bit, with a ragged tail, a single short block, and more
+// whole blocks than one launch's gridDim.y (65,535) takes.
+TEST_F(Cuda, SumSquaresBlocks) {
+  for (auto [n, block] : {std::pair<int64_t, int64_t>{3 * 16384 + 100, 16384}, {5000, 16384}, {2 * 16384, 16384},
+                          {70'000 * 8 + 3, 8}}) {
+    const auto x = randn(n, 27);
+    auto X = upload(*gpu_, x);
+    std::vector<double> got(static_cast<size_t>((n + block - 1) / block), -1.0);
+    gpu_->sum_squares_blocks(X.data(), n, block, got.data());
+    for (int64_t b = 0; b * block < n; ++b)
+      ASSERT_EQ(got[static_cast<size_t>(b)], gpu_->sum_squares(X.data() + b * block, std::min(block, n - b * block)))
+          << "n " << n << " block " << b;
+  }
+}
+
 TEST_F(Cuda, AdamW) {
   const int64_t n = 300'000;  // several chunks per range
   const std::vector<ParamRange> ranges = {{0, 150'000, false}, {150'000, 7, true}, {150'007, 149'993, true}};
@@ -444,9 +539,9 @@ class CudaModel : public Cuda {
     return b;
   }
 
-  static Result run(const model::Weights& w) {
+  static Result run(const model::Weights& w, model::Precision p = model::Precision::kFp32) {
     const Batch b = batch();
-    model::Runner r(w, model::Runner::Mode::kTraining);
+    model::Runner r(w, model::Runner::Mode::kTraining, p);
     model::ForwardOptions fo;
     fo.z_loss = 1e-4f;
     fo.keep_logits = true;
@@ -464,13 +559,15 @@ class CudaModel : public Cuda {
     return out;
   }
 
-  // Compares a GPU run with the CPU's (and with a second GPU run), then one AdamW step.
-  void compare(const char* mode, double tol_loss, double tol_logits, double tol_grads) {
+  // Compares a GPU run with the CPU's (and with a second GPU run), both Runners in
+  // precision p, then one AdamW step.
+  void compare(const char* mode, double tol_loss, double tol_logits, double tol_grads,
+               model::Precision p = model::Precision::kFp32) {
     model::Weights wc(config(), cpu()), wg(config(), *gpu_);
     wc.init_random(7);
     wg.init_random(7);
     ASSERT_TRUE(bit_identical(wg.to_host(), wc.to_host())) << "init_random differs between backends";
-    const Result c = run(wc), g = run(wg), again = run(wg);
+    const Result c = run(wc, p), g = run(wg, p), again = run(wg, p);
     const double loss_err = std::fabs(g.loss - c.loss) / std::fabs(c.loss);
     const double logit_err = norm_rel(g.logits.data(), c.logits.data(), static_cast<int64_t>(c.logits.size()));
     EXPECT_LE(loss_err, tol_loss) << "loss cpu " << c.loss << " cuda " << g.loss;
@@ -509,6 +606,17 @@ TEST_F(CudaModel, Fp32Gemm) { compare("fp32", 1e-4, 1e-4, 1e-4); }
 TEST_F(CudaModel, Bf16Gemm) {
   set_cuda_gemm(*gpu_, CudaGemm::kBf16);
   compare("bf16", 1e-3, 1e-2, 1e-2);
+}
+
+// The bf16 tensor-core attention kernels in the tiny model, GEMMs in fp32 so that they
+// alone differ from the CPU. Bounds from Cuda.AttentionTensorCores' per-op ones: the
+// attention output within 1e-2 moves the logits by less (attention is one branch of the
+// residual stream), and a weight gradient passes through at most both layers' attention
+// backward, each within 1.5e-2, hence 3e-2. The loss, a mean over 128 tokens, within 1e-3
+// as in Bf16Gemm.
+TEST_F(CudaModel, Bf16Attention) {
+  set_cuda_attention(*gpu_, CudaAttention::kBf16);
+  compare("bf16 attention", 1e-3, 1e-2, 3e-2);
 }
 
 // Same ops on the same data; only the activation buffers differ (cuBLAS may pick kernels
@@ -638,6 +746,12 @@ TEST_F(Cuda, NcclWorldOfOne) {
   nc->all_gather(P.data(), n);
   EXPECT_TRUE(bit_identical(download(P), padded));
 }
+
+// [train] precision = "bf16" (model::Precision::kBf16: bf16 shadow weights and bf16 GEMM
+// operands through Backend::to_bf16 / gemm_bf16) on the GPU against the CPU Runner in the
+// same precision: both round the same fp32 values to bf16, so only fp32 accumulation order
+// and the roundings it flips differ.
+TEST_F(CudaModel, RunnerBf16Precision) { compare("runner bf16", 1e-3, 1e-2, 1e-2, model::Precision::kBf16); }
 
 }  // namespace
 

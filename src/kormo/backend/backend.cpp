@@ -1,5 +1,7 @@
 #include "kormo/backend/backend.h"
 
+#include <algorithm>
+
 #include "kormo/util/error.h"
 
 namespace kormo::backend {
@@ -29,6 +31,10 @@ void Backend::matmul_backward_bf16(float* dinp, float* dw, const uint16_t* dout,
                                    const uint16_t* w, int64_t N, int64_t C, int64_t OC, bool accumulate) {
   gemm_bf16(false, false, N, C, OC, dout, OC, w, C, accumulate, dinp, C);
   gemm_bf16(true, false, OC, C, N, dout, OC, inp, C, true, dw, C);
+}
+
+void Backend::sum_squares_blocks(const float* x, int64_t n, int64_t block, double* out) {
+  for (int64_t b = 0; b * block < n; ++b) out[b] = sum_squares(x + b * block, std::min(block, n - b * block));
 }
 
 Backend& get(const std::string& name) {

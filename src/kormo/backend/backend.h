@@ -154,6 +154,11 @@ class Backend {
   // Σ x (resp. Σ x²) accumulated in double in an order that depends only on n.
   virtual double sum(const float* x, int64_t n) = 0;
   virtual double sum_squares(const float* x, int64_t n) = 0;
+  // out[i] = sum_squares(x + i·block, min(block, n − i·block)) for every block of [0, n),
+  // bit for bit; out is a host array of ⌈n / block⌉. One call instead of one per block: a
+  // GPU then reads all the sums back at once (the gradient norm over 16384-element blocks
+  // of a 1B model is ~70,000 blocks).
+  virtual void sum_squares_blocks(const float* x, int64_t n, int64_t block, double* out);
   // One AdamW update over params/grads/m/v (same length), range by range.
   virtual void adamw(float* params, const float* grads, float* m, float* v, const ParamRange* ranges,
                      int64_t num_ranges, const AdamWStep& s) = 0;

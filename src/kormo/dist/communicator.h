@@ -83,9 +83,8 @@ class Communicator {
   // length. A device communicator (NCCL) works on padded_length(n, size())
   // elements, so portable callers allocate buffers that long (the padding's
   // contents are don't-care); "single" and "mpi" touch only [0, n). (The
-  // trainer still passes model::Weights' and model::Runner's n-element
-  // buffers, which is enough for those two; a device communicator needs them
-  // allocated at padded_length first.)
+  // trainer pads model::Weights, and so model::Runner's gradients, to
+  // padded_length only for a device communicator: Weights::pad_to.)
   // reduce_scatter_sum: afterwards this rank's own shard holds the rank-order
   // sums (the same bits all_reduce_sum gives there); the rest of the buffer is
   // unspecified. all_gather: every rank's own shard is copied to every rank.

@@ -109,7 +109,9 @@ void rope_tables(const ModelConfig& cfg, int64_t T, std::vector<float>& cs, std:
 Runner::Runner(const Weights& w, Mode mode, Precision precision, const RunnerOptions& opts)
     : w_(w), be_(w.backend()), mode_(mode), precision_(precision), opts_(opts) {
   if (opts.loss_chunk_rows < 0) fail("loss_chunk_rows must be at least 0 (0 = automatic), got {}", opts.loss_chunk_rows);
-  if (mode == Mode::kTraining) grads_ = backend::Array<float>(be_, w.size());
+  // At the weights' capacity: the padding (Weights::pad_to) stays zero (zero_grads covers
+  // it, backward never writes past size()) for the collectives that read whole shards.
+  if (mode == Mode::kTraining) grads_ = backend::Array<float>(be_, w.capacity());
 }
 
 Runner::~Runner() = default;

@@ -4,10 +4,10 @@
 // Promises:
 //  - An inference Runner allocates no gradients and keeps one layer's activations,
 //    reused by every layer; a training Runner keeps what backward needs per layer plus
-//    the gradient buffer (same layout as the weights). With RunnerOptions::recompute it
-//    keeps only each layer's input and backward re-runs one layer's forward at a time
-//    into a single shared layer area: same ops in the same order, so the gradients are
-//    bit-identical to those without recomputation.
+//    the gradient buffer (same layout as the weights, Weights::capacity() long). With
+//    RunnerOptions::recompute it keeps only each layer's input and backward re-runs one
+//    layer's forward at a time into a single shared layer area: same ops in the same
+//    order, so the gradients are bit-identical to those without recomputation.
 //  - forward() on a batch without targets computes logits only (all positions, or the
 //    last position of each row); with targets it also computes per-position losses and
 //    returns their sum over non-ignored targets. Logits are the same either way.

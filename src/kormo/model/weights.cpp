@@ -1,6 +1,7 @@
 #include "kormo/model/weights.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "kormo/util/rng.h"
 
@@ -9,6 +10,13 @@ namespace kormo::model {
 Weights::Weights(const ModelConfig& c, backend::Backend& be) : cfg_(c), layout_(parameter_layout(c)) {
   validate(c, "model config");
   data_ = backend::Array<float>(be, layout_.total);
+}
+
+void Weights::pad_to(int64_t capacity) {
+  if (capacity <= data_.size()) return;
+  backend::Array<float> grown(backend(), capacity);  // zero-filled
+  backend().copy(grown.data(), data_.data(), static_cast<size_t>(size()) * sizeof(float));
+  data_ = std::move(grown);
 }
 
 void Weights::init_random(uint64_t seed) {
@@ -28,8 +36,8 @@ void Weights::init_random(uint64_t seed) {
 }
 
 std::vector<float> Weights::to_host() const {
-  std::vector<float> h(static_cast<size_t>(data_.size()));
-  data_.download(h.data(), data_.size());
+  std::vector<float> h(static_cast<size_t>(size()));
+  data_.download(h.data(), size());
   return h;
 }
 

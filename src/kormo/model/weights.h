@@ -6,6 +6,8 @@
 //  - Layout as in layout.h (HF tensor names, named offsets).
 //  - Readers (any number of Runners, threads) share a `const Weights&`; only the
 //    trainer's optimizer writes through data().
+//  - size() is the parameter count; the buffer may be longer (capacity(), see pad_to) for
+//    device collectives, with zeros past size() that no reader, writer or file sees.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,13 @@ class Weights {
   backend::Backend& backend() const { return data_.backend(); }
   const float* data() const { return data_.data(); }
   float* data() { return data_.data(); }
-  int64_t size() const { return data_.size(); }
+  int64_t size() const { return layout_.total; }
+  // Elements allocated: size(), or more after pad_to.
+  int64_t capacity() const { return data_.size(); }
+  // Grows the buffer to `capacity` elements, zeros past size() (no-op when it holds that
+  // many): NCCL's reduce-scatter and all-gather work on whole shards (dist::padded_length).
+  // A training Runner sizes its gradients by capacity(), so pad before making one.
+  void pad_to(int64_t capacity);
 
   // Normal(0, init_std) for embeddings and linear weights, 1 for norm weights, from a
   // deterministic generator (same seed → same weights on every backend).

@@ -114,11 +114,11 @@ void run_training(const LoopConfig& cfg, model::Weights& w, BatchSource& source,
   }
   dist::Communicator& grad_comm = device_comm ? *device_comm : comm;
   const int64_t n = w.size();
-  const bool zero = cfg.zero && comm.size() > 1;
-  // NCCL's reduce-scatter and all-gather need buffers padded to size × shard stride
-  // (communicator.h); the weights and gradients are not allocated that way yet.
-  if (zero && device_comm)
-    fail("[train] zero = 1 is not available on GPUs yet (NCCL needs padded weight and gradient buffers); use zero = 0");
+  // NCCL's world of one takes the ZeRO-1 path too, so one GPU exercises it.
+  const bool zero = cfg.zero && (comm.size() > 1 || device_comm);
+  // NCCL reduce-scatters and all-gathers whole shards, padded_length(n, size) elements
+  // (communicator.h); the Runner below sizes its gradients by the weights' capacity.
+  if (zero && device_comm) w.pad_to(dist::padded_length(n, comm.size()));
   AdamW opt = zero ? AdamW(cfg.adamw, w, dist::shard_of(n, comm.size(), comm.rank())) : AdamW(cfg.adamw, w);
   if (zero) log_zero_shards(opt, n, comm);
   TrainerState st;

@@ -24,7 +24,11 @@
 //    moments for that shard alone, and the weights are all-gathered. The weights,
 //    metrics and checkpoints are bit-identical to zero = false on the same ranks: both
 //    take the gradient norm over fixed blocks (block_grad_norm). Checkpoints keep the
-//    whole moments, so a run resumes on any world size, with or without ZeRO-1.
+//    whole moments, so a run resumes on any world size, with or without ZeRO-1. Over NCCL
+//    (GPUs) the weights are first padded to dist::padded_length (Weights::pad_to), and
+//    NCCL's world of one (KORMO_DIST=nccl) takes this path too. (Bit-identity to
+//    zero = false over NCCL holds for 1 or 2 ranks; beyond, NCCL does not promise that its
+//    reduce-scatter adds in the order of its all-reduce.)
 //  - SIGTERM or SIGINT during the loop (on any rank) stops every rank after the same
 //    step: rank 0 checkpoints it (unless that step was just checkpointed) and logs how
 //    to continue, then the process ends by that signal (exit status 128 + signal) instead

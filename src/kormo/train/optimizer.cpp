@@ -44,8 +44,8 @@ double block_grad_norm(backend::Backend& be, const float* grads, int64_t n, dist
   if (mine.begin % B != 0 || (mine.end % B != 0 && mine.end != n))
     fail_internal("block_grad_norm: shard [{}, {}) is not made of whole blocks", mine.begin, mine.end);
   std::vector<double> block((n + B - 1) / B, 0.0);
-  for (int64_t b = mine.begin / B; b * B < mine.end; ++b)
-    block[static_cast<size_t>(b)] = be.sum_squares(grads + b * B, std::min(B, n - b * B));
+  if (mine.end > mine.begin)
+    be.sum_squares_blocks(grads + mine.begin, mine.end - mine.begin, B, block.data() + mine.begin / B);
   if (combine) combine->all_reduce_sum(block.data(), static_cast<int64_t>(block.size()));
   double s = 0;
   for (double x : block) s += x;

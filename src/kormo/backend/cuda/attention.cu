@@ -24,20 +24,17 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kormo/backend/cuda/attention_common.cuh"
 #include "kormo/backend/cuda/kernels.h"
 
 namespace kormo::backend::cuda {
 
 namespace {
 
+using namespace attention_detail;
+
 constexpr int kThreads = 256;
 constexpr unsigned kFullMask = 0xffffffffu;
-
-struct Shape {
-  int64_t T, q_ld, kv_ld;
-  int nh, group, hd;
-  float scale;
-};
 
 // Rows r0 .. r0 + rows − 1 of a [T, ld] matrix (hd values each, from src) into a shared
 // rows × (HD + 1) tile, zero past T and past hd.
@@ -206,18 +203,8 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* seg = seg_start + b * T;
   load_rows<HD>(Ks, k + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, BK, T, sh.hd);
   load_rows<HD>(Vs, v + b * T * sh.kv_ld + int64_t(kh) * sh.hd, sh.kv_ld, k0, BK, T, sh.hd);
-  // Queries from k0 on see the tile while their document starts at or before its last
-  // key; seg_start is non-decreasing, so they end where it first exceeds that key.
-  const int64_t klast = (k0 + BK < T ? k0 + BK : T) - 1;
-  int64_t lo = klast + 1, hi = T;
-  while (lo < hi) {
-    const int64_t mid = (lo + hi) / 2;
-    if (seg[mid] > klast)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  const int64_t qend = lo;
+  // Queries k0 .. qend − 1 see the tile.
+  const int64_t qend = seeing_end(seg, (k0 + BK < T ? k0 + BK : T) - 1, T);
 
   int64_t kj[RPT];
   for (int r = 0; r < RPT; ++r) kj[r] = k0 + RPT * ty + r;
@@ -461,14 +448,6 @@ __global__ void __launch_bounds__(kThreads)
     if (tx + 16 * c < sh.hd) orow[tx + 16 * c] = o[c] / l;
 }
 
-// Kernels with more than 48 KiB of dynamic shared memory must ask for it.
-template <class K>
-cudaError_t allow_smem(K* kernel, size_t bytes) {
-  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-}
-
-unsigned tiles(int64_t T, int tile) { return static_cast<unsigned>((T + tile - 1) / tile); }
-
 template <int HD>
 cudaError_t forward(cudaStream_t s, float* out, float* lse, const float* q, const float* k, const float* v,
                     const int32_t* seg, int64_t B, const Shape& sh) {
@@ -505,16 +484,6 @@ cudaError_t cached(cudaStream_t s, float* out, const float* q, const float* k, c
   return cudaGetLastError();
 }
 
-Shape make_shape(int64_t T, int64_t q_ld, int64_t kv_ld, int64_t nh, int64_t nkv, int64_t hd) {
-  return {T,
-          q_ld,
-          kv_ld,
-          static_cast<int>(nh),
-          static_cast<int>(nh / nkv),
-          static_cast<int>(hd),
-          1.f / std::sqrt(static_cast<float>(hd))};
-}
-
 }  // namespace
 
 cudaError_t attention_forward(cudaStream_t s, float* out, float* lse, const float* q, const float* k,
@@ -527,15 +496,23 @@ cudaError_t attention_forward(cudaStream_t s, float* out, float* lse, const floa
   return forward<128>(s, out, lse, q, k, v, seg_start, B, sh);
 }
 
+cudaError_t attention_row_dot(cudaStream_t s, float* D, const float* dout, const float* out, int64_t B, int64_t T,
+                              int64_t nh, int64_t hd) {
+  if (B == 0 || T == 0) return cudaSuccess;
+  const Shape sh = make_shape(T, 0, 0, nh, nh, hd);  // the kernel reads T, nh and hd only
+  const int64_t rows = B * nh * T;
+  attention_backward_dot_kernel<<<static_cast<unsigned>((rows * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(
+      D, dout, out, rows, sh);
+  return cudaGetLastError();
+}
+
 cudaError_t attention_backward(cudaStream_t s, float* dq, float* dk, float* dv, const float* dout,
                                const float* out, const float* lse, const float* q, const float* k, const float* v,
                                int64_t q_ld, int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T,
                                int64_t nh, int64_t nkv, int64_t hd, float* scratch) {
   if (B == 0 || T == 0) return cudaSuccess;
   const Shape sh = make_shape(T, q_ld, kv_ld, nh, nkv, hd);
-  const int64_t rows = B * nh * T;
-  attention_backward_dot_kernel<<<static_cast<unsigned>((rows * 32 + kThreads - 1) / kThreads), kThreads, 0, s>>>(
-      scratch, dout, out, rows, sh);
+  if (cudaError_t e = attention_row_dot(s, scratch, dout, out, B, T, nh, hd); e != cudaSuccess) return e;
   if (hd <= 32) return backward<32>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
   if (hd <= 64) return backward<64>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
   return backward<128>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);

@@ -1,7 +1,7 @@
 // The CUDA backend: device memory, copies, cuBLAS GEMMs and scratch buffers around the
-// kernels of ops.cu and attention.cu, all on one stream (so every op is ordered after
-// the previous one without events). Host code only, compiled by the C++ compiler (nvcc
-// cannot compile fmt's headers).
+// kernels of ops.cu, attention.cu and attention_tc.cu, all on one stream (so every op is
+// ordered after the previous one without events). Host code only, compiled by the C++
+// compiler (nvcc cannot compile fmt's headers).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -35,6 +35,8 @@ const char* gemm_name(CudaGemm g) {
   return "?";
 }
 
+const char* attention_name(CudaAttention a) { return a == CudaAttention::kBf16 ? "bf16" : "fp32"; }
+
 // One process per GPU under a launcher (mpirun, srun): the node-local rank picks the GPU;
 // 0 when not launched.
 int launcher_local_rank() {
@@ -57,9 +59,18 @@ CudaGemm gemm_from_env() {
   fail("KORMO_CUDA_GEMM must be fp32, tf32 or bf16 (got '{}')", v);
 }
 
+// fp32 by default until a GPU run has passed the bf16 kernels' parity tests (cuda_backend.h).
+CudaAttention attention_from_env() {
+  const char* e = std::getenv("KORMO_CUDA_ATTENTION");
+  const std::string v = e ? e : "fp32";
+  for (CudaAttention a : {CudaAttention::kFp32, CudaAttention::kBf16})
+    if (v == attention_name(a)) return a;
+  fail("KORMO_CUDA_ATTENTION must be fp32 or bf16 (got '{}')", v);
+}
+
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int device) : device_(device), gemm_(gemm_from_env()) {
+  explicit CudaBackend(int device) : device_(device), gemm_(gemm_from_env()), attention_(attention_from_env()) {
     const char* sync = std::getenv("KORMO_CUDA_SYNC");
     sync_each_op_ = sync && std::string(sync) == "1";
     check(cudaSetDevice(device), "cudaSetDevice");
@@ -78,10 +89,12 @@ class CudaBackend final : public Backend {
   }
 
   std::string name() const override {
-    return fmt::format("cuda:{} ({}, GEMM {})", device_, device_name_, gemm_name(gemm_));
+    return fmt::format("cuda:{} ({}, GEMM {}, attention {})", device_, device_name_, gemm_name(gemm_),
+                       attention_name(attention_));
   }
   bool host_accessible() const override { return false; }
   void set_gemm(CudaGemm g) { gemm_ = g; }
+  void set_attention(CudaAttention a) { attention_ = a; }
 
   // ---- memory
   void* allocate(size_t bytes) override {
@@ -177,8 +190,8 @@ class CudaBackend final : public Backend {
                          int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T, int64_t nh, int64_t nkv,
                          int64_t hd) override {
     check_heads(nh, nkv, hd);
-    done(cuda::attention_forward(stream_, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd),
-         "attention_forward");
+    const auto launch = attention_ == CudaAttention::kBf16 ? cuda::attention_forward_bf16 : cuda::attention_forward;
+    done(launch(stream_, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd), "attention_forward");
   }
   void attention_cached(float* out, const float* q, int64_t q_ld, const float* k, const float* v, int64_t kv_ld,
                         int64_t slot_stride, const int32_t* rows, const int32_t* past, const int32_t* slot, int64_t S,
@@ -211,8 +224,8 @@ class CudaBackend final : public Backend {
                           int64_t hd) override {
     check_heads(nh, nkv, hd);
     float* D = scratch<float>(kAttentionScratch, B * nh * T);
-    done(cuda::attention_backward(stream_, dq, dk, dv, dout, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh,
-                                  nkv, hd, D),
+    const auto launch = attention_ == CudaAttention::kBf16 ? cuda::attention_backward_bf16 : cuda::attention_backward;
+    done(launch(stream_, dq, dk, dv, dout, out, lse, q, k, v, q_ld, kv_ld, seg_start, B, T, nh, nkv, hd, D),
          "attention_backward");
   }
 
@@ -241,6 +254,25 @@ class CudaBackend final : public Backend {
   // ---- reductions and the optimizer
   double sum(const float* x, int64_t n) override { return reduce(x, n, false, "sum"); }
   double sum_squares(const float* x, int64_t n) override { return reduce(x, n, true, "sum_squares"); }
+  // The partials of every whole block in one launch and the tail's in another, read back in
+  // one copy and added per block as reduce() adds them, so each sum has sum_squares' bits.
+  void sum_squares_blocks(const float* x, int64_t n, int64_t block, double* out) override {
+    if (n <= 0) return;
+    const int64_t whole = n / block, tail = n - whole * block, per = cuda::sum_blocks(block);
+    const int64_t count = whole * per + (tail > 0 ? cuda::sum_blocks(tail) : 0);
+    double* part = scratch<double>(kSumScratch, count);
+    if (whole > 0) done(cuda::sum_partials_segments(stream_, part, x, whole, block), "sum_squares_blocks");
+    if (tail > 0)
+      done(cuda::sum_partials(stream_, part + whole * per, x + whole * block, tail, true), "sum_squares_blocks");
+    std::vector<double> host(static_cast<size_t>(count));
+    copy_to_host(host.data(), part, host.size() * sizeof(double));
+    for (int64_t b = 0; b * block < n; ++b) {
+      const int64_t first = b * per, parts = b < whole ? per : count - first;
+      double s = 0;
+      for (int64_t i = 0; i < parts; ++i) s += host[static_cast<size_t>(first + i)];
+      out[b] = s;
+    }
+  }
 
   void adamw(float* params, const float* grads, float* m, float* v, const ParamRange* ranges, int64_t num_ranges,
              const AdamWStep& s) override {
@@ -301,6 +333,7 @@ class CudaBackend final : public Backend {
   int device_;
   std::string device_name_;
   CudaGemm gemm_;
+  CudaAttention attention_;
   bool sync_each_op_ = false;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
@@ -329,6 +362,12 @@ void set_cuda_gemm(Backend& be, CudaGemm mode) {
   auto* cuda = dynamic_cast<CudaBackend*>(&be);
   if (!cuda) fail("set_cuda_gemm: backend '{}' is not the CUDA backend", be.name());
   cuda->set_gemm(mode);
+}
+
+void set_cuda_attention(Backend& be, CudaAttention mode) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&be);
+  if (!cuda) fail("set_cuda_attention: backend '{}' is not the CUDA backend", be.name());
+  cuda->set_attention(mode);
 }
 
 }  // namespace kormo::backend

@@ -1,4 +1,4 @@
-// Launchers of the CUDA backend's kernels (ops.cu, attention.cu): one host function per
+// Launchers of the CUDA backend's kernels (ops.cu, attention.cu, attention_tc.cu): one host function per
 // op, taking the stream and device pointers, with the semantics documented on the
 // Backend interface (kormo/backend/backend.h). They return the launch status
 // (cudaGetLastError); the backend turns failures into kormo::Error with the op name.
@@ -47,6 +47,21 @@ cudaError_t attention_backward(cudaStream_t s, float* dq, float* dk, float* dv, 
                                int64_t q_ld, int64_t kv_ld, const int32_t* seg_start, int64_t B, int64_t T,
                                int64_t nh, int64_t nkv, int64_t hd, float* scratch);
 
+// D[b, h, t] = dout · out over head h's values of row t (softmax backward's row term,
+// B·nh·T floats); both backward implementations start with it.
+cudaError_t attention_row_dot(cudaStream_t s, float* D, const float* dout, const float* out, int64_t B, int64_t T,
+                              int64_t nh, int64_t hd);
+// The same two ops on bf16 tensor cores (attention_tc.cu): products of operands rounded to
+// bfloat16, accumulated in fp32; softmax statistics and lse in fp32. Same contract and
+// scratch.
+cudaError_t attention_forward_bf16(cudaStream_t s, float* out, float* lse, const float* q, const float* k,
+                                   const float* v, int64_t q_ld, int64_t kv_ld, const int32_t* seg_start, int64_t B,
+                                   int64_t T, int64_t nh, int64_t nkv, int64_t hd);
+cudaError_t attention_backward_bf16(cudaStream_t s, float* dq, float* dk, float* dv, const float* dout,
+                                    const float* out, const float* lse, const float* q, const float* k,
+                                    const float* v, int64_t q_ld, int64_t kv_ld, const int32_t* seg_start, int64_t B,
+                                    int64_t T, int64_t nh, int64_t nkv, int64_t hd, float* scratch);
+
 // Backend::attention_cached with the per-sequence arrays packed on the device:
 // kCachedSeqInts ints per sequence (first row, row count, past, slot); max_rows is the
 // largest row count.
@@ -70,6 +85,10 @@ cudaError_t crossentropy_backward(cudaStream_t s, float* dlogits, const float* l
 // on the host in index order.
 int64_t sum_blocks(int64_t n);
 cudaError_t sum_partials(cudaStream_t s, double* partials, const float* x, int64_t n, bool square);
+// sum_partials(…, square = true) of `segments` consecutive segments of `length` values
+// each, in one launch: segment i's sum_blocks(length) partials at partials + i·sum_blocks(length).
+cudaError_t sum_partials_segments(cudaStream_t s, double* partials, const float* x, int64_t segments,
+                                  int64_t length);
 
 // AdamW runs over a table of chunks (one thread block each) cut from the parameter ranges,
 // so one launch covers every range; keep = 1 − lr·wd for decayed ranges, else 1.

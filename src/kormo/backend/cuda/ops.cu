@@ -254,10 +254,13 @@ __global__ void crossentropy_backward_kernel(float* dlogits, const float* logits
   }
 }
 
-// ---- sums in double: block b reduces the b-th of gridDim.x contiguous chunks
+// ---- sums in double: block b reduces the b-th of gridDim.x contiguous chunks of
+// x + blockIdx.y·stride (one segment of n per y; partial has gridDim.x per segment)
 
-__global__ void sum_kernel(double* partial, const float* x, int64_t n, bool square) {
+__global__ void sum_kernel(double* partial, const float* x, int64_t n, int64_t stride, bool square) {
   __shared__ double red[32];
+  x += blockIdx.y * stride;
+  partial += blockIdx.y * gridDim.x;
   const int64_t b = blockIdx.x, nb = gridDim.x;
   double s = 0;
   for (int64_t i = n * b / nb + threadIdx.x; i < n * (b + 1) / nb; i += blockDim.x) {
@@ -378,8 +381,20 @@ cudaError_t crossentropy_backward(cudaStream_t s, float* dlogits, const float* l
 int64_t sum_blocks(int64_t n) { return std::clamp<int64_t>(n / 8192, 1, 512); }
 
 cudaError_t sum_partials(cudaStream_t s, double* partials, const float* x, int64_t n, bool square) {
-  sum_kernel<<<static_cast<unsigned>(sum_blocks(n)), kThreads, 0, s>>>(partials, x, n, square);
+  sum_kernel<<<static_cast<unsigned>(sum_blocks(n)), kThreads, 0, s>>>(partials, x, n, 0, square);
   return cudaGetLastError();
+}
+
+cudaError_t sum_partials_segments(cudaStream_t s, double* partials, const float* x, int64_t segments,
+                                  int64_t length) {
+  for (int64_t done = 0; done < segments; done += 65535) {  // gridDim.y's limit
+    const int64_t now = std::min<int64_t>(segments - done, 65535);
+    const dim3 grid(static_cast<unsigned>(sum_blocks(length)), static_cast<unsigned>(now));
+    sum_kernel<<<grid, kThreads, 0, s>>>(partials + done * sum_blocks(length), x + done * length, length, length,
+                                         true);
+    if (cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
 }
 
 std::vector<AdamChunk> adamw_chunks(const ParamRange* ranges, int64_t num_ranges, const AdamWStep& s) {
