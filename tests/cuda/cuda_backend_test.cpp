@@ -34,7 +34,7 @@
 using namespace kormo;
 using namespace kormo::backend;
 
-namespace {
+namespace cuda_backend_test {
 
 std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.f) {
   Rng r(seed);
@@ -753,6 +753,6 @@ TEST_F(Cuda, NcclWorldOfOne) {
 // and the roundings it flips differ.
 TEST_F(CudaModel, RunnerBf16Precision) { compare("runner bf16", 1e-3, 1e-2, 1e-2, model::Precision::kBf16); }
 
-}  // namespace
+}  // namespace cuda_backend_test
 
 #endif  // KORMO_HAVE_CUDA

@@ -17,7 +17,7 @@
 
 using namespace kormo;
 
-namespace {
+namespace padded_weights_test {
 model::ModelConfig tiny() {
   model::ModelConfig c;
   c.vocab_size = 96, c.hidden_size = 64, c.intermediate_size = 128, c.num_layers = 2, c.num_heads = 4,
@@ -43,7 +43,6 @@ bool all_zero(const float* p, int64_t n) {
 void same_bits(const float* a, const float* b, int64_t n, const char* what, int step) {
   EXPECT_EQ(std::memcmp(a, b, static_cast<size_t>(n) * sizeof(float)), 0) << what << " differ at step " << step;
 }
-}  // namespace
 
 class PaddedWeights : public ::testing::TestWithParam<model::Precision> {};
 
@@ -112,3 +111,5 @@ TEST(PaddedWeightsPadTo, NeverShrinks) {
   EXPECT_EQ(w.capacity(), w.size() + 5);
   EXPECT_EQ(w.to_host(), before);
 }
+
+}  // namespace padded_weights_test
