@@ -12,9 +12,10 @@
 #include "infer_fixture.h"
 
 using namespace kormo;
-using namespace kormo::infer_test;
 
 namespace decoder_bf16_test {
+using namespace kormo::infer_test;
+
 float max_abs(const std::vector<float>& a) {
   float m = 0;
   for (float x : a) m = std::max(m, std::abs(x));

@@ -10,6 +10,8 @@
 #include "infer_fixture.h"
 
 using namespace kormo;
+
+namespace generator_test {
 using namespace kormo::infer_test;
 
 TEST(Decoder, PrefillThenDecodeEqualsTheTrainingForward) {
@@ -185,3 +187,5 @@ TEST(Generator, PromptLogprobsEqualTheTrainingForward) {
   const auto l = full_logits(f.w, scored_gen.prompt);
   EXPECT_EQ(out[1].tokens[0], argmax(l.data() + 3 * V, V));
 }
+
+}  // namespace generator_test
