@@ -453,6 +453,9 @@ if [[ -f $WORK/data.ktok ]] && { want curves || want speed-tc; }; then
   CPU_PID=$!
 fi
 want parity && section parity 150 sec_parity
+# The headline figure (MFU with the bf16 attention and GEMM operands) before the older checks,
+# so a short budget still gets it.
+want speed-tc && section speed-tc 150 sec_speed_tc
 want curves && section curves 150 sec_curves
 want resume && section resume 90 sec_resume
 want infer && section infer 60 sec_infer
@@ -462,7 +465,6 @@ want peer-126m && section peer-126m 200 sec_peer_126m
 want speed-1b && section speed-1b 150 sec_speed_1b
 want peer-1b && section peer-1b 200 sec_peer_1b
 want speed-bf16 && section speed-bf16 150 sec_speed_bf16
-want speed-tc && section speed-tc 150 sec_speed_tc
 
 {
   echo
