@@ -219,10 +219,12 @@ curves_report() {
   while [[ ! -f $WORK/cpu.rc ]]; do sleep 1; done
   [[ $(cat "$WORK/cpu.rc") == 0 ]] || { echo "the CPU run failed (exit $(cat "$WORK/cpu.rc"), see curves-cpu.log)"; return 1; }
   python3 - "$WORK" "$@" <<'PY' | tee -a "$SUMMARY"
-import json, math, sys
+import json, math, statistics, sys
 w = sys.argv[1]
+def metrics(name):
+    return [json.loads(l) for l in open(f"{w}/run-{name}/metrics.jsonl")]
 def losses(name):  # a non-finite loss is written as null
-    return [float("nan") if x is None else x for x in (json.loads(l)["loss"] for l in open(f"{w}/run-{name}/metrics.jsonl"))]
+    return [float("nan") if m["loss"] is None else m["loss"] for m in metrics(name)]
 cpu = losses("tiny-cpu")
 ok = True
 # step-1 loss: same weights and batch, so only op rounding differs; the later steps
@@ -234,6 +236,9 @@ for name, first_tol, max_tol in ((n, float(a), float(b)) for n, a, b in (arg.spl
     ok &= good
     print(f"curves {name[5:]} vs cpu, 200 steps (tiny, B=8 T=256): loss {c[0]:.4f} -> {c[-1]:.4f} (cpu {cpu[0]:.4f} -> {cpu[-1]:.4f}); "
           f"|dloss| step 1 {d[0]:.2e}, max {max(d):.2e} at step {d.index(max(d)) + 1}, last {d[-1]:.2e}: {'PASS' if good else 'FAIL'}")
+    # The demo size's speed (the tiny model is the demo pipeline's shape), steps 11..200.
+    print(f"speed demo size (tiny, 4.7M) B=8 T=256 {name[5:]}: "
+          f"{statistics.median(m['tokens_per_s'] for m in metrics(name)[10:]):,.0f} tokens/s (median of steps 11..200)")
 sys.exit(0 if ok else 1)
 PY
   return "${PIPESTATUS[0]}"
