@@ -491,9 +491,9 @@ cudaError_t attention_forward(cudaStream_t s, float* out, float* lse, const floa
                               int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
   if (B == 0 || T == 0) return cudaSuccess;
   const Shape sh = make_shape(T, q_ld, kv_ld, nh, nkv, hd);
-  if (hd <= 32) return forward<32>(s, out, lse, q, k, v, seg_start, B, sh);
-  if (hd <= 64) return forward<64>(s, out, lse, q, k, v, seg_start, B, sh);
-  return forward<128>(s, out, lse, q, k, v, seg_start, B, sh);
+  return with_padded_head_dim(hd, [&](auto HD) {
+    return forward<decltype(HD)::value>(s, out, lse, q, k, v, seg_start, B, sh);
+  });
 }
 
 cudaError_t attention_row_dot(cudaStream_t s, float* D, const float* dout, const float* out, int64_t B, int64_t T,
@@ -513,9 +513,9 @@ cudaError_t attention_backward(cudaStream_t s, float* dq, float* dk, float* dv, 
   if (B == 0 || T == 0) return cudaSuccess;
   const Shape sh = make_shape(T, q_ld, kv_ld, nh, nkv, hd);
   if (cudaError_t e = attention_row_dot(s, scratch, dout, out, B, T, nh, hd); e != cudaSuccess) return e;
-  if (hd <= 32) return backward<32>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
-  if (hd <= 64) return backward<64>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
-  return backward<128>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
+  return with_padded_head_dim(hd, [&](auto HD) {
+    return backward<decltype(HD)::value>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
+  });
 }
 
 cudaError_t attention_cached(cudaStream_t s, float* out, const float* q, int64_t q_ld, const float* k,
@@ -523,9 +523,9 @@ cudaError_t attention_cached(cudaStream_t s, float* out, const float* q, int64_t
                              int64_t max_rows, int64_t nh, int64_t nkv, int64_t hd) {
   if (S == 0 || max_rows == 0) return cudaSuccess;
   const Shape sh = make_shape(0, q_ld, kv_ld, nh, nkv, hd);
-  if (hd <= 32) return cached<32>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
-  if (hd <= 64) return cached<64>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
-  return cached<128>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
+  return with_padded_head_dim(hd, [&](auto HD) {
+    return cached<decltype(HD)::value>(s, out, q, k, v, slot_stride, seqs, S, max_rows, sh);
+  });
 }
 
 }  // namespace kormo::backend::cuda

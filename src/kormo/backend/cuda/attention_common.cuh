@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 namespace kormo::backend::cuda::attention_detail {
 
@@ -46,6 +47,15 @@ __device__ __forceinline__ int64_t seeing_end(const int32_t* seg, int64_t klast,
 template <class K>
 cudaError_t allow_smem(K* kernel, size_t bytes) {
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+}
+
+// f(std::integral_constant<int, HD>{}) for the padding HD ∈ {32, 64, 128} of head dim hd
+// (≤ kMaxHeadDim): the kernels are instantiated for these three widths only.
+template <class F>
+cudaError_t with_padded_head_dim(int64_t hd, F&& f) {
+  if (hd <= 32) return f(std::integral_constant<int, 32>{});
+  if (hd <= 64) return f(std::integral_constant<int, 64>{});
+  return f(std::integral_constant<int, 128>{});
 }
 
 inline unsigned tiles(int64_t T, int tile) { return static_cast<unsigned>((T + tile - 1) / tile); }

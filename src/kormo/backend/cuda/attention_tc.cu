@@ -226,6 +226,19 @@ __global__ void __launch_bounds__(kThreads)
 
 // ---- backward
 
+// The warp's 16 × 16 staging tiles of scores S = a·bᵀ and dP = da·dbᵀ (both backward
+// kernels: S = Q·Kᵀ, dP = dO·Vᵀ, or their transposes with the operands swapped), ready
+// for elementwise reads by the warp's lanes.
+template <int HD>
+__device__ void scores_and_dp(float* Ss, float* dPs, const bf16* a, const bf16* b, const bf16* da, const bf16* db) {
+  FragC s, dp;
+  rows_dot<HD>(s, a, b);
+  rows_dot<HD>(dp, da, db);
+  wmma::store_matrix_sync(Ss, s, kFLd, wmma::mem_row_major);
+  wmma::store_matrix_sync(dPs, dp, kFLd, wmma::mem_row_major);
+  __syncwarp();
+}
+
 // P and dS of one (query, key) pair from its scores s = q·k and dp = dO·v: the probability
 // recomputed from the saved lse, and dS = P ∘ (dP − D) · scale; both 0 where masked.
 struct Grad {
@@ -303,12 +316,8 @@ __global__ void __launch_bounds__(kThreads)
       __syncthreads();
 #pragma unroll
       for (int n = 0; n < kTile / 16; ++n) {  // queries q0 + 16n .. q0 + 16n + 15
-        FragC s, dp;
-        rows_dot<HD>(s, Ks + warp * kRows * LD, Qs + 16 * n * LD);
-        rows_dot<HD>(dp, Vs + warp * kRows * LD, dOs + 16 * n * LD);
-        wmma::store_matrix_sync(Ss, s, kFLd, wmma::mem_row_major);
-        wmma::store_matrix_sync(dPs, dp, kFLd, wmma::mem_row_major);
-        __syncwarp();
+        scores_and_dp<HD>(Ss, dPs, Ks + warp * kRows * LD, Qs + 16 * n * LD, Vs + warp * kRows * LD,
+                          dOs + 16 * n * LD);
         for (int e = 0; e < 8; ++e) {
           const int i = 16 * n + c0 + e;  // the query's index in the tile
           const Grad g = pair_grad(kj >= q_first[i] && kj <= q0 + i, Ss[r * kFLd + c0 + e], dPs[r * kFLd + c0 + e],
@@ -376,12 +385,8 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
 #pragma unroll
     for (int n = 0; n < kTile / 16; ++n) {  // keys k0 + 16n .. k0 + 16n + 15
-      FragC s, dp;
-      rows_dot<HD>(s, Qs + warp * kRows * LD, Ks + 16 * n * LD);
-      rows_dot<HD>(dp, dOs + warp * kRows * LD, Vs + 16 * n * LD);
-      wmma::store_matrix_sync(Ss, s, kFLd, wmma::mem_row_major);
-      wmma::store_matrix_sync(dPs, dp, kFLd, wmma::mem_row_major);
-      __syncwarp();
+      scores_and_dp<HD>(Ss, dPs, Qs + warp * kRows * LD, Ks + 16 * n * LD, dOs + warp * kRows * LD,
+                        Vs + 16 * n * LD);
       for (int e = 0; e < 8; ++e) {
         const int64_t j = k0 + 16 * n + c0 + e;
         const Grad g =
@@ -427,9 +432,9 @@ cudaError_t attention_forward_bf16(cudaStream_t s, float* out, float* lse, const
                                    int64_t T, int64_t nh, int64_t nkv, int64_t hd) {
   if (B == 0 || T == 0) return cudaSuccess;
   const Shape sh = make_shape(T, q_ld, kv_ld, nh, nkv, hd);
-  if (hd <= 32) return forward<32>(s, out, lse, q, k, v, seg_start, B, sh);
-  if (hd <= 64) return forward<64>(s, out, lse, q, k, v, seg_start, B, sh);
-  return forward<128>(s, out, lse, q, k, v, seg_start, B, sh);
+  return with_padded_head_dim(hd, [&](auto HD) {
+    return forward<decltype(HD)::value>(s, out, lse, q, k, v, seg_start, B, sh);
+  });
 }
 
 cudaError_t attention_backward_bf16(cudaStream_t s, float* dq, float* dk, float* dv, const float* dout,
@@ -439,9 +444,9 @@ cudaError_t attention_backward_bf16(cudaStream_t s, float* dq, float* dk, float*
   if (B == 0 || T == 0) return cudaSuccess;
   const Shape sh = make_shape(T, q_ld, kv_ld, nh, nkv, hd);
   if (cudaError_t e = attention_row_dot(s, scratch, dout, out, B, T, nh, hd); e != cudaSuccess) return e;
-  if (hd <= 32) return backward<32>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
-  if (hd <= 64) return backward<64>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
-  return backward<128>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
+  return with_padded_head_dim(hd, [&](auto HD) {
+    return backward<decltype(HD)::value>(s, dq, dk, dv, dout, lse, scratch, q, k, v, seg_start, B, nkv, sh);
+  });
 }
 
 }  // namespace kormo::backend::cuda
